@@ -1,0 +1,182 @@
+// The typed form of a plan file. A plan names the system under test (reference nodes from
+// [cluster] and external programs from [[node]]), and later the load, faults and checks.
+// load_plan() turns TOML into a Plan or into a list of diagnostics naming file:line:col and key.
+#pragma once
+
+#include "common/units.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fl::plan {
+
+using namespace std::chrono_literals;
+
+struct Location {
+  std::string file;
+  uint32_t line = 0;    // 1-based; 0 when unknown
+  uint32_t column = 0;  // 1-based; 0 when unknown
+};
+
+// One problem found in a plan. str() is "file:line:col: message", the form editors jump to.
+struct Diagnostic {
+  Location where;
+  std::string message;
+  std::string str() const;
+};
+
+enum class ProbeKind {
+  none,  // ready as soon as started
+  tcp,   // a TCP connect to the node's port succeeds
+  resp,  // PING over RESP answers +PONG
+  http,  // GET `path` answers 2xx
+  log,   // a line of the node's log matches `pattern`
+};
+
+struct ReadyProbe {
+  ProbeKind kind = ProbeKind::tcp;
+  // http: the path to GET. Default "/".
+  std::string path = "/";
+  // log: an ECMAScript regular expression searched in each line of the node's output.
+  std::string pattern;
+  // Time between attempts. Default 20ms.
+  Duration interval = 20ms;
+  // The node must be ready within this time of its start, or the start fails. Default 30s.
+  Duration timeout = 30s;
+};
+
+enum class DependCondition {
+  started,  // the dependency's process has been spawned
+  ready,    // the dependency passed its readiness probe (default)
+};
+
+struct Dependency {
+  // A node id from the plan: a group id (every replica of it) or one instance id ("redis-0").
+  std::string node;
+  DependCondition condition = DependCondition::ready;
+};
+
+enum class RestartPolicy {
+  no,          // never restart (default)
+  on_failure,  // restart after a non-zero exit or death by a signal the harness did not send
+  always,      // restart after any exit the harness did not ask for
+};
+
+struct Restart {
+  RestartPolicy policy = RestartPolicy::no;
+  // Most restarts over the node's life; 0 means no limit. Default 5.
+  int max_restarts = 5;
+  // Wait before the first restart; doubles each time up to max_backoff. Defaults 100ms, 5s.
+  Duration backoff = 100ms;
+  Duration max_backoff = 5s;
+};
+
+// One [[node]] entry (or a reference-node group from [cluster]) before replicas are expanded.
+struct NodeSpec {
+  std::string id;
+  // "external" for [[node]] programs; "db", "lb", "cache", "broker" for reference nodes.
+  std::string kind = "external";
+  // Instances to run. With 1 the instance id is `id`; with more they are `id-0` .. `id-(N-1)`.
+  int replicas = 1;
+  // argv with templates: {port} {dir} {id} {replica} {host} {bindir} {port:<instance-id>}.
+  std::vector<std::string> command;
+  // Extra environment variables; values may use the same templates.
+  std::map<std::string, std::string> env;
+  ReadyProbe ready;
+  std::vector<Dependency> depends_on;
+  // Signal sent first on stop. Default SIGTERM.
+  int stop_signal = SIGTERM;
+  // Time between stop_signal and SIGKILL. Default 5s.
+  Duration stop_grace = 5s;
+  Restart restart;
+  Location where;
+};
+
+// One process to run: a NodeSpec with its replica chosen. Templates are not yet expanded, since
+// ports are allocated only when the cluster starts.
+struct Instance {
+  std::string id;     // unique across the plan
+  std::string group;  // the NodeSpec id
+  std::string kind;
+  int replica = 0;
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;
+  ReadyProbe ready;
+  // Dependencies resolved to instance ids (a group dependency becomes one per replica).
+  std::vector<std::pair<std::string, DependCondition>> depends_on;
+  int stop_signal = SIGTERM;
+  Duration stop_grace = 5s;
+  Restart restart;
+};
+
+// Options of the reference database nodes ([cluster.db]).
+struct DbCluster {
+  // Number of faultline-db processes, ids db-0 .. db-(N-1) (or "db" when 1). Default 0.
+  int nodes = 0;
+  // Largest accepted bulk string (RESP limit). Default 512MiB.
+  uint64_t max_bulk = 512ull * 1024 * 1024;
+  // Most simultaneous client connections per node. Default 10000.
+  int max_clients = 10000;
+  // Close client connections idle this long; 0 = never. Default 0.
+  Duration idle_timeout = 0s;
+  // Replies to SCAN/SMEMBERS-style cursors return at most this many elements per call. Default 1000.
+  int scan_count = 1000;
+};
+
+struct Cluster {
+  DbCluster db;
+};
+
+struct Plan {
+  std::string name;
+  // The run's seed; absent means "draw one and print it".
+  std::optional<uint64_t> seed;
+  // How long `faultline run` drives load. Default 30s.
+  Duration duration = 30s;
+  Cluster cluster;
+  std::vector<NodeSpec> nodes;  // reference groups first, then [[node]] entries in file order
+  std::filesystem::path source;  // the file it was loaded from (empty for strings)
+
+  // Every process the plan runs, replicas expanded, in an order where each instance comes after
+  // the instances it depends on.
+  std::vector<Instance> instances() const;
+};
+
+struct LoadResult {
+  std::optional<Plan> plan;          // set when there are no errors
+  std::vector<Diagnostic> errors;    // every problem found, in file order
+};
+
+// Reads and validates a plan. Never throws on bad input: every problem becomes a Diagnostic.
+LoadResult load_plan_file(const std::filesystem::path& path);
+// `source_name` is used in diagnostics in place of a file name.
+LoadResult load_plan_string(std::string_view toml_text, std::string source_name);
+
+// What a template in a command or env value may refer to.
+struct TemplateContext {
+  std::string id;
+  int replica = 0;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::filesystem::path dir;
+  std::filesystem::path bindir;  // where faultline and faultline-<kind> executables live
+  // The data port of another instance, or nullopt if there is no such instance.
+  std::function<std::optional<uint16_t>(std::string_view instance_id)> port_of;
+};
+
+// Expands {port}, {dir}, {id}, {replica}, {host}, {bindir}, {port:<id>} and "{{" / "}}" escapes.
+// Fails on an unknown template or a port of an unknown instance.
+result<std::string> expand_template(std::string_view text, const TemplateContext& ctx);
+
+// The names a template string refers to with {port:<id>}, for validation before ports exist.
+std::vector<std::string> template_port_refs(std::string_view text);
+
+}  // namespace fl::plan
