@@ -6,9 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fl::resp {
@@ -74,14 +77,18 @@ class Parser {
   std::span<char> prepare(size_t n);
   void commit(size_t written);
 
-  // Decodes the next value of any type.
+  // Decodes the next value of any type. $-1 and *-1 both decode as Type::null. A simple string
+  // or error line may not contain CR.
   Status next(Value& out);
 
   // Decodes the next command: an array of bulk strings (what clients send) or an inline command
   // line ("PING\r\n", "SET k v\n" as telnet and redis-cli send them; double-quoted and
   // single-quoted arguments as redis-cli's inline syntax allows). Empty inline lines are skipped.
   // On ok, `argv` holds views into the parser's buffer, valid until the next call to feed,
-  // prepare or next/next_command.
+  // prepare or next/next_command. "*0" and "*-1" in command position are skipped, as Redis does;
+  // any other non-array RESP type there is a protocol error. On need_more or error, argv is empty.
+  // Work already done on a partial frame is kept between calls, so calls should not alternate
+  // between next and next_command in the middle of a frame (doing so re-parses the frame).
   Status next_command(std::vector<std::string_view>& argv);
 
   // The reason of the last Status::error, such as "Protocol error: invalid bulk length".
@@ -92,14 +99,52 @@ class Parser {
   size_t buffered() const { return end_ - begin_; }
 
  private:
-  // Implementation-defined; see resp.cpp.
+  // Which entry point owns the partial-frame state below; switching entry points in the middle of
+  // a frame restarts that frame from its first byte.
+  enum class Api : uint8_t { none, value, command };
+  // An array of next() whose elements are still arriving.
+  struct PartialArray {
+    Value array;
+    size_t remaining;
+  };
+
+  Status fail(std::string message);
+  Status need_more(size_t need);
+  Status suspend_command(std::vector<std::string_view>& argv, const char* base, size_t pos,
+                         size_t need);
+  Status parse_inline(std::vector<std::string_view>& argv);
+  void consume(size_t n);
+  void reset_partial();
+  void make_room(size_t n);
+
   Limits limits_;
-  std::vector<char> buf_;
+  // Buffer [0, cap_): consumed bytes [0, begin_), unparsed bytes [begin_, end_), free space after.
+  // Not std::vector: growing must not zero-fill space the socket is about to overwrite.
+  std::unique_ptr<char[]> buf_;
+  size_t cap_ = 0;
   size_t begin_ = 0;
   size_t end_ = 0;
-  size_t need_ = 0;  // do not try again until this many bytes are buffered
+  // The current frame cannot complete before this many bytes are buffered (offset from begin_);
+  // a call returns need_more at once until then, so a big bulk arriving in small chunks is not
+  // re-parsed for every chunk.
+  size_t need_ = 0;
+  // Offsets from begin_ (the frame's first byte, which stays put until the frame completes):
+  // pos_ is the first element not yet parsed; scanned_ is how far the pending line was searched
+  // for its LF.
+  size_t pos_ = 0;
+  size_t scanned_ = 0;
+  // next_command: bulk strings still expected in the current array (0: between frames), and the
+  // (offset, length) of those parsed by earlier calls for this frame.
+  size_t remaining_ = 0;
+  std::vector<std::pair<size_t, size_t>> args_;
+  // next(): arrays still open, outermost first.
+  std::vector<PartialArray> stack_;
+  Api api_ = Api::none;
+  bool failed_ = false;
   std::string error_;
-  std::vector<std::string> inline_storage_;
+  // Calls that got past the need_ gate and parsed; lets tests check that chunked input is not
+  // re-parsed once per chunk.
+  uint64_t attempts_ = 0;
   friend struct ParserAccess;
 };
 
