@@ -1,0 +1,51 @@
+// The registry of every key a plan may hold, table by table. The loader rejects any key not listed
+// here, and plan_test checks plans/schema.json against it in both directions, so the schema, the
+// loader and the docs cannot drift apart silently.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace fl::plan {
+
+// The shape a key's value must have in TOML.
+enum class KeyType {
+  string,            // any string
+  integer,           // a TOML integer
+  duration,          // a string fl::parse_duration accepts: "250ms", "1m30s"
+  size,              // a string fl::parse_size accepts: "64MiB", "512"
+  signal,            // a signal name: "SIGTERM" or "TERM"
+  string_array,      // an array of strings
+  string_map,        // a table of string values with free-form keys (env)
+  table,             // a table described by its own TableSpec (path = parent path + "." + key)
+  table_array,       // an array of tables described by their own TableSpec
+  dependency_array,  // an array whose entries are strings or dependency tables
+};
+
+struct KeySpec {
+  std::string_view name;
+  KeyType type;
+};
+
+struct TableSpec {
+  // Dotted path from the root: "" (top level), "cluster", "cluster.db", "node", "node.ready",
+  // "node.restart", "node.depends_on" (the table form of one depends_on entry).
+  std::string_view path;
+  // How diagnostics name the table: "[cluster.db]", "[[node]]".
+  std::string_view display;
+  std::span<const KeySpec> keys;
+};
+
+// Every table of the plan format, parents before children.
+std::span<const TableSpec> known_tables();
+
+// The table at `path`, or nullptr.
+const TableSpec* find_table(std::string_view path);
+
+// The key `name` of `table`, or nullptr.
+const KeySpec* find_key(const TableSpec& table, std::string_view name);
+
+// The JSON Schema "type" a key of this type has: "string", "integer", "array" or "object".
+std::string_view json_schema_type(KeyType type);
+
+}  // namespace fl::plan

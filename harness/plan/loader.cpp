@@ -1,0 +1,815 @@
+// TOML -> Plan. Reading happens in two passes: first every table is read on its own (unknown
+// keys, types, ranges, units), then the plan is checked as a whole (duplicate ids, dependencies,
+// templates). Every problem becomes a Diagnostic; reading goes on after an error so that one run
+// of `faultline validate` reports them all.
+#include "harness/plan/keys.h"
+#include "harness/plan/plan.h"
+#include "harness/plan/suggest.h"
+
+#include <fmt/core.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cassert>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+namespace fl::plan {
+namespace {
+
+constexpr int kMaxReplicas = 1000;
+constexpr int kMaxDbNodes = 100;
+constexpr int64_t kMaxCount = 100'000'000;
+
+struct SignalName {
+  std::string_view name;
+  int number;
+};
+
+constexpr SignalName kSignals[] = {
+    {"SIGINT", SIGINT},   {"SIGTERM", SIGTERM}, {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL},
+    {"SIGHUP", SIGHUP},   {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2},
+};
+
+bool is_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool valid_id(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), is_id_char);
+}
+
+bool valid_env_name(std::string_view s) {
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+std::string_view toml_type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::none: return "nothing";
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+  }
+  return "value";
+}
+
+std::string_view expected_phrase(KeyType t) {
+  switch (t) {
+    case KeyType::string: return "a string";
+    case KeyType::integer: return "an integer";
+    case KeyType::duration: return "a duration string like \"250ms\"";
+    case KeyType::size: return "a size string like \"64MiB\"";
+    case KeyType::signal: return "a signal name string like \"SIGTERM\"";
+    case KeyType::string_array: return "an array of strings";
+    case KeyType::string_map: return "a table of strings";
+    case KeyType::table: return "a table";
+    case KeyType::table_array: return "an array of tables";
+    case KeyType::dependency_array: return "an array of node ids or { node, condition } tables";
+  }
+  return "a value";
+}
+
+bool has_type(const toml::node& n, KeyType t) {
+  switch (t) {
+    case KeyType::string:
+    case KeyType::duration:
+    case KeyType::size:
+    case KeyType::signal:
+      return n.is_string();
+    case KeyType::integer: return n.is_integer();
+    case KeyType::string_array:
+    case KeyType::dependency_array:
+      return n.is_array();
+    case KeyType::string_map:
+    case KeyType::table:
+      return n.is_table();
+    case KeyType::table_array: return n.is_array_of_tables();
+  }
+  return false;
+}
+
+// A table being read, with its entry in the key registry and the name diagnostics give it.
+struct Scope {
+  const toml::table* table = nullptr;
+  const TableSpec* spec = nullptr;
+  std::string name;  // "[[node]] #2"; empty for the top level
+
+  // " in [[node]] #2", or "" at the top level.
+  std::string in() const { return name.empty() ? std::string() : " in " + name; }
+};
+
+// What the whole-plan checks need to know about one node group beyond its NodeSpec: where its
+// parts were written.
+struct NodeSource {
+  NodeSpec spec;
+  bool has_id = false;
+  std::string name;  // "[[node]] #2", "[cluster.db]"
+  toml::source_region id_where;
+  std::vector<toml::source_region> dep_where;                 // parallel to spec.depends_on
+  std::vector<toml::source_region> command_where;             // parallel to spec.command
+  std::vector<std::pair<std::string, toml::source_region>> env_where;
+};
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  LoadResult load(std::string_view text);
+
+ private:
+  void error(const toml::source_region& where, std::string message) {
+    Location loc{file_, where.begin.line, where.begin.column};
+    errors_.push_back({std::move(loc), std::move(message)});
+  }
+
+  void check_keys(const Scope& scope);
+  const toml::node* get(const Scope& scope, std::string_view key, KeyType type);
+  std::optional<std::string> get_string(const Scope& scope, std::string_view key);
+  std::optional<int64_t> get_int(const Scope& scope, std::string_view key, int64_t min,
+                                 int64_t max);
+  std::optional<Duration> get_duration(const Scope& scope, std::string_view key, bool positive);
+  std::optional<uint64_t> get_size(const Scope& scope, std::string_view key);
+  template <class Enum, size_t N>
+  std::optional<Enum> get_enum(const Scope& scope, std::string_view key,
+                               const std::pair<std::string_view, Enum> (&names)[N]);
+  std::optional<Scope> sub_table(const Scope& parent, std::string_view key, std::string name);
+
+  void read_top(const toml::table& root);
+  void read_cluster(const Scope& top);
+  void read_node(const toml::table& table, size_t index, size_t count);
+  void read_ready(const Scope& node, NodeSpec& spec);
+  void read_restart(const Scope& node, NodeSpec& spec);
+  void read_depends_on(const Scope& node, NodeSource& src);
+
+  std::string hint_for(std::string_view unknown, std::span<const std::string_view> known) const;
+  void check_ids();
+  void check_dependencies();
+  void check_templates();
+
+  std::string file_;
+  std::vector<Diagnostic> errors_;
+  Plan plan_;
+  std::vector<NodeSource> nodes_;
+  // Instance id -> index into nodes_ of the group that runs it (first claimant wins).
+  std::unordered_map<std::string, size_t> instance_owner_;
+  // Group id -> index into nodes_ (first claimant wins).
+  std::unordered_map<std::string, size_t> group_index_;
+};
+
+void Loader::check_keys(const Scope& scope) {
+  std::vector<std::string_view> names;
+  for (const auto& k : scope.spec->keys) names.push_back(k.name);
+  for (auto&& [key, value] : *scope.table) {
+    if (find_key(*scope.spec, key.str())) continue;
+    auto near = closest_match(key.str(), names);
+    if (scope.name.empty() && (value.is_table() || value.is_array_of_tables())) {
+      // A top-level table: name it the way it is written.
+      const bool array = value.is_array_of_tables();
+      std::string message = fmt::format("unknown table {}{}{}", array ? "[[" : "[", key.str(),
+                                        array ? "]]" : "]");
+      if (near) {
+        const auto* k = find_key(*scope.spec, *near);
+        if (k->type == KeyType::table_array) {
+          message += fmt::format(" (did you mean [[{}]]?)", *near);
+        } else if (k->type == KeyType::table) {
+          message += fmt::format(" (did you mean [{}]?)", *near);
+        } else {
+          message += fmt::format(" (did you mean '{}'?)", *near);
+        }
+      }
+      error(key.source(), std::move(message));
+      continue;
+    }
+    std::string message = fmt::format("unknown key '{}' {}", key.str(),
+                                      scope.name.empty() ? "at the top level" : "in " + scope.name);
+    if (near) message += fmt::format(" (did you mean '{}'?)", *near);
+    error(key.source(), std::move(message));
+  }
+}
+
+const toml::node* Loader::get(const Scope& scope, std::string_view key, KeyType type) {
+  // The registry is the single list of keys; reading a key it does not list is a bug here.
+  [[maybe_unused]] const KeySpec* spec = find_key(*scope.spec, key);
+  assert(spec && spec->type == type);
+  const toml::node* node = scope.table->get(key);
+  if (!node) return nullptr;
+  if (!has_type(*node, type)) {
+    error(node->source(), fmt::format("'{}'{} must be {}, got {}", key, scope.in(),
+                                      expected_phrase(type), toml_type_name(node->type())));
+    return nullptr;
+  }
+  return node;
+}
+
+std::optional<std::string> Loader::get_string(const Scope& scope, std::string_view key) {
+  const auto* node = get(scope, key, KeyType::string);
+  if (!node) return std::nullopt;
+  return node->as_string()->get();
+}
+
+std::optional<int64_t> Loader::get_int(const Scope& scope, std::string_view key, int64_t min,
+                                       int64_t max) {
+  const auto* node = get(scope, key, KeyType::integer);
+  if (!node) return std::nullopt;
+  const int64_t v = node->as_integer()->get();
+  if (v < min || v > max) {
+    std::string range = max == std::numeric_limits<int64_t>::max()
+                            ? fmt::format("at least {}", min)
+                            : fmt::format("between {} and {}", min, max);
+    error(node->source(), fmt::format("'{}'{} must be {}, got {}", key, scope.in(), range, v));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<Duration> Loader::get_duration(const Scope& scope, std::string_view key,
+                                             bool positive) {
+  const auto* node = get(scope, key, KeyType::duration);
+  if (!node) return std::nullopt;
+  auto d = parse_duration(node->as_string()->get());
+  if (!d) {
+    error(node->source(), fmt::format("'{}'{}: {}", key, scope.in(), d.error().message));
+    return std::nullopt;
+  }
+  if (positive && d->count() == 0) {
+    error(node->source(), fmt::format("'{}'{} must be greater than 0", key, scope.in()));
+    return std::nullopt;
+  }
+  return *d;
+}
+
+std::optional<uint64_t> Loader::get_size(const Scope& scope, std::string_view key) {
+  const auto* node = get(scope, key, KeyType::size);
+  if (!node) return std::nullopt;
+  auto s = parse_size(node->as_string()->get());
+  if (!s) {
+    error(node->source(), fmt::format("'{}'{}: {}", key, scope.in(), s.error().message));
+    return std::nullopt;
+  }
+  return *s;
+}
+
+template <class Enum, size_t N>
+std::optional<Enum> Loader::get_enum(const Scope& scope, std::string_view key,
+                                     const std::pair<std::string_view, Enum> (&names)[N]) {
+  auto node = get(scope, key, KeyType::string);
+  if (!node) return std::nullopt;
+  const std::string& value = node->as_string()->get();
+  std::vector<std::string_view> all;
+  for (const auto& [name, e] : names) {
+    if (name == value) return e;
+    all.push_back(name);
+  }
+  std::string list;
+  for (auto name : all) list += (list.empty() ? "" : ", ") + std::string(name);
+  std::string message =
+      fmt::format("'{}'{} must be one of {}, got \"{}\"", key, scope.in(), list, value);
+  if (auto near = closest_match(value, all)) message += fmt::format(" (did you mean \"{}\"?)", *near);
+  error(node->source(), std::move(message));
+  return std::nullopt;
+}
+
+std::optional<Scope> Loader::sub_table(const Scope& parent, std::string_view key,
+                                       std::string name) {
+  const auto* node = get(parent, key, KeyType::table);
+  if (!node) return std::nullopt;
+  std::string path = parent.spec->path.empty()
+                         ? std::string(key)
+                         : fmt::format("{}.{}", parent.spec->path, key);
+  Scope scope{node->as_table(), find_table(path), std::move(name)};
+  assert(scope.spec);
+  check_keys(scope);
+  return scope;
+}
+
+void Loader::read_top(const toml::table& root) {
+  Scope top{&root, find_table(""), ""};
+  check_keys(top);
+  if (auto name = get_string(top, "name")) {
+    if (valid_id(*name)) {
+      plan_.name = *name;
+    } else {
+      error(root.get("name")->source(),
+            fmt::format("'name' must match [a-z0-9_-]+, got \"{}\"", *name));
+    }
+  } else if (!root.contains("name")) {
+    error(toml::source_region{{1, 1}, {1, 1}, nullptr},
+          "missing required key 'name' at the top level");
+  }
+  if (auto seed = get_int(top, "seed", 0, std::numeric_limits<int64_t>::max())) {
+    plan_.seed = static_cast<uint64_t>(*seed);
+  }
+  if (auto d = get_duration(top, "duration", true)) plan_.duration = *d;
+  read_cluster(top);
+  if (const auto* nodes = get(top, "node", KeyType::table_array)) {
+    const auto& arr = *nodes->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) read_node(*arr[i].as_table(), i, arr.size());
+  }
+}
+
+void Loader::read_cluster(const Scope& top) {
+  auto cluster = sub_table(top, "cluster", "[cluster]");
+  if (!cluster) return;
+  auto db_scope = sub_table(*cluster, "db", "[cluster.db]");
+  if (!db_scope) return;
+  DbCluster& db = plan_.cluster.db;
+  if (auto v = get_int(*db_scope, "nodes", 0, kMaxDbNodes)) db.nodes = static_cast<int>(*v);
+  if (auto v = get_size(*db_scope, "max_bulk")) {
+    if (*v == 0) {
+      error(db_scope->table->get("max_bulk")->source(),
+            "'max_bulk' in [cluster.db] must be greater than 0");
+    } else {
+      db.max_bulk = *v;
+    }
+  }
+  if (auto v = get_int(*db_scope, "max_clients", 1, kMaxCount)) {
+    db.max_clients = static_cast<int>(*v);
+  }
+  if (auto v = get_duration(*db_scope, "idle_timeout", false)) db.idle_timeout = *v;
+  if (auto v = get_int(*db_scope, "scan_count", 1, kMaxCount)) db.scan_count = static_cast<int>(*v);
+  if (db.nodes == 0) return;
+
+  NodeSource src;
+  src.has_id = true;
+  src.name = "[cluster.db]";
+  src.id_where = db_scope->table->source();
+  NodeSpec& spec = src.spec;
+  spec.id = "db";
+  spec.kind = "db";
+  spec.replicas = db.nodes;
+  spec.command = {"{bindir}/faultline-db",
+                  "--host",
+                  "{host}",
+                  "--port",
+                  "{port}",
+                  "--dir",
+                  "{dir}",
+                  "--id",
+                  "{id}",
+                  "--max-bulk",
+                  std::to_string(db.max_bulk),
+                  "--max-clients",
+                  std::to_string(db.max_clients),
+                  "--idle-timeout",
+                  format_duration(db.idle_timeout),
+                  "--scan-count",
+                  std::to_string(db.scan_count)};
+  spec.ready.kind = ProbeKind::resp;
+  spec.where = {file_, src.id_where.begin.line, src.id_where.begin.column};
+  src.command_where.assign(spec.command.size(), src.id_where);
+  nodes_.push_back(std::move(src));
+}
+
+void Loader::read_node(const toml::table& table, size_t index, size_t count) {
+  NodeSource src;
+  Scope scope{&table, find_table("node"),
+              count == 1 ? std::string("[[node]]") : fmt::format("[[node]] #{}", index + 1)};
+  src.name = scope.name;
+  check_keys(scope);
+  NodeSpec& spec = src.spec;
+  spec.where = {file_, table.source().begin.line, table.source().begin.column};
+
+  if (auto id = get_string(scope, "id")) {
+    if (valid_id(*id)) {
+      spec.id = *id;
+      src.has_id = true;
+      src.id_where = table.get("id")->source();
+    } else {
+      error(table.get("id")->source(),
+            fmt::format("'id'{} must match [a-z0-9_-]+, got \"{}\"", scope.in(), *id));
+    }
+  } else if (!table.contains("id")) {
+    error(table.source(), fmt::format("missing required key 'id'{}", scope.in()));
+  }
+
+  if (auto v = get_int(scope, "replicas", 1, kMaxReplicas)) spec.replicas = static_cast<int>(*v);
+
+  if (const auto* cmd = get(scope, "command", KeyType::string_array)) {
+    const auto& arr = *cmd->as_array();
+    bool ok = true;
+    for (size_t i = 0; i < arr.size(); ++i) {
+      if (!arr[i].is_string()) {
+        error(arr[i].source(), fmt::format("'command'{} must be an array of strings, element {} is "
+                                           "{}",
+                                           scope.in(), i + 1, toml_type_name(arr[i].type())));
+        ok = false;
+      }
+    }
+    if (ok && arr.empty()) {
+      error(cmd->source(), fmt::format("'command'{} must not be empty", scope.in()));
+    } else if (ok && arr[0].as_string()->get().empty()) {
+      error(arr[0].source(),
+            fmt::format("'command'{}: the program (first element) must not be empty", scope.in()));
+    } else if (ok) {
+      for (const auto& el : arr) {
+        spec.command.push_back(el.as_string()->get());
+        src.command_where.push_back(el.source());
+      }
+    }
+  } else if (!table.contains("command")) {
+    error(table.source(), fmt::format("missing required key 'command'{}", scope.in()));
+  }
+
+  if (const auto* env = get(scope, "env", KeyType::string_map)) {
+    for (auto&& [key, value] : *env->as_table()) {
+      if (!valid_env_name(key.str())) {
+        error(key.source(), fmt::format("environment variable name '{}' in 'env'{} is not a valid "
+                                        "name ([A-Za-z_][A-Za-z0-9_]*)",
+                                        key.str(), scope.in()));
+      } else if (!value.is_string()) {
+        error(value.source(), fmt::format("'env.{}'{} must be a string, got {}", key.str(),
+                                          scope.in(), toml_type_name(value.type())));
+      } else {
+        spec.env.emplace(std::string(key.str()), value.as_string()->get());
+        src.env_where.emplace_back(std::string(key.str()), value.source());
+      }
+    }
+  }
+
+  read_depends_on(scope, src);
+
+  if (const auto* sig = get(scope, "stop_signal", KeyType::signal)) {
+    const std::string& name = sig->as_string()->get();
+    std::vector<std::string_view> names;
+    bool found = false;
+    for (const auto& s : kSignals) {
+      names.push_back(s.name);
+      if (name == s.name || name == s.name.substr(3)) {
+        spec.stop_signal = s.number;
+        found = true;
+      }
+    }
+    if (!found) {
+      auto near = closest_match(name, names);
+      std::string message =
+          near ? fmt::format("'stop_signal'{}: unknown signal \"{}\" (did you mean \"{}\"?)",
+                             scope.in(), name, *near)
+               : fmt::format("'stop_signal'{}: unknown signal \"{}\" (expected one of SIGINT, "
+                             "SIGTERM, SIGQUIT, SIGKILL, SIGHUP, SIGUSR1, SIGUSR2, with or "
+                             "without the SIG prefix)",
+                             scope.in(), name);
+      error(sig->source(), std::move(message));
+    }
+  }
+  if (auto d = get_duration(scope, "stop_grace", false)) spec.stop_grace = *d;
+
+  read_ready(scope, spec);
+  read_restart(scope, spec);
+  nodes_.push_back(std::move(src));
+}
+
+void Loader::read_ready(const Scope& node, NodeSpec& spec) {
+  auto scope = sub_table(node, "ready",
+                         node.name == "[[node]]" ? "[node.ready]" : "[node.ready] of " + node.name);
+  if (!scope) return;
+  static constexpr std::pair<std::string_view, ProbeKind> kKinds[] = {
+      {"tcp", ProbeKind::tcp},   {"resp", ProbeKind::resp}, {"http", ProbeKind::http},
+      {"log", ProbeKind::log},   {"none", ProbeKind::none},
+  };
+  const auto kind = get_enum(*scope, "kind", kKinds);
+  if (kind) spec.ready.kind = *kind;
+  const bool kind_ok = kind || !scope->table->contains("kind");
+
+  if (auto path = get_string(*scope, "path")) {
+    const auto& where = scope->table->get("path")->source();
+    if (kind_ok && spec.ready.kind != ProbeKind::http) {
+      error(where, fmt::format("'path'{} applies only to kind = \"http\"", scope->in()));
+    } else if (!path->starts_with('/')) {
+      error(where, fmt::format("'path'{} must start with '/', got \"{}\"", scope->in(), *path));
+    } else {
+      spec.ready.path = *path;
+    }
+  }
+  if (auto pattern = get_string(*scope, "pattern")) {
+    const auto& where = scope->table->get("pattern")->source();
+    if (kind_ok && spec.ready.kind != ProbeKind::log) {
+      error(where, fmt::format("'pattern'{} applies only to kind = \"log\"", scope->in()));
+    } else {
+      try {
+        std::regex re(*pattern, std::regex::ECMAScript);
+        spec.ready.pattern = *pattern;
+      } catch (const std::regex_error& e) {
+        error(where, fmt::format("'pattern'{} is not a valid ECMAScript regular expression: {}",
+                                 scope->in(), e.what()));
+      }
+    }
+  } else if (kind && *kind == ProbeKind::log && !scope->table->contains("pattern")) {
+    error(scope->table->source(),
+          fmt::format("{} has kind = \"log\" but no 'pattern'", scope->name));
+  }
+  if (auto d = get_duration(*scope, "interval", true)) spec.ready.interval = *d;
+  if (auto d = get_duration(*scope, "timeout", true)) spec.ready.timeout = *d;
+}
+
+void Loader::read_restart(const Scope& node, NodeSpec& spec) {
+  auto scope = sub_table(
+      node, "restart",
+      node.name == "[[node]]" ? "[node.restart]" : "[node.restart] of " + node.name);
+  if (!scope) return;
+  static constexpr std::pair<std::string_view, RestartPolicy> kPolicies[] = {
+      {"no", RestartPolicy::no},
+      {"on-failure", RestartPolicy::on_failure},
+      {"always", RestartPolicy::always},
+  };
+  if (auto p = get_enum(*scope, "policy", kPolicies)) spec.restart.policy = *p;
+  if (auto v = get_int(*scope, "max_restarts", 0, kMaxCount)) {
+    spec.restart.max_restarts = static_cast<int>(*v);
+  }
+  auto backoff = get_duration(*scope, "backoff", false);
+  auto max_backoff = get_duration(*scope, "max_backoff", false);
+  if (backoff) spec.restart.backoff = *backoff;
+  if (max_backoff) spec.restart.max_backoff = *max_backoff;
+  if ((backoff || max_backoff) && spec.restart.max_backoff < spec.restart.backoff) {
+    const auto* where = scope->table->get(max_backoff ? "max_backoff" : "backoff");
+    error(where->source(),
+          fmt::format("'max_backoff' ({}){} must not be less than 'backoff' ({})",
+                      format_duration(spec.restart.max_backoff), scope->in(),
+                      format_duration(spec.restart.backoff)));
+  }
+}
+
+void Loader::read_depends_on(const Scope& node, NodeSource& src) {
+  const auto* deps = get(node, "depends_on", KeyType::dependency_array);
+  if (!deps) return;
+  static constexpr std::pair<std::string_view, DependCondition> kConditions[] = {
+      {"started", DependCondition::started},
+      {"ready", DependCondition::ready},
+  };
+  const auto& arr = *deps->as_array();
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const auto& el = arr[i];
+    if (const auto* s = el.as_string()) {
+      src.spec.depends_on.push_back({s->get(), DependCondition::ready});
+      src.dep_where.push_back(el.source());
+    } else if (const auto* t = el.as_table()) {
+      Scope scope{t, find_table("node.depends_on"),
+                  fmt::format("depends_on entry {}{}", i + 1, node.in())};
+      check_keys(scope);
+      Dependency dep;
+      auto name = get_string(scope, "node");
+      if (!name && !t->contains("node")) {
+        error(t->source(), fmt::format("missing required key 'node' in {}", scope.name));
+      }
+      if (auto c = get_enum(scope, "condition", kConditions)) dep.condition = *c;
+      if (name) {
+        dep.node = *name;
+        src.spec.depends_on.push_back(std::move(dep));
+        src.dep_where.push_back(t->get("node")->source());
+      }
+    } else {
+      error(el.source(), fmt::format("'depends_on'{} must be {}, element {} is {}", node.in(),
+                                     expected_phrase(KeyType::dependency_array), i + 1,
+                                     toml_type_name(el.type())));
+    }
+  }
+}
+
+std::string instance_id(const NodeSpec& spec, int replica) {
+  return spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, replica);
+}
+
+std::string instance_range(const NodeSpec& spec) {
+  if (spec.replicas == 1) return spec.id;
+  if (spec.replicas == 2) return fmt::format("{}-0, {}-1", spec.id, spec.id);
+  return fmt::format("{}-0 .. {}-{}", spec.id, spec.id, spec.replicas - 1);
+}
+
+void Loader::check_ids() {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    auto& src = nodes_[i];
+    if (!src.has_id) continue;
+    const NodeSpec& spec = src.spec;
+    auto [it, inserted] = group_index_.emplace(spec.id, i);
+    if (!inserted) {
+      const NodeSource& first = nodes_[it->second];
+      if (first.spec.kind == "db") {
+        error(src.id_where, fmt::format("node id '{}'{} is taken by the reference db nodes of "
+                                        "[cluster.db]",
+                                        spec.id, " in " + src.name));
+      } else {
+        error(src.id_where, fmt::format("duplicate node id '{}' in {} (first used in {} at line "
+                                        "{})",
+                                        spec.id, src.name, first.name, first.id_where.begin.line));
+      }
+      src.has_id = false;  // keep later checks from reporting the same clash again
+      continue;
+    }
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    auto& src = nodes_[i];
+    if (!src.has_id) continue;
+    for (int r = 0; r < src.spec.replicas; ++r) {
+      const std::string id = instance_id(src.spec, r);
+      auto [it, inserted] = instance_owner_.emplace(id, i);
+      if (inserted) continue;
+      const NodeSource& other = nodes_[it->second];
+      error(src.id_where,
+            fmt::format("instance id '{}' of node '{}' ({}) collides with an instance of node '{}' "
+                        "({}, instances {})",
+                        id, src.spec.id, src.name, other.spec.id, other.name,
+                        instance_range(other.spec)));
+      break;
+    }
+  }
+}
+
+// " (node 'redis' runs redis-0, redis-1)" when `unknown` is a replicated group or looks like one
+// of its instances, else " (did you mean 'x'?)" for a near miss in `known`, else "".
+std::string Loader::hint_for(std::string_view unknown,
+                             std::span<const std::string_view> known) const {
+  for (const auto& [id, idx] : group_index_) {
+    const NodeSpec& spec = nodes_[idx].spec;
+    if (spec.replicas > 1 &&
+        (unknown == id || (unknown.starts_with(id) && unknown.size() > id.size() + 1 &&
+                           unknown[id.size()] == '-' &&
+                           unknown.find_first_not_of("0123456789", id.size() + 1) ==
+                               std::string_view::npos))) {
+      return fmt::format(" (node '{}' runs {})", id, instance_range(spec));
+    }
+  }
+  if (auto near = closest_match(unknown, known)) return fmt::format(" (did you mean '{}'?)", *near);
+  return "";
+}
+
+void Loader::check_dependencies() {
+  std::vector<std::string_view> known;
+  for (const auto& [id, idx] : group_index_) known.push_back(id);
+  for (const auto& [id, idx] : instance_owner_) known.push_back(id);
+  std::sort(known.begin(), known.end());
+
+  // The instance graph. All replicas of a group share its depends_on. In a group of several
+  // replicas an edge from an instance to itself is dropped, as Plan::instances() does: "d" with
+  // replicas 3 depending on "d-0" makes d-1 and d-2 wait for d-0. A single node naming itself is
+  // a cycle.
+  struct Vertex {
+    size_t group;
+    std::string id;
+    std::vector<std::pair<size_t, size_t>> out;  // (target vertex, dep index in the group)
+  };
+  std::vector<Vertex> vertices;
+  std::unordered_map<std::string, size_t> vertex_of;
+  std::vector<std::vector<size_t>> group_vertices(nodes_.size());
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i].has_id) continue;
+    for (int r = 0; r < nodes_[i].spec.replicas; ++r) {
+      std::string id = instance_id(nodes_[i].spec, r);
+      if (instance_owner_.at(id) != i) continue;  // a collision, reported already
+      vertex_of.emplace(id, vertices.size());
+      group_vertices[i].push_back(vertices.size());
+      vertices.push_back({i, std::move(id), {}});
+    }
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const auto& src = nodes_[i];
+    for (size_t d = 0; d < src.spec.depends_on.size(); ++d) {
+      const std::string& target = src.spec.depends_on[d].node;
+      std::vector<size_t> targets;
+      if (auto g = group_index_.find(target); g != group_index_.end()) {
+        targets = group_vertices[g->second];
+      } else if (auto v = vertex_of.find(target); v != vertex_of.end()) {
+        targets = {v->second};
+      } else if (!instance_owner_.count(target)) {
+        error(src.dep_where[d],
+              fmt::format("'depends_on' in {} names unknown node '{}'{}", src.name, target,
+                          hint_for(target, known)));
+        continue;
+      }
+      for (size_t from : group_vertices[i]) {
+        for (size_t to : targets) {
+          if (from == to && nodes_[i].spec.replicas > 1) continue;
+          auto& out = vertices[from].out;
+          if (std::none_of(out.begin(), out.end(), [&](auto& e) { return e.first == to; })) {
+            out.emplace_back(to, d);
+          }
+        }
+      }
+    }
+  }
+
+  // Depth-first search in file order; each edge back into the current path closes a cycle. A
+  // cycle through the same groups as one already reported (another replica's copy of it) is
+  // reported once.
+  enum class Mark { fresh, active, done };
+  std::vector<Mark> mark(vertices.size(), Mark::fresh);
+  std::vector<std::pair<size_t, size_t>> path;  // (vertex, dep index of the edge taken)
+  std::set<std::vector<size_t>> reported;
+  std::function<void(size_t)> visit = [&](size_t u) {
+    mark[u] = Mark::active;
+    for (auto [v, d] : vertices[u].out) {
+      path.emplace_back(u, d);
+      if (mark[v] == Mark::active) {
+        auto start = std::find_if(path.begin(), path.end(), [&](auto& p) { return p.first == v; });
+        std::vector<size_t> groups;
+        std::string chain;
+        for (auto p = start; p != path.end(); ++p) {
+          groups.push_back(vertices[p->first].group);
+          chain += vertices[p->first].id + " -> ";
+        }
+        chain += vertices[v].id;
+        std::sort(groups.begin(), groups.end());
+        groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+        if (reported.insert(groups).second) {
+          error(nodes_[vertices[start->first].group].dep_where[start->second],
+                fmt::format("dependency cycle: {}", chain));
+        }
+      } else if (mark[v] == Mark::fresh) {
+        visit(v);
+      }
+      path.pop_back();
+    }
+    mark[u] = Mark::done;
+  };
+  for (size_t i = 0; i < vertices.size(); ++i) {
+    if (mark[i] == Mark::fresh) visit(i);
+  }
+}
+
+void Loader::check_templates() {
+  std::vector<std::string_view> instances;
+  for (const auto& [id, idx] : instance_owner_) instances.push_back(id);
+  std::sort(instances.begin(), instances.end());
+  TemplateContext ctx;
+  ctx.port_of = [](std::string_view) -> std::optional<uint16_t> { return 1; };
+  for (const auto& src : nodes_) {
+    auto check = [&](std::string_view what, const std::string& text,
+                     const toml::source_region& where) {
+      for (const auto& ref : template_port_refs(text)) {
+        if (instance_owner_.count(ref)) continue;
+        std::string message = fmt::format("{} in {}: template '{{port:{}}}' names no instance '{}'",
+                                          what, src.name, ref, ref);
+        error(where, message + hint_for(ref, instances));
+      }
+      if (auto r = expand_template(text, ctx); !r) {
+        error(where, fmt::format("{} in {}: {}", what, src.name, r.error().message));
+      }
+    };
+    for (size_t i = 0; i < src.spec.command.size(); ++i) {
+      check("'command'", src.spec.command[i], src.command_where[i]);
+    }
+    for (const auto& [key, where] : src.env_where) {
+      check(fmt::format("'env.{}'", key), src.spec.env.at(key), where);
+    }
+  }
+}
+
+LoadResult Loader::load(std::string_view text) {
+  LoadResult out;
+  toml::table root;
+  try {
+    root = toml::parse(text, file_);
+  } catch (const toml::parse_error& e) {
+    Location loc{file_, e.source().begin.line, e.source().begin.column};
+    out.errors.push_back({std::move(loc), fmt::format("TOML syntax error: {}", e.description())});
+    return out;
+  }
+  read_top(root);
+  check_ids();
+  check_dependencies();
+  check_templates();
+  std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+  });
+  if (errors_.empty()) {
+    for (auto& src : nodes_) plan_.nodes.push_back(std::move(src.spec));
+    out.plan = std::move(plan_);
+  }
+  out.errors = std::move(errors_);
+  return out;
+}
+
+}  // namespace
+
+LoadResult load_plan_string(std::string_view toml_text, std::string source_name) {
+  return Loader(std::move(source_name)).load(toml_text);
+}
+
+LoadResult load_plan_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult out;
+    std::error_code ec(errno, std::generic_category());
+    out.errors.push_back({{path.string(), 0, 0}, fmt::format("cannot read plan: {}", ec.message())});
+    return out;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  auto out = load_plan_string(buf.str(), path.string());
+  if (out.plan) out.plan->source = path;
+  return out;
+}
+
+}  // namespace fl::plan

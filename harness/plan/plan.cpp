@@ -1,0 +1,99 @@
+#include "harness/plan/plan.h"
+
+#include <fmt/core.h>
+
+#include <unordered_map>
+
+namespace fl::plan {
+
+std::string Diagnostic::str() const {
+  if (where.line == 0) return fmt::format("{}: {}", where.file, message);
+  if (where.column == 0) return fmt::format("{}:{}: {}", where.file, where.line, message);
+  return fmt::format("{}:{}:{}: {}", where.file, where.line, where.column, message);
+}
+
+std::vector<Instance> Plan::instances() const {
+  std::vector<Instance> all;
+  // Instance ids of each group, for resolving group dependencies.
+  std::unordered_map<std::string, std::vector<std::string>> group_members;
+  for (const auto& spec : nodes) {
+    auto& members = group_members[spec.id];
+    for (int r = 0; r < spec.replicas; ++r) {
+      Instance inst;
+      inst.id = spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, r);
+      inst.group = spec.id;
+      inst.kind = spec.kind;
+      inst.replica = r;
+      inst.command = spec.command;
+      inst.env = spec.env;
+      inst.ready = spec.ready;
+      inst.stop_signal = spec.stop_signal;
+      inst.stop_grace = spec.stop_grace;
+      inst.restart = spec.restart;
+      members.push_back(inst.id);
+      all.push_back(std::move(inst));
+    }
+  }
+  for (size_t i = 0, k = 0; i < nodes.size(); ++i) {
+    const auto& spec = nodes[i];
+    for (int r = 0; r < spec.replicas; ++r, ++k) {
+      auto& deps = all[k].depends_on;
+      auto add = [&](const std::string& id, DependCondition cond) {
+        if (id == all[k].id) return;  // a replica never waits for itself
+        for (auto& d : deps) {
+          if (d.first == id) {
+            // Keep the stronger condition when the same instance is named twice.
+            if (cond == DependCondition::ready) d.second = cond;
+            return;
+          }
+        }
+        deps.emplace_back(id, cond);
+      };
+      for (const auto& dep : spec.depends_on) {
+        if (auto it = group_members.find(dep.node); it != group_members.end()) {
+          for (const auto& id : it->second) add(id, dep.condition);
+        } else {
+          add(dep.node, dep.condition);
+        }
+      }
+    }
+  }
+
+  // Stable topological order: repeatedly take the first instance (in file order) whose
+  // dependencies are all placed. Unknown dependencies are ignored here (the loader rejects them);
+  // anything left in a cycle is appended in file order.
+  std::unordered_map<std::string, size_t> index_of;
+  for (size_t i = 0; i < all.size(); ++i) index_of.emplace(all[i].id, i);
+  std::vector<bool> placed(all.size(), false);
+  std::vector<Instance> ordered;
+  ordered.reserve(all.size());
+  while (ordered.size() < all.size()) {
+    bool progress = false;
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (placed[i]) continue;
+      bool ready = true;
+      for (const auto& [dep, cond] : all[i].depends_on) {
+        auto it = index_of.find(dep);
+        if (it != index_of.end() && !placed[it->second]) {
+          ready = false;
+          break;
+        }
+      }
+      if (ready) {
+        placed[i] = true;
+        ordered.push_back(all[i]);
+        progress = true;
+        break;
+      }
+    }
+    if (!progress) {
+      for (size_t i = 0; i < all.size(); ++i) {
+        if (!placed[i]) ordered.push_back(all[i]);
+      }
+      break;
+    }
+  }
+  return ordered;
+}
+
+}  // namespace fl::plan

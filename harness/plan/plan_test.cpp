@@ -1,0 +1,228 @@
+#include "harness/plan/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fl::plan {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Diagnostics name files by the path given to load_plan_file; the fixtures' .expected files use
+// paths relative to the source tree, so the tests load them from there.
+class InSourceDir : public ::testing::Environment {
+ public:
+  void SetUp() override { fs::current_path(FL_SOURCE_DIR); }
+};
+const auto* const kInSourceDir = ::testing::AddGlobalTestEnvironment(new InSourceDir);
+
+std::string all_errors(const LoadResult& r) {
+  std::string out;
+  for (const auto& d : r.errors) out += d.str() + "\n";
+  return out;
+}
+
+Plan load_good(const std::string& path) {
+  auto r = load_plan_file(path);
+  EXPECT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_TRUE(r.plan.has_value());
+  return r.plan ? *r.plan : Plan{};
+}
+
+std::vector<std::string> ids(const std::vector<Instance>& instances) {
+  std::vector<std::string> out;
+  for (const auto& i : instances) out.push_back(i.id);
+  return out;
+}
+
+const Instance& find(const std::vector<Instance>& instances, std::string_view id) {
+  auto it = std::find_if(instances.begin(), instances.end(), [&](auto& i) { return i.id == id; });
+  EXPECT_NE(it, instances.end()) << id;
+  return *it;
+}
+
+TEST(PlanLoad, MinimalPlanHasDefaults) {
+  Plan p = load_good("tests/plans/good/minimal.toml");
+  EXPECT_EQ(p.name, "minimal");
+  EXPECT_FALSE(p.seed.has_value());
+  EXPECT_EQ(p.duration, std::chrono::seconds(30));
+  EXPECT_EQ(p.cluster.db.nodes, 0);
+  EXPECT_EQ(p.cluster.db.max_bulk, 512ull * 1024 * 1024);
+  EXPECT_TRUE(p.nodes.empty());
+  EXPECT_TRUE(p.instances().empty());
+  EXPECT_EQ(p.source, fs::path("tests/plans/good/minimal.toml"));
+}
+
+TEST(PlanLoad, FullPlan) {
+  Plan p = load_good("tests/plans/good/full.toml");
+  EXPECT_EQ(p.name, "full-example");
+  EXPECT_EQ(p.seed, 42u);
+  EXPECT_EQ(p.duration, std::chrono::seconds(90));
+  EXPECT_EQ(p.cluster.db.nodes, 3);
+  EXPECT_EQ(p.cluster.db.max_bulk, 64ull * 1024 * 1024);
+  EXPECT_EQ(p.cluster.db.max_clients, 500);
+  EXPECT_EQ(p.cluster.db.idle_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(p.cluster.db.scan_count, 100);
+  ASSERT_EQ(p.nodes.size(), 4u);
+
+  const NodeSpec& db = p.nodes[0];
+  EXPECT_EQ(db.id, "db");
+  EXPECT_EQ(db.kind, "db");
+  EXPECT_EQ(db.replicas, 3);
+  EXPECT_EQ(db.ready.kind, ProbeKind::resp);
+  const std::vector<std::string> db_cmd = {
+      "{bindir}/faultline-db", "--host", "{host}", "--port", "{port}", "--dir", "{dir}", "--id",
+      "{id}", "--max-bulk", "67108864", "--max-clients", "500", "--idle-timeout", "2m",
+      "--scan-count", "100"};
+  EXPECT_EQ(db.command, db_cmd);
+
+  const NodeSpec& redis = p.nodes[1];
+  EXPECT_EQ(redis.id, "redis");
+  EXPECT_EQ(redis.kind, "external");
+  EXPECT_EQ(redis.replicas, 2);
+  EXPECT_EQ(redis.command.back(), "");
+  EXPECT_EQ(redis.env.at("REDIS_ID"), "{id}");
+  ASSERT_EQ(redis.depends_on.size(), 2u);
+  EXPECT_EQ(redis.depends_on[0].node, "db");
+  EXPECT_EQ(redis.depends_on[0].condition, DependCondition::ready);
+  EXPECT_EQ(redis.depends_on[1].node, "db-0");
+  EXPECT_EQ(redis.depends_on[1].condition, DependCondition::started);
+  EXPECT_EQ(redis.stop_signal, SIGINT);
+  EXPECT_EQ(redis.stop_grace, std::chrono::seconds(2));
+  EXPECT_EQ(redis.ready.kind, ProbeKind::resp);
+  EXPECT_EQ(redis.ready.interval, std::chrono::milliseconds(50));
+  EXPECT_EQ(redis.ready.timeout, std::chrono::seconds(10));
+  EXPECT_EQ(redis.restart.policy, RestartPolicy::on_failure);
+  EXPECT_EQ(redis.restart.max_restarts, 3);
+  EXPECT_EQ(redis.restart.backoff, std::chrono::milliseconds(200));
+  EXPECT_EQ(redis.restart.max_backoff, std::chrono::seconds(2));
+  EXPECT_EQ(redis.where.line, 14u);
+
+  const NodeSpec& web = p.nodes[2];
+  EXPECT_EQ(web.stop_signal, SIGTERM);
+  EXPECT_EQ(web.stop_grace, std::chrono::seconds(5));
+  EXPECT_EQ(web.ready.kind, ProbeKind::http);
+  EXPECT_EQ(web.ready.path, "/health");
+  EXPECT_EQ(web.restart.policy, RestartPolicy::always);
+  EXPECT_EQ(web.restart.max_restarts, 5);
+
+  const NodeSpec& tail = p.nodes[3];
+  EXPECT_EQ(tail.ready.kind, ProbeKind::log);
+  EXPECT_EQ(tail.ready.pattern, "^started \\{ok\\}$");
+  EXPECT_EQ(tail.ready.interval, std::chrono::milliseconds(20));
+  EXPECT_EQ(tail.ready.timeout, std::chrono::seconds(30));
+  EXPECT_EQ(tail.restart.policy, RestartPolicy::no);
+}
+
+TEST(PlanInstances, ReplicasAndDependencies) {
+  Plan p = load_good("tests/plans/good/full.toml");
+  auto inst = p.instances();
+  EXPECT_EQ(ids(inst), (std::vector<std::string>{"db-0", "db-1", "db-2", "redis-0", "redis-1",
+                                                  "web", "tail"}));
+  const Instance& r1 = find(inst, "redis-1");
+  EXPECT_EQ(r1.group, "redis");
+  EXPECT_EQ(r1.kind, "external");
+  EXPECT_EQ(r1.replica, 1);
+  using Dep = std::pair<std::string, DependCondition>;
+  // "db" expands to every replica; "db-0" is also named with condition started, and the
+  // stronger "ready" wins.
+  EXPECT_EQ(r1.depends_on, (std::vector<Dep>{{"db-0", DependCondition::ready},
+                                             {"db-1", DependCondition::ready},
+                                             {"db-2", DependCondition::ready}}));
+  EXPECT_EQ(find(inst, "web").depends_on,
+            (std::vector<Dep>{{"redis-1", DependCondition::ready}}));
+  EXPECT_EQ(find(inst, "db-1").replica, 1);
+  EXPECT_EQ(find(inst, "db-1").kind, "db");
+}
+
+TEST(PlanInstances, SingleReplicaKeepsTheId) {
+  Plan p = load_good("tests/plans/good/single-db.toml");
+  EXPECT_EQ(ids(p.instances()), std::vector<std::string>{"db"});
+}
+
+TEST(PlanInstances, TopologicalOrderIsStable) {
+  Plan p = load_good("tests/plans/good/order.toml");
+  auto inst = p.instances();
+  // a first (c needs it), then c as the earliest ready in file order, then b, e, d-0 before d-1.
+  EXPECT_EQ(ids(inst), (std::vector<std::string>{"a", "c", "b", "e", "d-0", "d-1", "d-2"}));
+  EXPECT_TRUE(find(inst, "d-0").depends_on.empty());
+  using Dep = std::pair<std::string, DependCondition>;
+  EXPECT_EQ(find(inst, "d-2").depends_on, (std::vector<Dep>{{"d-0", DependCondition::ready}}));
+}
+
+TEST(PlanInstances, StartedDependency) {
+  auto r = load_plan_string(R"(
+name = "x"
+[[node]]
+id = "a"
+command = ["a"]
+depends_on = [{ node = "b", condition = "started" }]
+[[node]]
+id = "b"
+command = ["b"]
+)",
+                            "inline");
+  ASSERT_TRUE(r.plan) << all_errors(r);
+  auto inst = r.plan->instances();
+  EXPECT_EQ(ids(inst), (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(inst[1].depends_on[0].second, DependCondition::started);
+}
+
+TEST(PlanLoad, StringSourceNamesDiagnostics) {
+  auto r = load_plan_string("name = 3\n", "<inline>");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].str(), "<inline>:1:8: 'name' must be a string, got integer");
+  EXPECT_FALSE(r.plan);
+}
+
+TEST(PlanLoad, MissingFile) {
+  auto r = load_plan_file("tests/plans/no-such-plan.toml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].str(),
+            "tests/plans/no-such-plan.toml: cannot read plan: No such file or directory");
+}
+
+TEST(PlanLoad, EveryGoodPlanLoads) {
+  for (const auto& e : fs::directory_iterator("tests/plans/good")) {
+    if (e.path().extension() != ".toml") continue;
+    auto r = load_plan_file(fs::relative(e.path()));
+    EXPECT_TRUE(r.errors.empty()) << all_errors(r);
+  }
+}
+
+// Each tests/plans/bad/<case>.toml must produce exactly the lines of <case>.expected.
+std::vector<std::string> bad_cases() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(fs::path(FL_SOURCE_DIR) / "tests/plans/bad")) {
+    if (e.path().extension() == ".toml") out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class BadPlan : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BadPlan, ReportsExactlyTheExpectedDiagnostics) {
+  const std::string base = "tests/plans/bad/" + GetParam();
+  std::ifstream in(base + ".expected");
+  ASSERT_TRUE(in) << "missing " << base << ".expected";
+  std::stringstream expected;
+  expected << in.rdbuf();
+  auto r = load_plan_file(base + ".toml");
+  EXPECT_FALSE(r.plan);
+  EXPECT_EQ(all_errors(r), expected.str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, BadPlan, ::testing::ValuesIn(bad_cases()),
+                         [](const auto& param_info) {
+                           std::string name = param_info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace fl::plan
