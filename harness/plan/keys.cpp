@@ -3,6 +3,14 @@
 namespace fl::plan {
 namespace {
 
+constexpr std::string_view kSignalChoices[] = {
+    "SIGINT", "SIGTERM", "SIGQUIT", "SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2",
+    "INT",    "TERM",    "QUIT",    "KILL",    "HUP",    "USR1",    "USR2",
+};
+constexpr std::string_view kProbeKinds[] = {"tcp", "resp", "http", "log", "none"};
+constexpr std::string_view kRestartPolicies[] = {"no", "on-failure", "always"};
+constexpr std::string_view kConditions[] = {"started", "ready"};
+
 constexpr KeySpec kTopKeys[] = {
     {"name", KeyType::string},
     {"seed", KeyType::integer},
@@ -29,14 +37,14 @@ constexpr KeySpec kNodeKeys[] = {
     {"command", KeyType::string_array},
     {"env", KeyType::string_map},
     {"depends_on", KeyType::dependency_array},
-    {"stop_signal", KeyType::signal},
+    {"stop_signal", KeyType::signal, kSignalChoices},
     {"stop_grace", KeyType::duration},
     {"ready", KeyType::table},
     {"restart", KeyType::table},
 };
 
 constexpr KeySpec kReadyKeys[] = {
-    {"kind", KeyType::string},
+    {"kind", KeyType::string, kProbeKinds},
     {"path", KeyType::string},
     {"pattern", KeyType::string},
     {"interval", KeyType::duration},
@@ -44,7 +52,7 @@ constexpr KeySpec kReadyKeys[] = {
 };
 
 constexpr KeySpec kRestartKeys[] = {
-    {"policy", KeyType::string},
+    {"policy", KeyType::string, kRestartPolicies},
     {"max_restarts", KeyType::integer},
     {"backoff", KeyType::duration},
     {"max_backoff", KeyType::duration},
@@ -52,7 +60,7 @@ constexpr KeySpec kRestartKeys[] = {
 
 constexpr KeySpec kDependencyKeys[] = {
     {"node", KeyType::string},
-    {"condition", KeyType::string},
+    {"condition", KeyType::string, kConditions},
 };
 
 constexpr TableSpec kTables[] = {

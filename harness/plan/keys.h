@@ -25,6 +25,9 @@ enum class KeyType {
 struct KeySpec {
   std::string_view name;
   KeyType type;
+  // For keys that take one of a fixed set of strings (probe kind, restart policy, signal): every
+  // accepted spelling. Empty otherwise.
+  std::span<const std::string_view> choices = {};
 };
 
 struct TableSpec {

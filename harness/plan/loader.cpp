@@ -269,6 +269,10 @@ std::optional<Enum> Loader::get_enum(const Scope& scope, std::string_view key,
   auto node = get(scope, key, KeyType::string);
   if (!node) return std::nullopt;
   const std::string& value = node->as_string()->get();
+  // The registry lists the same spellings (plans/schema.json is checked against it).
+  assert(std::equal(std::begin(names), std::end(names), find_key(*scope.spec, key)->choices.begin(),
+                    find_key(*scope.spec, key)->choices.end(),
+                    [](const auto& a, std::string_view b) { return a.first == b; }));
   std::vector<std::string_view> all;
   for (const auto& [name, e] : names) {
     if (name == value) return e;
