@@ -1,0 +1,285 @@
+#include "nodes/common/resp_server.h"
+
+#include "common/log.h"
+#include "common/resp/resp.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <exception>
+#include <unordered_map>
+#include <vector>
+
+namespace fl::nodes {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+// Bytes asked of each read. Large enough for a -P 16 batch of small commands from one client.
+constexpr size_t kReadChunk = 16 * 1024;
+// A reply buffer grown beyond this by one large reply is released after it is written.
+constexpr size_t kKeepReplyCapacity = 1024 * 1024;
+
+// Exceptions escaping a coroutine are bugs: rethrow them out of io_context::run().
+void rethrow(std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+}
+
+struct Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  Clock::time_point last_active = Clock::now();
+  Session session;
+};
+
+}  // namespace
+
+struct RespServer::Impl {
+  Impl(ServerOptions o, const CommandTable& c, ServerStats& s)
+      : options(std::move(o)), commands(c), stats(s) {}
+
+  ServerOptions options;
+  const CommandTable& commands;
+  ServerStats& stats;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  asio::signal_set signals{io};
+  asio::steady_timer idle_timer{io};
+  std::vector<std::unique_ptr<asio::steady_timer>> tick_timers;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections;
+  uint64_t next_id = 1;
+  bool stopping = false;
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(std::shared_ptr<Connection> c);
+  asio::awaitable<void> reject(tcp::socket socket);
+  asio::awaitable<void> idle_loop();
+  asio::awaitable<void> tick_loop(asio::steady_timer& timer, Duration period,
+                                  std::function<void()> tick);
+  void stop();
+};
+
+asio::awaitable<void> RespServer::Impl::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+    if (stopping) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      log::warn("accept failed: {}", ec.message());
+      asio::steady_timer backoff(io, std::chrono::milliseconds(50));
+      co_await backoff.async_wait(kUseTuple);
+      continue;
+    }
+    boost::system::error_code opt_ec;
+    socket.set_option(tcp::no_delay(true), opt_ec);
+    ++stats.total_connections_received;
+    if (stats.connected_clients >= options.max_clients) {
+      ++stats.rejected_connections;
+      asio::co_spawn(io, reject(std::move(socket)), rethrow);
+      continue;
+    }
+    auto c = std::make_shared<Connection>(std::move(socket));
+    c->session.id = next_id++;
+    connections.emplace(c->session.id, c);
+    ++stats.connected_clients;
+    asio::co_spawn(io, serve(std::move(c)), rethrow);
+  }
+}
+
+asio::awaitable<void> RespServer::Impl::reject(tcp::socket socket) {
+  static constexpr std::string_view kMsg = "-ERR max number of clients reached\r\n";
+  co_await asio::async_write(socket, asio::buffer(kMsg), kUseTuple);
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+asio::awaitable<void> RespServer::Impl::serve(std::shared_ptr<Connection> c) {
+  resp::Limits limits;
+  limits.max_bulk = options.max_bulk;
+  resp::Parser parser(limits);
+  std::vector<std::string_view> argv;
+  argv.reserve(16);
+  std::string out;
+  out.reserve(kReadChunk);
+  resp::Writer writer(out);
+  Session& session = c->session;
+
+  while (!stopping) {
+    std::span<char> space = parser.prepare(kReadChunk);
+    auto [ec, n] =
+        co_await c->socket.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
+    if (ec) break;
+    parser.commit(n);
+    c->last_active = Clock::now();
+
+    // Answer every complete command of this read into one buffer, then write once.
+    for (;;) {
+      const resp::Status st = parser.next_command(argv);
+      if (st == resp::Status::need_more) break;
+      if (st == resp::Status::error) {
+        std::string msg = "ERR ";
+        msg += parser.error();
+        writer.error(msg);
+        session.after = AfterReply::close;
+        break;
+      }
+      ++stats.total_commands_processed;
+      commands.dispatch(argv, writer, session);
+      if (session.after != AfterReply::keep) break;
+    }
+    if (!out.empty()) {
+      auto [wec, written] = co_await asio::async_write(c->socket, asio::buffer(out), kUseTuple);
+      (void)written;
+      out.clear();
+      if (out.capacity() > kKeepReplyCapacity) {
+        out.shrink_to_fit();
+        out.reserve(kReadChunk);
+      }
+      if (wec) break;
+    }
+    if (session.after == AfterReply::shutdown) {
+      log::info("SHUTDOWN requested by client {}", session.id);
+      stop();
+      break;
+    }
+    if (session.after == AfterReply::close) break;
+  }
+
+  boost::system::error_code ec;
+  c->socket.shutdown(tcp::socket::shutdown_both, ec);
+  c->socket.close(ec);
+  connections.erase(session.id);
+  --stats.connected_clients;
+}
+
+asio::awaitable<void> RespServer::Impl::idle_loop() {
+  // A watchdog over all connections instead of a timer per read keeps the hot path lean; a
+  // connection is closed within idle_timeout plus one period.
+  const auto period = std::clamp<Duration>(options.idle_timeout / 4, std::chrono::milliseconds(10),
+                                           std::chrono::seconds(1));
+  while (!stopping) {
+    idle_timer.expires_after(period);
+    auto [ec] = co_await idle_timer.async_wait(kUseTuple);
+    if (ec || stopping) co_return;
+    const auto deadline = Clock::now() - options.idle_timeout;
+    for (auto& [id, c] : connections) {
+      if (c->last_active <= deadline && c->socket.is_open()) {
+        log::debug("closing idle client {}", id);
+        boost::system::error_code cec;
+        c->socket.shutdown(tcp::socket::shutdown_both, cec);
+        c->socket.close(cec);
+      }
+    }
+  }
+}
+
+asio::awaitable<void> RespServer::Impl::tick_loop(asio::steady_timer& timer, Duration period,
+                                                  std::function<void()> tick) {
+  while (!stopping) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(kUseTuple);
+    if (ec || stopping) co_return;
+    tick();
+  }
+}
+
+void RespServer::Impl::stop() {
+  if (stopping) return;
+  stopping = true;
+  boost::system::error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  idle_timer.cancel();
+  for (auto& t : tick_timers) t->cancel();
+  // Closing cancels each connection's pending read or write; its coroutine then cleans up.
+  for (auto& [id, c] : connections) {
+    c->socket.shutdown(tcp::socket::shutdown_both, ec);
+    c->socket.close(ec);
+  }
+}
+
+RespServer::RespServer(ServerOptions options, const CommandTable& commands, ServerStats& stats)
+    : impl_(std::make_unique<Impl>(std::move(options), commands, stats)) {}
+
+RespServer::~RespServer() = default;
+
+result<uint16_t> RespServer::listen() {
+  Impl& s = *impl_;
+  boost::system::error_code ec;
+  tcp::resolver resolver(s.io);
+  auto endpoints = resolver.resolve(s.options.host, std::to_string(s.options.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    return Error(errc::invalid_argument,
+                 fmt::format("cannot resolve listen address '{}': {}", s.options.host,
+                             ec ? ec.message() : "no addresses"));
+  }
+  const tcp::endpoint ep = endpoints.begin()->endpoint();
+  const auto fail = [&](std::string_view what) {
+    return Error(errc::io_error, fmt::format("cannot listen on {}:{}: {} failed: {}",
+                                             s.options.host, s.options.port, what, ec.message()));
+  };
+  // With BOOST_ASIO_NO_DEPRECATED these return void: check ec after each.
+  s.acceptor.open(ep.protocol(), ec);
+  if (ec) return fail("open");
+  s.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (ec) return fail("setsockopt");
+  s.acceptor.bind(ep, ec);
+  if (ec) return fail("bind");
+  s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen");
+  const uint16_t bound = s.acceptor.local_endpoint(ec).port();
+  if (ec) return fail("getsockname");
+  s.stats.tcp_port = bound;
+  return bound;
+}
+
+void RespServer::every(Duration period, std::function<void()> tick) {
+  auto& timer = *impl_->tick_timers.emplace_back(std::make_unique<asio::steady_timer>(impl_->io));
+  asio::co_spawn(impl_->io, impl_->tick_loop(timer, period, std::move(tick)), rethrow);
+}
+
+void RespServer::run() {
+  Impl& s = *impl_;
+  if (s.options.handle_signals) {
+    s.signals.add(SIGINT);
+    s.signals.add(SIGTERM);
+    s.signals.async_wait([&s](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      log::info("signal {} received, shutting down", signo);
+      s.stop();
+    });
+  }
+  asio::co_spawn(s.io, s.accept_loop(), rethrow);
+  if (s.options.idle_timeout > Duration::zero()) asio::co_spawn(s.io, s.idle_loop(), rethrow);
+  s.io.run();
+}
+
+void RespServer::stop() { impl_->stop(); }
+
+void RespServer::post_stop() {
+  asio::post(impl_->io, [impl = impl_.get()] { impl->stop(); });
+}
+
+uint16_t RespServer::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+}  // namespace fl::nodes

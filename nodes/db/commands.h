@@ -1,0 +1,90 @@
+// The database node's commands, as Redis spells them, over a Store. Handlers never touch a
+// socket: they read argv and append one RESP reply, so they are unit-tested directly.
+#pragma once
+
+#include "nodes/common/command_table.h"
+#include "nodes/common/session.h"
+#include "nodes/db/store.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fl::db {
+
+struct DbOptions {
+  // Node id, reported by INFO.
+  std::string id = "db";
+  // Largest COUNT honoured by SCAN and SSCAN; larger requests are capped. Default 1000.
+  size_t scan_count_cap = 1000;
+  // Read-only settings answered by CONFIG GET, as (name, value) pairs.
+  std::vector<std::pair<std::string, std::string>> config;
+};
+
+// Counters for INFO stats.
+struct KeyspaceStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+};
+
+class DbCommands {
+ public:
+  // `store` and `server_stats` must outlive this object and the table it is registered in.
+  DbCommands(Store& store, const nodes::ServerStats& server_stats, DbOptions options);
+
+  // Registers every command in `table`.
+  void register_all(nodes::CommandTable& table);
+
+  // Active expiry, for a periodic timer: removes up to `max` expired keys.
+  size_t sweep(size_t max);
+
+  const KeyspaceStats& keyspace_stats() const { return stats_; }
+
+ private:
+  using Ctx = nodes::CommandContext;
+
+  void ping(Ctx& c);
+  void echo(Ctx& c);
+  void get(Ctx& c);
+  void set(Ctx& c);
+  void del(Ctx& c);
+  void exists(Ctx& c);
+  void incr_by(Ctx& c, int64_t delta);
+  void incr_by_arg(Ctx& c, bool negate);
+  void mget(Ctx& c);
+  void type(Ctx& c);
+  void expire(Ctx& c, int64_t unit_ms);
+  void ttl(Ctx& c, int64_t unit_ms);
+  void persist(Ctx& c);
+  void sadd(Ctx& c);
+  void srem(Ctx& c);
+  void scard(Ctx& c);
+  void sismember(Ctx& c);
+  void smembers(Ctx& c);
+  void sscan(Ctx& c);
+  void scan(Ctx& c);
+  void dbsize(Ctx& c);
+  void flushall(Ctx& c);
+  void info(Ctx& c);
+  void role(Ctx& c);
+  void quit(Ctx& c);
+  void shutdown(Ctx& c);
+  void command(Ctx& c);
+  void config(Ctx& c);
+  void client(Ctx& c);
+  void select(Ctx& c);
+
+  // Looks a key up for reading, counting a hit or a miss.
+  Entry* lookup_read(std::string_view key);
+
+  Store& store_;
+  const nodes::ServerStats& server_stats_;
+  DbOptions options_;
+  KeyspaceStats stats_;
+  TimeMs started_ms_;
+  const nodes::CommandTable* table_ = nullptr;
+  std::string scratch_;
+};
+
+}  // namespace fl::db

@@ -1,0 +1,142 @@
+#include "nodes/db/store.h"
+
+#include <chrono>
+
+namespace fl::db {
+namespace {
+
+// The first position with a given hash: the empty string sorts before every key of that hash.
+struct HashPos {
+  uint64_t hash;
+  std::string_view str;
+};
+
+const HashedKey& key_of(const HashedKey& k) { return k; }
+template <class V>
+const HashedKey& key_of(const std::pair<const HashedKey, V>& kv) {
+  return kv.first;
+}
+
+// Visits whole groups of equal hash so that the returned cursor (the next unvisited hash) never
+// splits a group: a key present throughout a scan is returned exactly once.
+template <class C, class Live>
+uint64_t scan_groups(const C& c, uint64_t cursor, size_t count, Live live, const ScanEmit& emit) {
+  if (count == 0) count = 1;
+  auto it = c.lower_bound(HashPos{cursor, {}});
+  size_t visited = 0;
+  while (it != c.end() && visited < count) {
+    const uint64_t h = key_of(*it).hash;
+    do {
+      if (live(*it)) emit(key_of(*it).str);
+      ++visited;
+      ++it;
+    } while (it != c.end() && key_of(*it).hash == h);
+  }
+  // A non-end position always has a hash greater than something visited, so it is never 0.
+  return it == c.end() ? 0 : key_of(*it).hash;
+}
+
+}  // namespace
+
+TimeMs SystemClock::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t key_hash(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
+
+Entry* Store::find(std::string_view key) {
+  auto it = keys_.find(KeyRef(key));
+  if (it == keys_.end()) return nullptr;
+  if (it->second.expire_at != 0 && expired(it->second, clock_.now_ms())) {
+    erase(it);
+    ++expired_total_;
+    return nullptr;
+  }
+  return &it->second;
+}
+
+Entry& Store::emplace(std::string_view key, Entry e) {
+  const uint64_t h = key_hash(key);
+  auto [it, inserted] = keys_.try_emplace(HashedKey{h, std::string(key)}, std::move(e));
+  (void)inserted;
+  it->second.key = &it->first;
+  return it->second;
+}
+
+Entry& Store::insert(std::string_view key, std::string value) {
+  return emplace(key, Entry{std::move(value), 0, nullptr});
+}
+
+Entry& Store::insert_set(std::string_view key) { return emplace(key, Entry{Set{}, 0, nullptr}); }
+
+void Store::set_expire(Entry& e, TimeMs at) {
+  if (e.expire_at == at) return;
+  if (e.expire_at != 0) expiry_.erase({e.expire_at, e.key});
+  e.expire_at = at;
+  if (at != 0) expiry_.emplace(at, e.key);
+}
+
+void Store::erase(Map::iterator it) {
+  if (it->second.expire_at != 0) expiry_.erase({it->second.expire_at, &it->first});
+  keys_.erase(it);
+}
+
+bool Store::erase(std::string_view key) {
+  auto it = keys_.find(KeyRef(key));
+  if (it == keys_.end()) return false;
+  const bool live = !expired(it->second, clock_.now_ms());
+  erase(it);
+  return live;
+}
+
+void Store::erase(Entry& e) { erase(keys_.find(HashPos{e.key->hash, e.key->str})); }
+
+void Store::clear() {
+  expiry_.clear();
+  keys_.clear();
+}
+
+uint64_t Store::scan(uint64_t cursor, size_t count, const ScanEmit& emit) const {
+  const TimeMs now = clock_.now_ms();
+  return scan_groups(
+      keys_, cursor, count, [&](const auto& kv) { return !expired(kv.second, now); }, emit);
+}
+
+uint64_t Store::scan_set(const Set& set, uint64_t cursor, size_t count, const ScanEmit& emit) {
+  return scan_groups(set, cursor, count, [](const auto&) { return true; }, emit);
+}
+
+size_t Store::sweep(size_t max) {
+  const TimeMs now = clock_.now_ms();
+  size_t removed = 0;
+  while (removed < max && !expiry_.empty() && expiry_.begin()->first <= now) {
+    const HashedKey* k = expiry_.begin()->second;
+    erase(keys_.find(HashPos{k->hash, k->str}));
+    ++removed;
+  }
+  expired_total_ += removed;
+  return removed;
+}
+
+bool set_add(Set& set, std::string_view member) {
+  const KeyRef ref(member);
+  auto it = set.lower_bound(ref);
+  if (it != set.end() && it->hash == ref.hash && it->str == member) return false;
+  set.emplace_hint(it, HashedKey{ref.hash, std::string(member)});
+  return true;
+}
+
+bool set_remove(Set& set, std::string_view member) {
+  auto it = set.find(KeyRef(member));
+  if (it == set.end()) return false;
+  set.erase(it);
+  return true;
+}
+
+bool set_contains(const Set& set, std::string_view member) {
+  return set.find(KeyRef(member)) != set.end();
+}
+
+}  // namespace fl::db
