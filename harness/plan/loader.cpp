@@ -97,7 +97,11 @@ bool has_type(const toml::node& n, KeyType t) {
     case KeyType::string_map:
     case KeyType::table:
       return n.is_table();
-    case KeyType::table_array: return n.is_array_of_tables();
+    case KeyType::table_array: {
+      // An empty array (`node = []`) is an array of no tables.
+      const auto* arr = n.as_array();
+      return arr && std::all_of(arr->begin(), arr->end(), [](auto& e) { return e.is_table(); });
+    }
   }
   return false;
 }

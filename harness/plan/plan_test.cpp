@@ -179,6 +179,46 @@ TEST(PlanLoad, StringSourceNamesDiagnostics) {
   EXPECT_FALSE(r.plan);
 }
 
+TEST(PlanLoad, EmptyNodeArray) {
+  auto r = load_plan_string("name = \"x\"\nnode = []\n", "inline");
+  EXPECT_TRUE(r.errors.empty()) << all_errors(r);
+}
+
+TEST(PlanLoad, EverySignalSpelling) {
+  const std::pair<const char*, int> cases[] = {
+      {"SIGINT", SIGINT},   {"INT", SIGINT},   {"SIGTERM", SIGTERM}, {"TERM", SIGTERM},
+      {"SIGQUIT", SIGQUIT}, {"QUIT", SIGQUIT}, {"SIGKILL", SIGKILL}, {"KILL", SIGKILL},
+      {"SIGHUP", SIGHUP},   {"HUP", SIGHUP},   {"SIGUSR1", SIGUSR1}, {"USR1", SIGUSR1},
+      {"SIGUSR2", SIGUSR2}, {"USR2", SIGUSR2},
+  };
+  for (auto [name, number] : cases) {
+    auto r = load_plan_string(
+        std::string("name = \"x\"\n[[node]]\nid = \"a\"\ncommand = [\"a\"]\nstop_signal = \"") +
+            name + "\"\n",
+        "inline");
+    ASSERT_TRUE(r.plan) << name << ": " << all_errors(r);
+    EXPECT_EQ(r.plan->nodes[0].stop_signal, number) << name;
+  }
+}
+
+TEST(PlanLoad, CollectsErrorsInFileOrder) {
+  // Whole-plan errors (found after reading) are sorted in among per-key ones.
+  auto r = load_plan_string(R"(name = "x"
+[[node]]
+id = "a"
+command = ["a"]
+depends_on = ["zz"]
+[[node]]
+id = "b"
+command = ["b"]
+replicas = 0
+)",
+                            "p.toml");
+  EXPECT_EQ(all_errors(r),
+            "p.toml:5:15: 'depends_on' in [[node]] #1 names unknown node 'zz'\n"
+            "p.toml:9:12: 'replicas' in [[node]] #2 must be between 1 and 1000, got 0\n");
+}
+
 TEST(PlanLoad, MissingFile) {
   auto r = load_plan_file("tests/plans/no-such-plan.toml");
   ASSERT_EQ(r.errors.size(), 1u);
