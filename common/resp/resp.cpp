@@ -22,8 +22,7 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // Parses a length header body "<digits>\r\n" (or "-1\r\n" when allow_null) starting at p. On ok,
 // p points past the LF. Decides as early as the bytes allow: a prefix that can no longer become
 // valid is bad at once, so the outcome never depends on how the input was chunked.
-Scan scan_length(const char*& p, const char* end, uint64_t limit, bool allow_null,
-                 int64_t& out) {
+Scan scan_length(const char*& p, const char* end, uint64_t limit, bool allow_null, int64_t& out) {
   const char* q = p;
   if (q == end) return Scan::need_more;
   if (*q == '-') {
@@ -111,12 +110,23 @@ bool split_inline(char* p, char* end, std::vector<std::string_view>& argv) {
         } else if (*p == '\\' && end - p >= 2) {
           char c = p[1];
           switch (c) {
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case 'b': c = '\b'; break;
-            case 'a': c = '\a'; break;
-            default: break;
+            case 'n':
+              c = '\n';
+              break;
+            case 'r':
+              c = '\r';
+              break;
+            case 't':
+              c = '\t';
+              break;
+            case 'b':
+              c = '\b';
+              break;
+            case 'a':
+              c = '\a';
+              break;
+            default:
+              break;
           }
           *out++ = c;
           p += 2;
@@ -292,9 +302,12 @@ Status Parser::next_command(std::vector<std::string_view>& argv) {
         const char* p = base + 1;
         int64_t n = 0;
         switch (scan_length(p, end, limits_.max_array, true, n)) {
-          case Scan::ok: break;
-          case Scan::need_more: return need_more(avail + 1);
-          case Scan::bad: return fail("Protocol error: invalid multibulk length");
+          case Scan::ok:
+            break;
+          case Scan::need_more:
+            return need_more(avail + 1);
+          case Scan::bad:
+            return fail("Protocol error: invalid multibulk length");
         }
         if (n <= 0) {  // *0 and *-1 carry no command; Redis skips them too
           consume(static_cast<size_t>(p - base));
@@ -323,9 +336,13 @@ Status Parser::next_command(std::vector<std::string_view>& argv) {
       const char* data = p + 1;
       int64_t len = 0;
       switch (scan_length(data, end, limits_.max_bulk, false, len)) {
-        case Scan::ok: break;
-        case Scan::need_more: return suspend_command(argv, base, at, avail + 1);
-        case Scan::bad: argv.clear(); return fail("Protocol error: invalid bulk length");
+        case Scan::ok:
+          break;
+        case Scan::need_more:
+          return suspend_command(argv, base, at, avail + 1);
+        case Scan::bad:
+          argv.clear();
+          return fail("Protocol error: invalid bulk length");
       }
       const auto n = static_cast<size_t>(len);
       const auto data_at = static_cast<size_t>(data - base);
@@ -379,7 +396,8 @@ Status Parser::next(Value& out) {
         }
         const auto lf_at = static_cast<size_t>(static_cast<const char*>(lf) - base);
         if (lf_at - line_at > limits_.max_inline + 1) return fail("Protocol error: too big line");
-        if (lf_at == line_at || base[lf_at - 1] != '\r') return fail("Protocol error: expected CRLF");
+        if (lf_at == line_at || base[lf_at - 1] != '\r')
+          return fail("Protocol error: expected CRLF");
         const std::string_view line(base + line_at, lf_at - 1 - line_at);
         if (line.find('\r') != std::string_view::npos) {
           return fail("Protocol error: CR inside a simple string");
@@ -398,9 +416,12 @@ Status Parser::next(Value& out) {
         const char* data = p + 1;
         int64_t len = 0;
         switch (scan_length(data, end, limits_.max_bulk, true, len)) {
-          case Scan::ok: break;
-          case Scan::need_more: return need_more(avail + 1);
-          case Scan::bad: return fail("Protocol error: invalid bulk length");
+          case Scan::ok:
+            break;
+          case Scan::need_more:
+            return need_more(avail + 1);
+          case Scan::bad:
+            return fail("Protocol error: invalid bulk length");
         }
         const auto data_at = static_cast<size_t>(data - base);
         if (len < 0) {
@@ -420,9 +441,12 @@ Status Parser::next(Value& out) {
         const char* q = p + 1;
         int64_t len = 0;
         switch (scan_length(q, end, limits_.max_array, true, len)) {
-          case Scan::ok: break;
-          case Scan::need_more: return need_more(avail + 1);
-          case Scan::bad: return fail("Protocol error: invalid multibulk length");
+          case Scan::ok:
+            break;
+          case Scan::need_more:
+            return need_more(avail + 1);
+          case Scan::bad:
+            return fail("Protocol error: invalid multibulk length");
         }
         if (stack_.size() + 1 > limits_.max_depth) return fail("Protocol error: nesting too deep");
         pos_ = static_cast<size_t>(q - base);
@@ -502,11 +526,21 @@ void Writer::array_header(size_t n) { append_header(out_, '*', static_cast<int64
 
 void Writer::value(const Value& v) {
   switch (v.type) {
-    case Type::simple_string: simple(v.str); break;
-    case Type::error: error(v.str); break;
-    case Type::integer: integer(v.integer); break;
-    case Type::bulk_string: bulk(v.str); break;
-    case Type::null: null(); break;
+    case Type::simple_string:
+      simple(v.str);
+      break;
+    case Type::error:
+      error(v.str);
+      break;
+    case Type::integer:
+      integer(v.integer);
+      break;
+    case Type::bulk_string:
+      bulk(v.str);
+      break;
+    case Type::null:
+      null();
+      break;
     case Type::array:
       array_header(v.elements.size());
       for (const Value& e : v.elements) value(e);

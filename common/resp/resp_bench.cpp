@@ -1,13 +1,13 @@
 // Parse and encode throughput of fl::resp. Input is fed through prepare/commit in 16 KiB reads,
 // as the server does, so the copy a socket read would make is part of every number.
-#include "common/resp/resp.h"
-
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "common/resp/resp.h"
 
 namespace fl::resp {
 namespace {
@@ -92,8 +92,8 @@ void BM_NextReplyArray100(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * reply.size()));
-  state.counters["elements/s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * 100), benchmark::Counter::kIsRate);
+  state.counters["elements/s"] = benchmark::Counter(static_cast<double>(state.iterations() * 100),
+                                                    benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_NextReplyArray100);
 

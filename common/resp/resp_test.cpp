@@ -200,7 +200,8 @@ TEST(RespCommand, InlineQuotesAndEscapes) {
   EXPECT_EQ(commands_of("x \"\" ''\n"), (std::vector<Argv>{{"x", "", ""}}));
   EXPECT_EQ(commands_of("x a\"b c\" d\n"), (std::vector<Argv>{{"x", "ab c", "d"}}));
   EXPECT_EQ(commands_of("\t x\t\ty \r\n"), (std::vector<Argv>{{"x", "y"}}));
-  for (const char* bad : {"x \"abc\n", "x 'abc\n", "x a\"b c\"d\n", "x \"a\"b\n", "x 'a'b\n", "x \"a\\\"\n"}) {
+  for (const char* bad :
+       {"x \"abc\n", "x 'abc\n", "x a\"b c\"d\n", "x \"a\"b\n", "x 'a'b\n", "x \"a\\\"\n"}) {
     EXPECT_EQ(command_error(bad), "Protocol error: unbalanced quotes in request") << bad;
   }
 }
@@ -299,7 +300,8 @@ TEST(RespLimits, BulkLength) {
   EXPECT_EQ(value_error("$6\r\n", limits), "Protocol error: invalid bulk length");
   // The default limit rejects a peer claiming 600 MB before a single payload byte arrives.
   EXPECT_EQ(command_error("*1\r\n$600000000\r\n"), "Protocol error: invalid bulk length");
-  EXPECT_EQ(command_error("*1\r\n$99999999999999999999999999"), "Protocol error: invalid bulk length");
+  EXPECT_EQ(command_error("*1\r\n$99999999999999999999999999"),
+            "Protocol error: invalid bulk length");
 }
 
 TEST(RespLimits, ArrayLength) {

@@ -82,9 +82,8 @@ Status drain_commands(Parser& p, std::vector<Argv>& out) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const bool small = data[0] & 1;
-  const Limits limits = small ? Limits{.max_bulk = 64, .max_array = 8, .max_depth = 4,
-                                       .max_inline = 32}
-                              : Limits{};
+  const Limits limits =
+      small ? Limits{.max_bulk = 64, .max_array = 8, .max_depth = 4, .max_inline = 32} : Limits{};
   const bool zero_copy = data[0] & 2;
   const size_t table = std::min<size_t>(data[1] % 8, size - 2);
   const auto* bytes = reinterpret_cast<const char*>(data);
