@@ -32,8 +32,8 @@ struct SignalName {
 };
 
 constexpr SignalName kSignals[] = {
-    {"SIGINT", SIGINT},   {"SIGTERM", SIGTERM}, {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL},
-    {"SIGHUP", SIGHUP},   {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2},
+    {"SIGINT", SIGINT}, {"SIGTERM", SIGTERM}, {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL},
+    {"SIGHUP", SIGHUP}, {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2},
 };
 
 bool is_id_char(char c) {
@@ -88,15 +88,12 @@ bool has_type(const toml::node& n, KeyType t) {
     case KeyType::string:
     case KeyType::duration:
     case KeyType::size:
-    case KeyType::signal:
-      return n.is_string();
+    case KeyType::signal: return n.is_string();
     case KeyType::integer: return n.is_integer();
     case KeyType::string_array:
-    case KeyType::dependency_array:
-      return n.is_array();
+    case KeyType::dependency_array: return n.is_array();
     case KeyType::string_map:
-    case KeyType::table:
-      return n.is_table();
+    case KeyType::table: return n.is_table();
     case KeyType::table_array: {
       // An empty array (`node = []`) is an array of no tables.
       const auto* arr = n.as_array();
@@ -123,8 +120,8 @@ struct NodeSource {
   bool has_id = false;
   std::string name;  // "[[node]] #2", "[cluster.db]"
   toml::source_region id_where;
-  std::vector<toml::source_region> dep_where;                 // parallel to spec.depends_on
-  std::vector<toml::source_region> command_where;             // parallel to spec.command
+  std::vector<toml::source_region> dep_where;      // parallel to spec.depends_on
+  std::vector<toml::source_region> command_where;  // parallel to spec.command
   std::vector<std::pair<std::string, toml::source_region>> env_where;
 };
 
@@ -183,8 +180,8 @@ void Loader::check_keys(const Scope& scope) {
     if (scope.name.empty() && (value.is_table() || value.is_array_of_tables())) {
       // A top-level table: name it the way it is written.
       const bool array = value.is_array_of_tables();
-      std::string message = fmt::format("unknown table {}{}{}", array ? "[[" : "[", key.str(),
-                                        array ? "]]" : "]");
+      std::string message =
+          fmt::format("unknown table {}{}{}", array ? "[[" : "[", key.str(), array ? "]]" : "]");
       if (near) {
         const auto* k = find_key(*scope.spec, *near);
         if (k->type == KeyType::table_array) {
@@ -286,7 +283,8 @@ std::optional<Enum> Loader::get_enum(const Scope& scope, std::string_view key,
   for (auto name : all) list += (list.empty() ? "" : ", ") + std::string(name);
   std::string message =
       fmt::format("'{}'{} must be one of {}, got \"{}\"", key, scope.in(), list, value);
-  if (auto near = closest_match(value, all)) message += fmt::format(" (did you mean \"{}\"?)", *near);
+  if (auto near = closest_match(value, all))
+    message += fmt::format(" (did you mean \"{}\"?)", *near);
   error(node->source(), std::move(message));
   return std::nullopt;
 }
@@ -295,9 +293,8 @@ std::optional<Scope> Loader::sub_table(const Scope& parent, std::string_view key
                                        std::string name) {
   const auto* node = get(parent, key, KeyType::table);
   if (!node) return std::nullopt;
-  std::string path = parent.spec->path.empty()
-                         ? std::string(key)
-                         : fmt::format("{}.{}", parent.spec->path, key);
+  std::string path =
+      parent.spec->path.empty() ? std::string(key) : fmt::format("{}.{}", parent.spec->path, key);
   Scope scope{node->as_table(), find_table(path), std::move(name)};
   assert(scope.spec);
   check_keys(scope);
@@ -466,10 +463,11 @@ void Loader::read_node(const toml::table& table, size_t index, size_t count) {
       std::string message =
           near ? fmt::format("'stop_signal'{}: unknown signal \"{}\" (did you mean \"{}\"?)",
                              scope.in(), name, *near)
-               : fmt::format("'stop_signal'{}: unknown signal \"{}\" (expected one of SIGINT, "
-                             "SIGTERM, SIGQUIT, SIGKILL, SIGHUP, SIGUSR1, SIGUSR2, with or "
-                             "without the SIG prefix)",
-                             scope.in(), name);
+               : fmt::format(
+                     "'stop_signal'{}: unknown signal \"{}\" (expected one of SIGINT, "
+                     "SIGTERM, SIGQUIT, SIGKILL, SIGHUP, SIGUSR1, SIGUSR2, with or "
+                     "without the SIG prefix)",
+                     scope.in(), name);
       error(sig->source(), std::move(message));
     }
   }
@@ -485,8 +483,8 @@ void Loader::read_ready(const Scope& node, NodeSpec& spec) {
                          node.name == "[[node]]" ? "[node.ready]" : "[node.ready] of " + node.name);
   if (!scope) return;
   static constexpr std::pair<std::string_view, ProbeKind> kKinds[] = {
-      {"tcp", ProbeKind::tcp},   {"resp", ProbeKind::resp}, {"http", ProbeKind::http},
-      {"log", ProbeKind::log},   {"none", ProbeKind::none},
+      {"tcp", ProbeKind::tcp}, {"resp", ProbeKind::resp}, {"http", ProbeKind::http},
+      {"log", ProbeKind::log}, {"none", ProbeKind::none},
   };
   const auto kind = get_enum(*scope, "kind", kKinds);
   if (kind) spec.ready.kind = *kind;
@@ -524,9 +522,9 @@ void Loader::read_ready(const Scope& node, NodeSpec& spec) {
 }
 
 void Loader::read_restart(const Scope& node, NodeSpec& spec) {
-  auto scope = sub_table(
-      node, "restart",
-      node.name == "[[node]]" ? "[node.restart]" : "[node.restart] of " + node.name);
+  auto scope =
+      sub_table(node, "restart",
+                node.name == "[[node]]" ? "[node.restart]" : "[node.restart] of " + node.name);
   if (!scope) return;
   static constexpr std::pair<std::string_view, RestartPolicy> kPolicies[] = {
       {"no", RestartPolicy::no},
@@ -543,10 +541,9 @@ void Loader::read_restart(const Scope& node, NodeSpec& spec) {
   if (max_backoff) spec.restart.max_backoff = *max_backoff;
   if ((backoff || max_backoff) && spec.restart.max_backoff < spec.restart.backoff) {
     const auto* where = scope->table->get(max_backoff ? "max_backoff" : "backoff");
-    error(where->source(),
-          fmt::format("'max_backoff' ({}){} must not be less than 'backoff' ({})",
-                      format_duration(spec.restart.max_backoff), scope->in(),
-                      format_duration(spec.restart.backoff)));
+    error(where->source(), fmt::format("'max_backoff' ({}){} must not be less than 'backoff' ({})",
+                                       format_duration(spec.restart.max_backoff), scope->in(),
+                                       format_duration(spec.restart.backoff)));
   }
 }
 
@@ -642,10 +639,9 @@ std::string Loader::hint_for(std::string_view unknown,
   for (const auto& [id, idx] : group_index_) {
     const NodeSpec& spec = nodes_[idx].spec;
     if (spec.replicas > 1 &&
-        (unknown == id || (unknown.starts_with(id) && unknown.size() > id.size() + 1 &&
-                           unknown[id.size()] == '-' &&
-                           unknown.find_first_not_of("0123456789", id.size() + 1) ==
-                               std::string_view::npos))) {
+        (unknown == id ||
+         (unknown.starts_with(id) && unknown.size() > id.size() + 1 && unknown[id.size()] == '-' &&
+          unknown.find_first_not_of("0123456789", id.size() + 1) == std::string_view::npos))) {
       return fmt::format(" (node '{}' runs {})", id, instance_range(spec));
     }
   }
@@ -691,9 +687,8 @@ void Loader::check_dependencies() {
       } else if (auto v = vertex_of.find(target); v != vertex_of.end()) {
         targets = {v->second};
       } else if (!instance_owner_.count(target)) {
-        error(src.dep_where[d],
-              fmt::format("'depends_on' in {} names unknown node '{}'{}", src.name, target,
-                          hint_for(target, known)));
+        error(src.dep_where[d], fmt::format("'depends_on' in {} names unknown node '{}'{}",
+                                            src.name, target, hint_for(target, known)));
         continue;
       }
       for (size_t from : group_vertices[i]) {
@@ -810,7 +805,8 @@ LoadResult load_plan_file(const std::filesystem::path& path) {
   if (!in) {
     LoadResult out;
     std::error_code ec(errno, std::generic_category());
-    out.errors.push_back({{path.string(), 0, 0}, fmt::format("cannot read plan: {}", ec.message())});
+    out.errors.push_back(
+        {{path.string(), 0, 0}, fmt::format("cannot read plan: {}", ec.message())});
     return out;
   }
   std::ostringstream buf;

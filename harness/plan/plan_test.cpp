@@ -74,10 +74,23 @@ TEST(PlanLoad, FullPlan) {
   EXPECT_EQ(db.kind, "db");
   EXPECT_EQ(db.replicas, 3);
   EXPECT_EQ(db.ready.kind, ProbeKind::resp);
-  const std::vector<std::string> db_cmd = {
-      "{bindir}/faultline-db", "--host", "{host}", "--port", "{port}", "--dir", "{dir}", "--id",
-      "{id}", "--max-bulk", "67108864", "--max-clients", "500", "--idle-timeout", "2m",
-      "--scan-count", "100"};
+  const std::vector<std::string> db_cmd = {"{bindir}/faultline-db",
+                                           "--host",
+                                           "{host}",
+                                           "--port",
+                                           "{port}",
+                                           "--dir",
+                                           "{dir}",
+                                           "--id",
+                                           "{id}",
+                                           "--max-bulk",
+                                           "67108864",
+                                           "--max-clients",
+                                           "500",
+                                           "--idle-timeout",
+                                           "2m",
+                                           "--scan-count",
+                                           "100"};
   EXPECT_EQ(db.command, db_cmd);
 
   const NodeSpec& redis = p.nodes[1];
@@ -122,7 +135,7 @@ TEST(PlanInstances, ReplicasAndDependencies) {
   Plan p = load_good("tests/plans/good/full.toml");
   auto inst = p.instances();
   EXPECT_EQ(ids(inst), (std::vector<std::string>{"db-0", "db-1", "db-2", "redis-0", "redis-1",
-                                                  "web", "tail"}));
+                                                 "web", "tail"}));
   const Instance& r1 = find(inst, "redis-1");
   EXPECT_EQ(r1.group, "redis");
   EXPECT_EQ(r1.kind, "external");
@@ -133,8 +146,7 @@ TEST(PlanInstances, ReplicasAndDependencies) {
   EXPECT_EQ(r1.depends_on, (std::vector<Dep>{{"db-0", DependCondition::ready},
                                              {"db-1", DependCondition::ready},
                                              {"db-2", DependCondition::ready}}));
-  EXPECT_EQ(find(inst, "web").depends_on,
-            (std::vector<Dep>{{"redis-1", DependCondition::ready}}));
+  EXPECT_EQ(find(inst, "web").depends_on, (std::vector<Dep>{{"redis-1", DependCondition::ready}}));
   EXPECT_EQ(find(inst, "db-1").replica, 1);
   EXPECT_EQ(find(inst, "db-1").kind, "db");
 }

@@ -2,8 +2,8 @@
 // the same property names, types and enum values, in both directions.
 #include "harness/plan/keys.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <fstream>
 #include <set>

@@ -36,9 +36,9 @@ result<void> scan(std::string_view text, Literal on_literal, Template on_templat
       }
       const size_t close = text.find('}', i + 1);
       if (close == std::string_view::npos) {
-        return Error(errc::invalid_argument,
-                     fmt::format("unterminated '{{' in \"{}\" (write '{{{{' for a literal '{{')",
-                                 text));
+        return Error(
+            errc::invalid_argument,
+            fmt::format("unterminated '{{' in \"{}\" (write '{{{{' for a literal '{{')", text));
       }
       if (auto r = on_template(text.substr(i + 1, close - i - 1)); !r) return r.error();
       i = close + 1;
