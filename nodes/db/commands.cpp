@@ -119,6 +119,7 @@ void DbCommands::register_all(nodes::CommandTable& t) {
   t.add("incrby", 3, [this](Ctx& c) { incr_by_arg(c, false); });
   t.add("decrby", 3, [this](Ctx& c) { incr_by_arg(c, true); });
   t.add("mget", -2, [this](Ctx& c) { mget(c); });
+  t.add("mset", -3, [this](Ctx& c) { mset(c); });
   t.add("type", 2, [this](Ctx& c) { type(c); });
   t.add("expire", 3, [this](Ctx& c) { expire(c, 1000); });
   t.add("pexpire", 3, [this](Ctx& c) { expire(c, 1); });
@@ -321,6 +322,24 @@ void DbCommands::mget(Ctx& c) {
       c.out.null();
     }
   }
+}
+
+void DbCommands::mset(Ctx& c) {
+  if (c.argv.size() % 2 == 0) return c.out.error("ERR wrong number of arguments for 'mset' command");
+  for (size_t i = 1; i + 1 < c.argv.size(); i += 2) {
+    Entry* e = store_.find(c.argv[i]);
+    if (!e) {
+      store_.insert(c.argv[i], std::string(c.argv[i + 1]));
+      continue;
+    }
+    if (std::string* s = e->string()) {
+      s->assign(c.argv[i + 1]);
+    } else {
+      e->value = std::string(c.argv[i + 1]);
+    }
+    store_.set_expire(*e, 0);
+  }
+  c.out.simple("OK");
 }
 
 void DbCommands::type(Ctx& c) {

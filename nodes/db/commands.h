@@ -53,6 +53,7 @@ class DbCommands {
   void incr_by(Ctx& c, int64_t delta);
   void incr_by_arg(Ctx& c, bool negate);
   void mget(Ctx& c);
+  void mset(Ctx& c);
   void type(Ctx& c);
   void expire(Ctx& c, int64_t unit_ms);
   void ttl(Ctx& c, int64_t unit_ms);

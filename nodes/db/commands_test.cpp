@@ -246,6 +246,15 @@ TEST_F(CommandsTest, Mget) {
   EXPECT_EQ(run({"MGET", "a", "nope", "s"}), "*3\r\n" + bulk("1") + kNil + kNil);
 }
 
+TEST_F(CommandsTest, Mset) {
+  run({"SET", "b", "old", "EX", "10"});
+  run({"SADD", "s", "x"});
+  EXPECT_EQ(run({"MSET", "a", "1", "b", "2", "s", "3"}), kOk);
+  EXPECT_EQ(run({"MGET", "a", "b", "s"}), "*3\r\n" + bulk("1") + bulk("2") + bulk("3"));
+  EXPECT_EQ(run({"TTL", "b"}), integer(-1));
+  EXPECT_EQ(run({"MSET", "a", "1", "b"}), "-ERR wrong number of arguments for 'mset' command\r\n");
+}
+
 TEST_F(CommandsTest, WrongTypeOnStringCommandsAgainstSets) {
   run({"SADD", "s", "a"});
   EXPECT_EQ(run({"GET", "s"}), kWrongType);
