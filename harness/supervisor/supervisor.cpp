@@ -437,8 +437,9 @@ struct Supervisor::Impl {
     emit(Event::Kind::exited, n, how, expected);
     n.st.pid = 0;
     n.st.state = NodeState::exited;
-    if (n.awaited && (prev == NodeState::starting || prev == NodeState::stopping) && !expected) {
+    if (n.awaited && prev == NodeState::starting && !expected) {
       n.start_failure = how + " before it was ready";
+      emit(Event::Kind::failed, n, n.start_failure);
     } else if (!expected && !shutting_down) {
       apply_restart_policy(n);
     }
@@ -531,8 +532,7 @@ struct Supervisor::Impl {
     auto gone = [&n, gen] { return n.gen != gen || n.st.pid == 0; };
     n.expected_exit = true;
     bool paused = n.st.state == NodeState::paused;
-    if (paused) n.st.state = n.before_pause;
-    if (n.st.state != NodeState::starting) n.st.state = NodeState::stopping;
+    n.st.state = NodeState::stopping;
     if (paused) ::kill(-pid, SIGCONT);
     ::kill(-pid, n.spec.stop_signal);
     if (!co_await wait_until(gone, Clock::now() + n.spec.stop_grace)) {
@@ -831,6 +831,7 @@ struct Supervisor::Impl {
   }
 
   asio::awaitable<result<void>> restart_node(Node& n, bool wipe) {
+    emit(Event::Kind::restarting, n, wipe ? "requested, wiping data" : "requested", true);
     co_await stop_node(n);
     if (shutting_down) co_return Error(errc::cancelled, "the supervisor is shutting down");
     if (wipe) {

@@ -41,6 +41,7 @@ struct NodeStatus {
   uint16_t port = 0;
   int pid = 0;  // 0 when no process is running
   NodeState state = NodeState::pending;
+  // Restarts made by the restart policy (restart() by hand does not count).
   int restarts = 0;
   // How the last process of this node ended, if one has.
   std::optional<int> exit_code;
@@ -49,6 +50,13 @@ struct NodeStatus {
   std::filesystem::path log;  // output:   <run>/nodes/<id>/output.log
 };
 
+// What happened to a node. Typical sequences:
+//   start:            spawned -> ready            (or spawned -> failed on a probe timeout, or
+//                                                  spawned -> exited -> failed on an early exit)
+//   policy restart:   exited -> restarting ("restart 2 in 200ms") -> spawned -> ready
+//                     ... exited -> failed ("gave up after 5 restarts")
+//   restart():        restarting ("requested") -> exited (expected) -> spawned -> ready
+//   spawn error:      failed ("cannot start 'x': No such file or directory")
 struct Event {
   enum class Kind { spawned, ready, exited, restarting, paused, resumed, failed };
   Kind kind;
@@ -79,6 +87,13 @@ struct Options {
   std::function<void(const Event&)> on_event;
 };
 
+// Ports come from a PortAllocator (port_allocator.h) and stay locked, and the node's, for the
+// Supervisor's lifetime, across restarts. When a node's main process exits, whatever is left of
+// its process group is SIGKILLed, so grandchildren never outlive it. If the harness itself dies,
+// PR_SET_PDEATHSIG kills the nodes (not their own children, unless they also set it).
+//
+// Public methods must not be called from on_event (they would wait on the thread running it);
+// they then fail with errc::internal. status() is the exception: it works there too.
 class Supervisor {
  public:
   explicit Supervisor(Options options);
@@ -95,11 +110,13 @@ class Supervisor {
 
   std::vector<NodeStatus> status() const;
 
-  // Process faults. Each fails with errc::not_found for an unknown id.
-  result<void> kill(std::string_view id);       // SIGKILL to the node's process group
+  // Process faults. Each fails with errc::not_found for an unknown id; kill, pause and resume fail
+  // with errc::invalid_argument when the node has no running process. Exits they cause are
+  // `expected` and never restarted by the policy; a node waiting in backoff stays down.
+  result<void> kill(std::string_view id);       // SIGKILL to the node's process group; waits for the reap
   result<void> terminate(std::string_view id);  // stop_signal, SIGKILL after stop_grace; waits
-  result<void> pause(std::string_view id);      // SIGSTOP
-  result<void> resume(std::string_view id);     // SIGCONT
+  result<void> pause(std::string_view id);      // SIGSTOP to the group (no-op when paused)
+  result<void> resume(std::string_view id);     // SIGCONT to the group (no-op when not paused)
   // Stops the node (as terminate), removes its data dir when `wipe`, starts it again on the same
   // port and waits until it is ready.
   result<void> restart(std::string_view id, bool wipe);

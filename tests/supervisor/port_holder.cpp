@@ -1,5 +1,5 @@
 // fl_port_holder RUN_DIR: runs a Supervisor with six fl_test_node listeners, prints
-// "ports p1 ... p6" when they are ready, and shuts down when stdin reaches EOF.
+// "ports p1 ... p6\npids n1 ... n6\n" when they are ready, and shuts down when stdin reaches EOF.
 #include "tests/supervisor/test_support.h"
 
 #include <unistd.h>
@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   }
   std::string line = "ports";
   for (const auto& s : sup.status()) line += " " + std::to_string(s.port);
+  line += "\npids";
+  for (const auto& s : sup.status()) line += " " + std::to_string(s.pid);
   line += "\n";
   if (::write(1, line.data(), line.size()) < 0) return 1;
   char c;

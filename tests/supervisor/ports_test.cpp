@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -87,51 +88,93 @@ TEST(SupervisorPorts, TwoSupervisorsInOneProcessGetDisjointPorts) {
   expect_bound_by_node(b);
 }
 
-TEST(SupervisorPorts, TwoProcessesGetDisjointPorts) {
-  ScratchDir dir;
+// A port holder in a child process: its stdin and stdout are pipes to us.
+struct Holder {
+  pid_t pid = 0;
+  int in = -1;   // write end of its stdin
+  int out = -1;  // read end of its stdout
+  std::set<uint16_t> ports;
+  std::vector<int> pids;
+
+  explicit Holder(const std::filesystem::path& run_dir);
+  ~Holder() {
+    if (in >= 0) ::close(in);
+    if (out >= 0) ::close(out);
+    if (pid > 0) ::waitpid(pid, nullptr, 0);
+  }
+  int finish() {
+    ::close(in);  // EOF tells the holder to shut down
+    in = -1;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = 0;
+    return status;
+  }
+};
+
+Holder::Holder(const std::filesystem::path& run_dir) {
   int to_child[2], from_child[2];
-  ASSERT_EQ(::pipe2(to_child, O_CLOEXEC), 0);
-  ASSERT_EQ(::pipe2(from_child, O_CLOEXEC), 0);
+  if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) return;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, to_child[0], 0);
   posix_spawn_file_actions_adddup2(&fa, from_child[1], 1);
-  std::string holder = FL_PORT_HOLDER, run = (dir.path / "holder").string();
+  std::string holder = FL_PORT_HOLDER, run = run_dir.string();
   std::vector<char*> argv = {holder.data(), run.data(), nullptr};
-  pid_t child = 0;
-  ASSERT_EQ(::posix_spawn(&child, holder.c_str(), &fa, nullptr, argv.data(), environ), 0);
+  if (::posix_spawn(&pid, holder.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid = 0;
   posix_spawn_file_actions_destroy(&fa);
   ::close(to_child[0]);
   ::close(from_child[1]);
+  in = to_child[1];
+  out = from_child[0];
+  // It prints "ports p1 ...\npids n1 ...\n" once its nodes are ready.
+  std::string text;
+  char buf[512];
+  while (std::count(text.begin(), text.end(), '\n') < 2) {
+    ssize_t n = ::read(out, buf, sizeof buf);
+    if (n <= 0) return;
+    text.append(buf, size_t(n));
+  }
+  std::istringstream lines(text);
+  std::string word;
+  lines >> word;
+  for (int p; lines >> p;) ports.insert(uint16_t(p));
+  lines.clear();
+  lines >> word;
+  for (int p; lines >> p;) pids.push_back(p);
+}
+
+TEST(SupervisorPorts, TwoProcessesGetDisjointPorts) {
+  ScratchDir dir;
+  Holder holder(dir.path / "holder");
+  ASSERT_EQ(holder.ports.size(), 6u);
 
   EventLog events;
   Supervisor mine(quiet_options(dir.path / "mine", events));
   std::vector<plan::Instance> nodes;
   for (int i = 0; i < 6; ++i) nodes.push_back(listener("m" + std::to_string(i)));
   ASSERT_TRUE(mine.start(nodes));
-
-  // The holder prints "ports p1 p2 ...\n" once its nodes are ready.
-  std::string text;
-  char buf[512];
-  while (text.find('\n') == std::string::npos) {
-    ssize_t n = ::read(from_child[0], buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, size_t(n));
-  }
-  ASSERT_EQ(text.rfind("ports ", 0), 0u) << text;
-  std::set<uint16_t> theirs;
-  std::istringstream in(text.substr(6));
-  for (int p; in >> p;) theirs.insert(uint16_t(p));
-  EXPECT_EQ(theirs.size(), 6u);
-  for (uint16_t p : ports_of(mine)) EXPECT_EQ(theirs.count(p), 0u) << p;
-  for (uint16_t p : theirs) EXPECT_TRUE(can_connect(p)) << p;
+  for (uint16_t p : ports_of(mine)) EXPECT_EQ(holder.ports.count(p), 0u) << p;
+  for (uint16_t p : holder.ports) EXPECT_TRUE(can_connect(p)) << p;
   expect_bound_by_node(mine);
-
-  ::close(to_child[1]);  // EOF tells the holder to shut down
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  int status = holder.finish();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  ::close(from_child[0]);
+  for (int pid : holder.pids) EXPECT_TRUE(eventually([&] { return gone(pid); })) << pid;
+}
+
+TEST(SupervisorShutdown, NodesDieWithAKilledHarness) {
+  ScratchDir dir;
+  Holder holder(dir.path / "holder");
+  ASSERT_EQ(holder.pids.size(), 6u);
+  for (int pid : holder.pids) EXPECT_FALSE(gone(pid)) << pid;
+  ::kill(holder.pid, SIGKILL);  // no destructor, no shutdown: only PR_SET_PDEATHSIG is left
+  for (int pid : holder.pids) EXPECT_TRUE(eventually([&] { return gone(pid); })) << pid;
+  // Its port locks died with it: the ports can be taken again.
+  PortAllocator::Options o;
+  o.first = *holder.ports.begin();
+  o.last = *holder.ports.begin();
+  PortAllocator again(o);
+  EXPECT_TRUE(eventually([&] { return again.allocate().has_value(); }));
 }
 
 }  // namespace
