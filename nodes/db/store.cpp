@@ -47,8 +47,9 @@ TimeMs SystemClock::now_ms() const {
 uint64_t key_hash(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
 
 Entry* Store::find(std::string_view key) {
-  auto it = keys_.find(KeyRef(key));
-  if (it == keys_.end()) return nullptr;
+  auto pos = index_.find(KeyRef(key));
+  if (pos == index_.end()) return nullptr;
+  const Map::iterator it = pos->second;
   if (it->second.expire_at != 0 && expired(it->second, clock_.now_ms())) {
     erase(it);
     ++expired_total_;
@@ -62,6 +63,7 @@ Entry& Store::emplace(std::string_view key, Entry e) {
   auto [it, inserted] = keys_.try_emplace(HashedKey{h, std::string(key)}, std::move(e));
   (void)inserted;
   it->second.key = &it->first;
+  index_.emplace(KeyRef(h, it->first.str), it);
   return it->second;
 }
 
@@ -80,21 +82,28 @@ void Store::set_expire(Entry& e, TimeMs at) {
 
 void Store::erase(Map::iterator it) {
   if (it->second.expire_at != 0) expiry_.erase({it->second.expire_at, &it->first});
+  index_.erase(KeyRef(it->first.hash, it->first.str));
   keys_.erase(it);
 }
 
 bool Store::erase(std::string_view key) {
-  auto it = keys_.find(KeyRef(key));
-  if (it == keys_.end()) return false;
+  auto pos = index_.find(KeyRef(key));
+  if (pos == index_.end()) return false;
+  const Map::iterator it = pos->second;
   const bool live = !expired(it->second, clock_.now_ms());
   erase(it);
   return live;
 }
 
-void Store::erase(Entry& e) { erase(keys_.find(HashPos{e.key->hash, e.key->str})); }
+Store::Map::iterator Store::locate(const HashedKey& k) {
+  return index_.find(KeyRef(k.hash, k.str))->second;
+}
+
+void Store::erase(Entry& e) { erase(locate(*e.key)); }
 
 void Store::clear() {
   expiry_.clear();
+  index_.clear();
   keys_.clear();
 }
 
@@ -112,8 +121,7 @@ size_t Store::sweep(size_t max) {
   const TimeMs now = clock_.now_ms();
   size_t removed = 0;
   while (removed < max && !expiry_.empty() && expiry_.begin()->first <= now) {
-    const HashedKey* k = expiry_.begin()->second;
-    erase(keys_.find(HashPos{k->hash, k->str}));
+    erase(locate(*expiry_.begin()->second));
     ++removed;
   }
   expired_total_ += removed;
