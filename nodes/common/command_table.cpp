@@ -1,13 +1,15 @@
 #include "nodes/common/command_table.h"
 
-#include "common/resp/resp.h"
-
 #include <fmt/core.h>
+
+#include "common/resp/resp.h"
 
 namespace fl::nodes {
 namespace {
 
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 }  // namespace
 
@@ -51,8 +53,8 @@ void CommandTable::dispatch(std::span<const std::string_view> argv, resp::Writer
   auto it = commands_.find(argv[0]);
   if (it == commands_.end()) {
     // Redis 7: "ERR unknown command 'FOO', with args beginning with: 'a' 'b' ".
-    std::string msg = fmt::format("ERR unknown command '{}', with args beginning with: ",
-                                  argv[0].substr(0, 128));
+    std::string msg =
+        fmt::format("ERR unknown command '{}', with args beginning with: ", argv[0].substr(0, 128));
     for (size_t i = 1; i < argv.size() && msg.size() < 256; ++i) {
       msg += fmt::format("'{}' ", argv[i].substr(0, 128));
     }

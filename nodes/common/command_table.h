@@ -2,13 +2,13 @@
 // answering unknown commands and wrong argument counts with Redis's exact error texts.
 #pragma once
 
-#include "nodes/common/session.h"
-
 #include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "nodes/common/session.h"
 
 namespace fl::resp {
 class Writer;

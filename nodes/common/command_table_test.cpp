@@ -1,10 +1,10 @@
 #include "nodes/common/command_table.h"
 
-#include "common/resp/resp.h"
-
 #include <gtest/gtest.h>
 
 #include <vector>
+
+#include "common/resp/resp.h"
 
 namespace fl::nodes {
 namespace {

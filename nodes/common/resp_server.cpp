@@ -1,8 +1,6 @@
 #include "nodes/common/resp_server.h"
 
-#include "common/log.h"
-#include "common/resp/resp.h"
-
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,13 +11,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <exception>
 #include <unordered_map>
 #include <vector>
+
+#include "common/log.h"
+#include "common/resp/resp.h"
 
 namespace fl::nodes {
 namespace {

@@ -4,15 +4,15 @@
 // fast). Asio stays inside resp_server.cpp; this header is light.
 #pragma once
 
-#include "common/error.h"
-#include "common/units.h"
-#include "nodes/common/command_table.h"
-#include "nodes/common/session.h"
-
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "common/error.h"
+#include "common/units.h"
+#include "nodes/common/command_table.h"
+#include "nodes/common/session.h"
 
 namespace fl::nodes {
 

@@ -1,14 +1,14 @@
 #include "nodes/db/commands.h"
 
-#include "common/resp/resp.h"
-#include "nodes/db/glob.h"
-
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <iterator>
 #include <limits>
+
+#include "common/resp/resp.h"
+#include "nodes/db/glob.h"
 
 #ifndef FL_VERSION
 #define FL_VERSION "0.0.0"
@@ -190,8 +190,8 @@ void DbCommands::set(Ctx& c) {
     } else if (has_next && exp == Exp::none &&
                (iequals(opt, "ex") || iequals(opt, "px") || iequals(opt, "exat") ||
                 iequals(opt, "pxat"))) {
-      exp = iequals(opt, "ex")   ? Exp::ex
-            : iequals(opt, "px") ? Exp::px
+      exp = iequals(opt, "ex")     ? Exp::ex
+            : iequals(opt, "px")   ? Exp::px
             : iequals(opt, "exat") ? Exp::exat
                                    : Exp::pxat;
       if (!parse_int(argv[++i], exp_value)) return c.out.error(kNotInteger);
@@ -325,7 +325,8 @@ void DbCommands::mget(Ctx& c) {
 }
 
 void DbCommands::mset(Ctx& c) {
-  if (c.argv.size() % 2 == 0) return c.out.error("ERR wrong number of arguments for 'mset' command");
+  if (c.argv.size() % 2 == 0)
+    return c.out.error("ERR wrong number of arguments for 'mset' command");
   for (size_t i = 1; i + 1 < c.argv.size(); i += 2) {
     Entry* e = store_.find(c.argv[i]);
     if (!e) {
@@ -460,8 +461,8 @@ void DbCommands::scan(Ctx& c) {
 void DbCommands::dbsize(Ctx& c) { c.out.integer(static_cast<int64_t>(store_.size())); }
 
 void DbCommands::flushall(Ctx& c) {
-  if (c.argv.size() > 2 || (c.argv.size() == 2 && !iequals(c.argv[1], "sync") &&
-                            !iequals(c.argv[1], "async"))) {
+  if (c.argv.size() > 2 ||
+      (c.argv.size() == 2 && !iequals(c.argv[1], "sync") && !iequals(c.argv[1], "async"))) {
     return c.out.error(kSyntax);
   }
   store_.clear();
@@ -510,9 +511,9 @@ void DbCommands::info(Ctx& c) {
                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
                    "rejected_connections:{}\r\nexpired_keys:{}\r\nkeyspace_hits:{}\r\n"
                    "keyspace_misses:{}\r\n",
-                   server_stats_.total_connections_received,
-                   server_stats_.total_commands_processed, server_stats_.rejected_connections,
-                   store_.expired_total(), stats_.hits, stats_.misses);
+                   server_stats_.total_connections_received, server_stats_.total_commands_processed,
+                   server_stats_.rejected_connections, store_.expired_total(), stats_.hits,
+                   stats_.misses);
   }
   if (section(3, "Replication")) {
     text += "role:master\r\nconnected_slaves:0\r\n";
@@ -562,7 +563,8 @@ void DbCommands::command(Ctx& c) {
 
 void DbCommands::config(Ctx& c) {
   if (iequals(c.argv[1], "get")) {
-    if (c.argv.size() < 3) return c.out.error("ERR wrong number of arguments for 'config|get' command");
+    if (c.argv.size() < 3)
+      return c.out.error("ERR wrong number of arguments for 'config|get' command");
     std::vector<const std::pair<std::string, std::string>*> found;
     for (const auto& kv : options_.config) {
       for (size_t i = 2; i < c.argv.size(); ++i) {
@@ -583,7 +585,8 @@ void DbCommands::config(Ctx& c) {
     stats_ = {};
     return c.out.simple("OK");
   }
-  if (iequals(c.argv[1], "set")) return c.out.error("ERR CONFIG SET is not supported by faultline-db");
+  if (iequals(c.argv[1], "set"))
+    return c.out.error("ERR CONFIG SET is not supported by faultline-db");
   c.out.error(fmt::format("ERR unknown subcommand '{}'. Try CONFIG HELP.", c.argv[1]));
 }
 
@@ -607,9 +610,10 @@ void DbCommands::client(Ctx& c) {
     return c.out.simple("OK");
   }
   if (iequals(sub, "setinfo") && c.argv.size() == 4) return c.out.simple("OK");
-  c.out.error(fmt::format("ERR unknown subcommand or wrong number of arguments for '{}'. Try "
-                          "CLIENT HELP.",
-                          sub));
+  c.out.error(
+      fmt::format("ERR unknown subcommand or wrong number of arguments for '{}'. Try "
+                  "CLIENT HELP.",
+                  sub));
 }
 
 void DbCommands::select(Ctx& c) {

@@ -2,14 +2,14 @@
 // socket: they read argv and append one RESP reply, so they are unit-tested directly.
 #pragma once
 
-#include "nodes/common/command_table.h"
-#include "nodes/common/session.h"
-#include "nodes/db/store.h"
-
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "nodes/common/command_table.h"
+#include "nodes/common/session.h"
+#include "nodes/db/store.h"
 
 namespace fl::db {
 

@@ -1,12 +1,12 @@
 #include "nodes/db/commands.h"
 
-#include "common/resp/resp.h"
-
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 #include <vector>
+
+#include "common/resp/resp.h"
 
 namespace fl::db {
 namespace {
@@ -20,7 +20,9 @@ constexpr const char* kWrongType =
 constexpr const char* kNotInt = "-ERR value is not an integer or out of range\r\n";
 constexpr const char* kSyntax = "-ERR syntax error\r\n";
 
-std::string bulk(std::string_view s) { return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n"; }
+std::string bulk(std::string_view s) {
+  return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n";
+}
 std::string integer(int64_t i) { return ":" + std::to_string(i) + "\r\n"; }
 
 class CommandsTest : public ::testing::Test {
@@ -406,10 +408,10 @@ TEST_F(CommandsTest, Info) {
   run({"GET", "b"});
   const std::string all = decode(run({"INFO"})).str;
   for (const char* needle :
-       {"# Server\r\n", "id:db-test\r\n", "tcp_port:7000\r\n", "process_id:", "uptime_in_seconds:",
-        "# Clients\r\nconnected_clients:3\r\n", "# Stats\r\n", "total_commands_processed:",
-        "keyspace_hits:1\r\n", "keyspace_misses:1\r\n", "# Replication\r\nrole:master\r\n",
-        "# Keyspace\r\ndb0:keys=1,expires=1,"}) {
+       {"# Server\r\n", "id:db-test\r\n", "tcp_port:7000\r\n",
+        "process_id:", "uptime_in_seconds:", "# Clients\r\nconnected_clients:3\r\n", "# Stats\r\n",
+        "total_commands_processed:", "keyspace_hits:1\r\n", "keyspace_misses:1\r\n",
+        "# Replication\r\nrole:master\r\n", "# Keyspace\r\ndb0:keys=1,expires=1,"}) {
     EXPECT_NE(all.find(needle), std::string::npos) << needle;
   }
   const std::string repl = decode(run({"INFO", "replication"})).str;

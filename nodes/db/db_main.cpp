@@ -1,21 +1,21 @@
 #include "nodes/db/db_main.h"
 
-#include "common/log.h"
-#include "common/units.h"
-#include "nodes/common/command_table.h"
-#include "nodes/common/resp_server.h"
-#include "nodes/db/commands.h"
-#include "nodes/db/store.h"
-
-#include <boost/program_options.hpp>
 #include <fmt/core.h>
 
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <sstream>
+
+#include "common/log.h"
+#include "common/units.h"
+#include "nodes/common/command_table.h"
+#include "nodes/common/resp_server.h"
+#include "nodes/db/commands.h"
+#include "nodes/db/store.h"
 
 namespace fl::db {
 namespace {
@@ -42,22 +42,19 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
   size_t scan_count = 1000;
   po::options_description desc(
       "faultline-db: the reference database node (RESP2, single node)\n\nOptions");
-  desc.add_options()
-      ("help,h", "print this help and exit")
-      ("host", po::value(&host)->default_value(host), "address to listen on")
-      ("port", po::value(&port)->default_value(port), "TCP port; 0 picks a free port")
-      ("dir", po::value(&dir), "data directory (created; not used yet)")
-      ("id", po::value(&id)->default_value(id), "node id, reported by INFO")
-      ("max-bulk", po::value(&max_bulk)->default_value(max_bulk),
-       "largest bulk string a client may send (e.g. 512MiB)")
-      ("max-clients", po::value(&max_clients)->default_value(max_clients),
-       "most simultaneous clients")
-      ("idle-timeout", po::value(&idle)->default_value(idle),
-       "close clients idle this long (e.g. 30s); 0 disables")
-      ("scan-count", po::value(&scan_count)->default_value(scan_count),
-       "cap on SCAN/SSCAN COUNT")
-      ("log-level", po::value(&log_level)->default_value(log_level),
-       "trace|debug|info|warn|error|off");
+  desc.add_options()("help,h", "print this help and exit")(
+      "host", po::value(&host)->default_value(host), "address to listen on")(
+      "port", po::value(&port)->default_value(port), "TCP port; 0 picks a free port")(
+      "dir", po::value(&dir), "data directory (created; not used yet)")(
+      "id", po::value(&id)->default_value(id), "node id, reported by INFO")(
+      "max-bulk", po::value(&max_bulk)->default_value(max_bulk),
+      "largest bulk string a client may send (e.g. 512MiB)")(
+      "max-clients", po::value(&max_clients)->default_value(max_clients),
+      "most simultaneous clients")("idle-timeout", po::value(&idle)->default_value(idle),
+                                   "close clients idle this long (e.g. 30s); 0 disables")(
+      "scan-count", po::value(&scan_count)->default_value(scan_count), "cap on SCAN/SSCAN COUNT")(
+      "log-level", po::value(&log_level)->default_value(log_level),
+      "trace|debug|info|warn|error|off");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);

@@ -1,11 +1,8 @@
 // Integration test: runs the real faultline-db binary on port 0 and talks RESP over raw
 // sockets. Every wait is bounded by a generous deadline; the child is always killed in teardown.
-#include "common/resp/resp.h"
-
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -19,6 +16,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/resp/resp.h"
 
 namespace {
 
@@ -34,8 +33,13 @@ constexpr auto kDeadline = 20s;
 class DbProcess {
  public:
   explicit DbProcess(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {std::string(FL_BIN_DIR) + "/faultline-db", "--port", "0",
-                                     "--id", "it", "--log-level", "warn"};
+    std::vector<std::string> args = {std::string(FL_BIN_DIR) + "/faultline-db",
+                                     "--port",
+                                     "0",
+                                     "--id",
+                                     "it",
+                                     "--log-level",
+                                     "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
     int fds[2];
     if (::pipe(fds) != 0) return;

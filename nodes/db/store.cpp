@@ -114,7 +114,8 @@ uint64_t Store::scan(uint64_t cursor, size_t count, const ScanEmit& emit) const 
 }
 
 uint64_t Store::scan_set(const Set& set, uint64_t cursor, size_t count, const ScanEmit& emit) {
-  return scan_groups(set, cursor, count, [](const auto&) { return true; }, emit);
+  return scan_groups(
+      set, cursor, count, [](const auto&) { return true; }, emit);
 }
 
 size_t Store::sweep(size_t max) {

@@ -5,8 +5,6 @@
 // beside the ordered keyspace makes key lookups O(1) (the tree costs a cache miss per level).
 #pragma once
 
-#include "nodes/db/clock.h"
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -15,6 +13,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+
+#include "nodes/db/clock.h"
 
 namespace fl::db {
 
