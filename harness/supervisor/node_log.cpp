@@ -29,7 +29,7 @@ result<void> NodeLog::open(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     return Error(errc::io_error, "cannot open " + path.string() + ": " + std::strerror(errno));
-  struct stat st{};
+  struct stat st {};
   ::fstat(fd, &st);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
@@ -39,7 +39,7 @@ result<void> NodeLog::open(const std::filesystem::path& path) {
 }
 
 uint64_t NodeLog::backlog() const {
-  struct stat st{};
+  struct stat st {};
   if (fd_ < 0 || ::fstat(fd_, &st) != 0) return 0;
   return uint64_t(st.st_size) > offset_ ? uint64_t(st.st_size) - offset_ : 0;
 }
@@ -106,7 +106,7 @@ std::vector<std::string> tail_lines(const std::filesystem::path& path, size_t n)
   std::vector<std::string> lines;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return lines;
-  struct stat st{};
+  struct stat st {};
   ::fstat(fd, &st);
   constexpr off_t kWindow = 256 * 1024;
   off_t start = st.st_size > kWindow ? st.st_size - kWindow : 0;

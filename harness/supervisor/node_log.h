@@ -2,8 +2,6 @@
 // whole lines. Knows nothing of inotify; the supervisor calls read() when the file changed.
 #pragma once
 
-#include "common/error.h"
-
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.h"
 
 namespace fl::supervisor {
 

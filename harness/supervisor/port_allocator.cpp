@@ -58,7 +58,8 @@ std::pair<uint16_t, uint16_t> PortAllocator::default_range() {
   int below_last = std::min(last, eph_lo - 1);
   int above_first = std::max(first, eph_hi + 1);
   int below = below_last - first + 1, above = last - above_first + 1;
-  if (below >= 1000 || (below > 0 && below >= above)) return {uint16_t(first), uint16_t(below_last)};
+  if (below >= 1000 || (below > 0 && below >= above))
+    return {uint16_t(first), uint16_t(below_last)};
   if (above >= 1000) return {uint16_t(above_first), uint16_t(last)};
   // Almost everything is ephemeral: use whatever lies outside it.
   if (eph_lo - 1 >= 1024 && eph_lo - 1024 >= 65535 - eph_hi)
@@ -96,8 +97,10 @@ result<uint16_t> PortAllocator::allocate() {
     return Error(errc::io_error, "cannot create port lock directory " + options_.lock_dir.string() +
                                      ": " + ec.message());
   in_addr_t host_addr = INADDR_LOOPBACK;
-  if (in_addr a{}; ::inet_pton(AF_INET, options_.host.c_str(), &a) == 1) host_addr = a.s_addr;
-  else host_addr = htonl(INADDR_LOOPBACK);
+  if (in_addr a{}; ::inet_pton(AF_INET, options_.host.c_str(), &a) == 1)
+    host_addr = a.s_addr;
+  else
+    host_addr = htonl(INADDR_LOOPBACK);
 
   uint32_t size = uint32_t(options_.last) - options_.first + 1;
   int last_errno = 0;
@@ -122,7 +125,8 @@ result<uint16_t> PortAllocator::allocate() {
     cursor_ = (cursor_ + i + 1) % size;
     return port;
   }
-  std::string why = last_errno ? std::string(" (last error: ") + std::strerror(last_errno) + ")" : "";
+  std::string why =
+      last_errno ? std::string(" (last error: ") + std::strerror(last_errno) + ")" : "";
   return Error(errc::limit_exceeded, "no free port in " + std::to_string(options_.first) + ".." +
                                          std::to_string(options_.last) + why);
 }

@@ -2,8 +2,6 @@
 // other faultline run on the machine.
 #pragma once
 
-#include "common/error.h"
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -11,6 +9,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/error.h"
 
 namespace fl::supervisor {
 

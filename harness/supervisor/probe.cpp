@@ -1,5 +1,7 @@
 #include "harness/supervisor/probe.h"
 
+#include <fmt/core.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
@@ -9,8 +11,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <fmt/core.h>
 
 namespace fl::supervisor {
 namespace {
@@ -22,7 +22,8 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // Reads one "\r\n"-terminated line (at most 4 KiB).
 asio::awaitable<std::string> read_line(tcp::socket& s) {
   std::string buf;
-  auto [ec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(buf, 4096), "\r\n", kTuple);
+  auto [ec, n] =
+      co_await asio::async_read_until(s, asio::dynamic_buffer(buf, 4096), "\r\n", kTuple);
   if (ec) co_return std::string();
   co_return buf.substr(0, n);
 }

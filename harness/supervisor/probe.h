@@ -2,13 +2,12 @@
 // deadline. Log probes are event-driven and live in the supervisor's log follower.
 #pragma once
 
-#include "harness/plan/plan.h"
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
 #include <chrono>
 #include <string>
+
+#include "harness/plan/plan.h"
 
 namespace fl::supervisor {
 

@@ -1,17 +1,18 @@
 #include "harness/supervisor/spawn.h"
 
-#include <boost/asio/io_context.hpp>
 // Boost 1.81's process/v2/detail/config.hpp names boost::optional and Boost.TypeTraits without
-// including them when BOOST_PROCESS_USE_STD_FS is set; include them first.
+// including them when BOOST_PROCESS_USE_STD_FS is set; they must come first.
+// clang-format off
 #include <boost/optional.hpp>
 #include <boost/type_traits.hpp>
 #include <boost/process/v2.hpp>
-
+// clang-format on
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -99,7 +100,8 @@ std::vector<std::string> child_environment(
 }
 
 result<pid_t> spawn_process(const SpawnSpec& spec) {
-  if (spec.argv.empty()) return Error(errc::invalid_argument, "cannot start a node with an empty command");
+  if (spec.argv.empty())
+    return Error(errc::invalid_argument, "cannot start a node with an empty command");
   auto program = resolve_program(spec.argv.front());
   if (!program) return program.error();
 

@@ -2,13 +2,13 @@
 // straight into its log file. The only place that includes Boost.Process.
 #pragma once
 
-#include "common/error.h"
-
 #include <sys/types.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "common/error.h"
 
 namespace fl::supervisor {
 
@@ -30,6 +30,7 @@ result<pid_t> spawn_process(const SpawnSpec& spec);
 
 // The environment of this process as "NAME=value" strings, with `overrides` replacing or adding
 // variables.
-std::vector<std::string> child_environment(const std::vector<std::pair<std::string, std::string>>& overrides);
+std::vector<std::string> child_environment(
+    const std::vector<std::pair<std::string, std::string>>& overrides);
 
 }  // namespace fl::supervisor

@@ -1,13 +1,14 @@
 #include "harness/supervisor/supervisor.h"
 
-#include "common/log.h"
-#include "common/units.h"
-#include "harness/supervisor/node_log.h"
-#include "harness/supervisor/port_allocator.h"
-#include "harness/supervisor/probe.h"
-#include "harness/supervisor/spawn.h"
-#include "harness/supervisor/terminal_echo.h"
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,17 +20,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <fmt/format.h>
-
-#include <fcntl.h>
-#include <pthread.h>
-#include <sys/inotify.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -39,30 +29,52 @@
 #include <set>
 #include <thread>
 
+#include "common/log.h"
+#include "common/units.h"
+#include "harness/supervisor/node_log.h"
+#include "harness/supervisor/port_allocator.h"
+#include "harness/supervisor/probe.h"
+#include "harness/supervisor/spawn.h"
+#include "harness/supervisor/terminal_echo.h"
+
 namespace fl::supervisor {
 
 std::string_view to_string(NodeState s) {
   switch (s) {
-    case NodeState::pending: return "pending";
-    case NodeState::starting: return "starting";
-    case NodeState::ready: return "ready";
-    case NodeState::paused: return "paused";
-    case NodeState::stopping: return "stopping";
-    case NodeState::backoff: return "backoff";
-    case NodeState::exited: return "exited";
+    case NodeState::pending:
+      return "pending";
+    case NodeState::starting:
+      return "starting";
+    case NodeState::ready:
+      return "ready";
+    case NodeState::paused:
+      return "paused";
+    case NodeState::stopping:
+      return "stopping";
+    case NodeState::backoff:
+      return "backoff";
+    case NodeState::exited:
+      return "exited";
   }
   return "unknown";
 }
 
 std::string_view to_string(Event::Kind k) {
   switch (k) {
-    case Event::Kind::spawned: return "spawned";
-    case Event::Kind::ready: return "ready";
-    case Event::Kind::exited: return "exited";
-    case Event::Kind::restarting: return "restarting";
-    case Event::Kind::paused: return "paused";
-    case Event::Kind::resumed: return "resumed";
-    case Event::Kind::failed: return "failed";
+    case Event::Kind::spawned:
+      return "spawned";
+    case Event::Kind::ready:
+      return "ready";
+    case Event::Kind::exited:
+      return "exited";
+    case Event::Kind::restarting:
+      return "restarting";
+    case Event::Kind::paused:
+      return "paused";
+    case Event::Kind::resumed:
+      return "resumed";
+    case Event::Kind::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -99,11 +111,16 @@ std::string describe_exit(std::optional<int> code, std::optional<int> sig) {
 
 std::string describe_probe(const plan::ReadyProbe& p, const std::string& host, uint16_t port) {
   switch (p.kind) {
-    case plan::ProbeKind::none: return "none";
-    case plan::ProbeKind::tcp: return fmt::format("tcp {}:{}", host, port);
-    case plan::ProbeKind::resp: return fmt::format("resp PING {}:{}", host, port);
-    case plan::ProbeKind::http: return fmt::format("http GET {}:{}{}", host, port, p.path);
-    case plan::ProbeKind::log: return fmt::format("log /{}/", p.pattern);
+    case plan::ProbeKind::none:
+      return "none";
+    case plan::ProbeKind::tcp:
+      return fmt::format("tcp {}:{}", host, port);
+    case plan::ProbeKind::resp:
+      return fmt::format("resp PING {}:{}", host, port);
+    case plan::ProbeKind::http:
+      return fmt::format("http GET {}:{}{}", host, port, p.path);
+    case plan::ProbeKind::log:
+      return fmt::format("log /{}/", p.pattern);
   }
   return "?";
 }
@@ -205,8 +222,10 @@ struct Supervisor::Impl {
     std::promise<T> done;
     auto fut = done.get_future();
     asio::co_spawn(io, std::move(task), [&done](std::exception_ptr e, T v) {
-      if (e) done.set_exception(e);
-      else done.set_value(std::move(v));
+      if (e)
+        done.set_exception(e);
+      else
+        done.set_value(std::move(v));
     });
     return fut.get();
   }
@@ -241,15 +260,16 @@ struct Supervisor::Impl {
   // ---- lifecycle of the loop ------------------------------------------------------------------
 
   void begin() {
-    color = opt.color.value_or(::isatty(opt.terminal_fd) == 1 && !(std::getenv("NO_COLOR") &&
-                                                                    *std::getenv("NO_COLOR")));
+    color = opt.color.value_or(::isatty(opt.terminal_fd) == 1 &&
+                               !(std::getenv("NO_COLOR") && *std::getenv("NO_COLOR")));
     if (opt.echo_logs) echo = std::make_unique<TerminalEcho>(opt.terminal_fd);
     int ifd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (ifd >= 0) {
       inotify = std::make_unique<asio::posix::stream_descriptor>(io, ifd);
       arm_inotify();
     } else {
-      log::error("supervisor: inotify_init1: {}; node logs will not be followed", std::strerror(errno));
+      log::error("supervisor: inotify_init1: {}; node logs will not be followed",
+                 std::strerror(errno));
     }
     // The loop thread forks every child, and PR_SET_PDEATHSIG is tied to it: it must live as long
     // as the Supervisor. Signals stay with the application's threads.
@@ -267,9 +287,7 @@ struct Supervisor::Impl {
 
   void end() {
     if (!thread.joinable()) return;
-    asio::post(io, [this] {
-      asio::co_spawn(io, drain_and_stop(), asio::detached);
-    });
+    asio::post(io, [this] { asio::co_spawn(io, drain_and_stop(), asio::detached); });
     thread.join();
   }
 
@@ -284,11 +302,12 @@ struct Supervisor::Impl {
   // ---- logs -----------------------------------------------------------------------------------
 
   void arm_inotify() {
-    inotify->async_wait(asio::posix::descriptor_base::wait_read, [this](boost::system::error_code ec) {
-      if (ec) return;
-      drain_inotify();
-      arm_inotify();
-    });
+    inotify->async_wait(asio::posix::descriptor_base::wait_read,
+                        [this](boost::system::error_code ec) {
+                          if (ec) return;
+                          drain_inotify();
+                          arm_inotify();
+                        });
   }
 
   void drain_inotify() {
@@ -377,7 +396,8 @@ struct Supervisor::Impl {
     read_log(n, true);
     int out = ::open(n.st.log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (out < 0)
-      return Error(errc::io_error, fmt::format("cannot open {}: {}", n.st.log.string(), std::strerror(errno)));
+      return Error(errc::io_error,
+                   fmt::format("cannot open {}: {}", n.st.log.string(), std::strerror(errno)));
     auto pid = spawn_process({n.argv, child_environment(n.env), out});
     ::close(out);
     if (!pid) return pid.error();
@@ -510,14 +530,17 @@ struct Supervisor::Impl {
     n.log_probe = false;
     if (!alive()) co_return;
     if (ok) {
-      if (n.st.state == NodeState::paused) n.before_pause = NodeState::ready;
-      else if (n.st.state == NodeState::starting) n.st.state = NodeState::ready;
+      if (n.st.state == NodeState::paused)
+        n.before_pause = NodeState::ready;
+      else if (n.st.state == NodeState::starting)
+        n.st.state = NodeState::ready;
       emit(Event::Kind::ready, n,
            fmt::format("after {}", format_duration(std::chrono::duration_cast<Duration>(
                                        Clock::now() - n.spawned_at))));
     } else if (!shutting_down) {
-      n.start_failure = fmt::format("was not ready within {} (probe: {})", format_duration(p.timeout),
-                                    describe_probe(p, n.st.host, n.st.port));
+      n.start_failure =
+          fmt::format("was not ready within {} (probe: {})", format_duration(p.timeout),
+                      describe_probe(p, n.st.host, n.st.port));
       emit(Event::Kind::failed, n, n.start_failure);
     }
     notify();
@@ -575,7 +598,8 @@ struct Supervisor::Impl {
         });
       }
       co_await wait_until([&pending] { return pending == 0; }, Clock::time_point::max());
-      std::erase_if(left, [&](Node* n) { return std::find(wave.begin(), wave.end(), n) != wave.end(); });
+      std::erase_if(left,
+                    [&](Node* n) { return std::find(wave.begin(), wave.end(), n) != wave.end(); });
     }
   }
 
@@ -640,7 +664,9 @@ struct Supervisor::Impl {
       n->st.log = node_dir / "output.log";
       std::error_code ec;
       std::filesystem::create_directories(n->st.dir, ec);
-      if (ec) return fail(Error(errc::io_error, "cannot create " + n->st.dir.string() + ": " + ec.message()));
+      if (ec)
+        return fail(
+            Error(errc::io_error, "cannot create " + n->st.dir.string() + ": " + ec.message()));
       plan::TemplateContext ctx;
       ctx.id = n->st.id;
       ctx.replica = n->spec.replica;
@@ -664,8 +690,8 @@ struct Supervisor::Impl {
         try {
           n->pattern.emplace(n->spec.ready.pattern, std::regex::ECMAScript);
         } catch (const std::regex_error& e) {
-          return fail(Error(errc::invalid_argument,
-                            fmt::format("bad log pattern '{}': {}", n->spec.ready.pattern, e.what())));
+          return fail(Error(errc::invalid_argument, fmt::format("bad log pattern '{}': {}",
+                                                                n->spec.ready.pattern, e.what())));
         }
       }
       if (auto r = n->log.open(n->st.log); !r) return fail(r.error());
@@ -717,8 +743,9 @@ struct Supervisor::Impl {
       bool progress = false;
       for (Node* n : set) {
         if (launched.count(n)) continue;
-        bool met = std::all_of(n->spec.depends_on.begin(), n->spec.depends_on.end(),
-                               [&](const auto& d) { return dependency_met(*find(d.first), d.second); });
+        bool met =
+            std::all_of(n->spec.depends_on.begin(), n->spec.depends_on.end(),
+                        [&](const auto& d) { return dependency_met(*find(d.first), d.second); });
         if (!met) continue;
         launched.insert(n);
         progress = true;
@@ -731,7 +758,8 @@ struct Supervisor::Impl {
         }
       }
       if (culprit) break;
-      if (std::all_of(set.begin(), set.end(), [](Node* n) { return n->st.state == NodeState::ready; }))
+      if (std::all_of(set.begin(), set.end(),
+                      [](Node* n) { return n->st.state == NodeState::ready; }))
         break;
       if (progress) continue;
       bool in_flight = std::any_of(nodes.begin(), nodes.end(), [](const auto& n) {
@@ -746,7 +774,8 @@ struct Supervisor::Impl {
             Node* d = find(dep);
             if (!dependency_met(*d, cond)) {
               culprit = n;
-              cause = fmt::format("cannot start: its dependency '{}' is {}", dep, to_string(d->st.state));
+              cause = fmt::format("cannot start: its dependency '{}' is {}", dep,
+                                  to_string(d->st.state));
               break;
             }
           }
@@ -768,9 +797,9 @@ struct Supervisor::Impl {
     if (culprit) message += log_tail_block(*culprit);
     std::vector<Node*> reverse(set.rbegin(), set.rend());
     co_await stop_set(reverse);
-    co_return Error(shutting_down ? errc::cancelled
+    co_return Error(shutting_down                                         ? errc::cancelled
                     : cause.find("not ready within") != std::string::npos ? errc::not_ready
-                                                                           : errc::process_failed,
+                                                                          : errc::process_failed,
                     message);
   }
 
@@ -791,8 +820,8 @@ struct Supervisor::Impl {
   }
 
   Error not_running(const Node& n) {
-    return Error(errc::invalid_argument,
-                 fmt::format("node '{}' is not running (it is {})", n.st.id, to_string(n.st.state)));
+    return Error(errc::invalid_argument, fmt::format("node '{}' is not running (it is {})", n.st.id,
+                                                     to_string(n.st.state)));
   }
 
   asio::awaitable<result<void>> run_verb(Node& n, Verb verb) {
@@ -802,7 +831,8 @@ struct Supervisor::Impl {
         uint64_t gen = n.gen;
         n.expected_exit = true;
         ::kill(-n.st.pid, SIGKILL);
-        co_await wait_until([&] { return n.gen != gen || n.st.pid == 0; }, Clock::now() + kKillWait);
+        co_await wait_until([&] { return n.gen != gen || n.st.pid == 0; },
+                            Clock::now() + kKillWait);
         co_return result<void>{};
       }
       case Verb::terminate:
@@ -854,17 +884,20 @@ struct Supervisor::Impl {
       co_return Error(r.error().code,
                       fmt::format("node '{}' {}{}", n.st.id, r.error().message, log_tail_block(n)));
     }
-    co_await wait_until([&] {
-      return n.st.state == NodeState::ready || !n.start_failure.empty() || shutting_down ||
-             (n.st.pid == 0 && n.st.state != NodeState::backoff);
-    }, Clock::time_point::max());
+    co_await wait_until(
+        [&] {
+          return n.st.state == NodeState::ready || !n.start_failure.empty() || shutting_down ||
+                 (n.st.pid == 0 && n.st.state != NodeState::backoff);
+        },
+        Clock::time_point::max());
     n.awaited = false;
     if (n.st.state == NodeState::ready) co_return result<void>{};
     if (shutting_down) co_return Error(errc::cancelled, "the supervisor is shutting down");
     std::string cause = n.start_failure.empty() ? std::string("exited") : n.start_failure;
     // A probe timeout leaves the process running; restart() promised a ready node or none.
     co_await stop_node(n);
-    co_return Error(errc::not_ready, fmt::format("node '{}' {}{}", n.st.id, cause, log_tail_block(n)));
+    co_return Error(errc::not_ready,
+                    fmt::format("node '{}' {}{}", n.st.id, cause, log_tail_block(n)));
   }
 
   asio::awaitable<int> do_shutdown() {

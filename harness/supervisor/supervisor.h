@@ -7,9 +7,6 @@
 // thread-safe and blocks until the operation is done; events are delivered on the internal thread.
 #pragma once
 
-#include "common/error.h"
-#include "harness/plan/plan.h"
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -19,6 +16,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.h"
+#include "harness/plan/plan.h"
 
 namespace fl::supervisor {
 
@@ -113,7 +113,8 @@ class Supervisor {
   // Process faults. Each fails with errc::not_found for an unknown id; kill, pause and resume fail
   // with errc::invalid_argument when the node has no running process. Exits they cause are
   // `expected` and never restarted by the policy; a node waiting in backoff stays down.
-  result<void> kill(std::string_view id);       // SIGKILL to the node's process group; waits for the reap
+  result<void> kill(
+      std::string_view id);  // SIGKILL to the node's process group; waits for the reap
   result<void> terminate(std::string_view id);  // stop_signal, SIGKILL after stop_grace; waits
   result<void> pause(std::string_view id);      // SIGSTOP to the group (no-op when paused)
   result<void> resume(std::string_view id);     // SIGCONT to the group (no-op when not paused)

@@ -1,11 +1,11 @@
 // fl_port_holder RUN_DIR: runs a Supervisor with six fl_test_node listeners, prints
 // "ports p1 ... p6\npids n1 ... n6\n" when they are ready, and shuts down when stdin reaches EOF.
-#include "tests/supervisor/test_support.h"
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
+
+#include "tests/supervisor/test_support.h"
 
 int main(int argc, char** argv) {
   using namespace fl::supervisor;

@@ -1,11 +1,7 @@
 // Port allocation: free, locked across runs, disjoint between supervisors in one process and in
 // two processes, and actually bound by the nodes that got them.
-#include "harness/supervisor/port_allocator.h"
-#include "tests/supervisor/test_support.h"
-
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -15,6 +11,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "harness/supervisor/port_allocator.h"
+#include "tests/supervisor/test_support.h"
 
 extern char** environ;
 
@@ -63,7 +62,8 @@ std::set<uint16_t> ports_of(const Supervisor& sup) {
 void expect_bound_by_node(const Supervisor& sup) {
   for (const auto& s : sup.status()) {
     EXPECT_TRUE(can_connect(s.port)) << s.id;
-    EXPECT_NE(read_file(s.log).find("listening on 127.0.0.1:" + std::to_string(s.port)), std::string::npos)
+    EXPECT_NE(read_file(s.log).find("listening on 127.0.0.1:" + std::to_string(s.port)),
+              std::string::npos)
         << s.id;
   }
 }

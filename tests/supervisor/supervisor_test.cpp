@@ -1,16 +1,17 @@
 // Start-up, readiness probes, dependency order, start failures, logs and no-orphan guarantees.
-#include "tests/supervisor/test_support.h"
-
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <gtest/gtest.h>
-
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <thread>
+
+#include "tests/supervisor/test_support.h"
 
 namespace fl::supervisor::testing {
 namespace {
@@ -55,7 +56,8 @@ TEST(SupervisorStart, RespProbeNeedsPong) {
   ScratchDir dir;
   EventLog events;
   Supervisor sup(quiet_options(dir.path, events));
-  auto ok = node("redis", {"--listen", "{port}", "--resp", "--delay-ready", "100ms"}, plan::ProbeKind::resp);
+  auto ok = node("redis", {"--listen", "{port}", "--resp", "--delay-ready", "100ms"},
+                 plan::ProbeKind::resp);
   ASSERT_TRUE(sup.start({ok}));
   // A listener that never answers PING is not ready.
   auto mute = node("mute", {"--listen", "{port}"}, plan::ProbeKind::resp);
@@ -127,7 +129,8 @@ TEST(SupervisorStart, IndependentNodesStartInParallel) {
   EventLog events;
   Supervisor sup(quiet_options(dir.path, events));
   std::vector<plan::Instance> all;
-  for (int i = 0; i < 4; ++i) all.push_back(listener("n" + std::to_string(i), {"--delay-ready", "1500ms"}));
+  for (int i = 0; i < 4; ++i)
+    all.push_back(listener("n" + std::to_string(i), {"--delay-ready", "1500ms"}));
   ASSERT_TRUE(sup.start(all));
   // Every node was spawned before any became ready: nobody waited for another's probe.
   std::chrono::nanoseconds last_spawn{0}, first_ready = std::chrono::nanoseconds::max();
@@ -163,7 +166,8 @@ TEST(SupervisorStart, MissingExecutableIsNamedAndOthersAreStopped) {
   bad2.command = {"fl-no-such-program-in-path"};
   auto r2 = sup.start({bad2});
   ASSERT_FALSE(r2);
-  EXPECT_NE(r2.error().message.find("cannot start 'fl-no-such-program-in-path': No such file or directory"),
+  EXPECT_NE(r2.error().message.find(
+                "cannot start 'fl-no-such-program-in-path': No such file or directory"),
             std::string::npos)
       << r2.error().message;
 }
@@ -173,14 +177,16 @@ TEST(SupervisorStart, EarlyExitFailsStartWithLogTail) {
   EventLog events;
   Supervisor sup(quiet_options(dir.path, events));
   auto fine = listener("fine");
-  auto crashy = node("crashy",
-                     {"--print", "error: config file is invalid", "--exit-after", "0", "--exit-code", "1"},
-                     plan::ProbeKind::tcp);
+  auto crashy =
+      node("crashy",
+           {"--print", "error: config file is invalid", "--exit-after", "0", "--exit-code", "1"},
+           plan::ProbeKind::tcp);
   auto r = sup.start({fine, crashy});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, make_error_code(errc::process_failed));
   const auto& msg = r.error().message;
-  EXPECT_NE(msg.find("node 'crashy' exited with code 1 before it was ready"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("node 'crashy' exited with code 1 before it was ready"), std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("error: config file is invalid"), std::string::npos) << msg;
   auto fine_pid = events.of("fine", Kind::spawned).at(0).pid;
   EXPECT_TRUE(eventually([&] { return gone(fine_pid); }));
@@ -201,9 +207,12 @@ TEST(SupervisorStart, TemplatesAreExpanded) {
   auto log = find_status(st, "b")->log;
   ASSERT_TRUE(eventually([&] { return read_file(log).find("peer=") != std::string::npos; }));
   auto text = read_file(log);
-  EXPECT_NE(text.find("peer=" + std::to_string(find_status(st, "a")->port)), std::string::npos) << text;
-  EXPECT_NE(text.find("me=" + std::to_string(find_status(st, "b")->port)), std::string::npos) << text;
-  EXPECT_NE(text.find("id=b dir=" + (dir.path / "nodes/b/data").string()), std::string::npos) << text;
+  EXPECT_NE(text.find("peer=" + std::to_string(find_status(st, "a")->port)), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("me=" + std::to_string(find_status(st, "b")->port)), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("id=b dir=" + (dir.path / "nodes/b/data").string()), std::string::npos)
+      << text;
 }
 
 TEST(SupervisorShutdown, NoOrphansAfterShutdownOrDestruction) {
@@ -212,7 +221,8 @@ TEST(SupervisorShutdown, NoOrphansAfterShutdownOrDestruction) {
   std::vector<int> pids;
   {
     Supervisor sup(quiet_options(dir.path, events));
-    ASSERT_TRUE(sup.start({listener("parent", {"--fork-grandchild"}), listener("other", {"--fork-grandchild"})}));
+    ASSERT_TRUE(sup.start(
+        {listener("parent", {"--fork-grandchild"}), listener("other", {"--fork-grandchild"})}));
     for (const auto& s : sup.status()) {
       pids.push_back(s.pid);
       ASSERT_TRUE(eventually([&] { return find_int(s.log, "grandchild pid").has_value(); }));
@@ -269,7 +279,8 @@ TEST(SupervisorLogs, EchoPrefixesWholeLinesWithAlignedIds) {
   std::string seen;
   {
     Supervisor sup(opts);
-    ASSERT_TRUE(sup.start({node("a", {"--print", "alpha line"}), node("longname", {"--print", "beta line"})}));
+    ASSERT_TRUE(sup.start(
+        {node("a", {"--print", "alpha line"}), node("longname", {"--print", "beta line"})}));
     ASSERT_TRUE(eventually([&] {
       pollfd p{fds[0], POLLIN, 0};
       while (::poll(&p, 1, 0) == 1) {
@@ -278,7 +289,8 @@ TEST(SupervisorLogs, EchoPrefixesWholeLinesWithAlignedIds) {
         if (n <= 0) break;
         seen.append(buf, size_t(n));
       }
-      return seen.find("alpha line") != std::string::npos && seen.find("beta line") != std::string::npos;
+      return seen.find("alpha line") != std::string::npos &&
+             seen.find("beta line") != std::string::npos;
     })) << seen;
   }
   EXPECT_NE(seen.find("a        | alpha line\n"), std::string::npos) << seen;
@@ -286,6 +298,57 @@ TEST(SupervisorLogs, EchoPrefixesWholeLinesWithAlignedIds) {
   EXPECT_EQ(seen.find("\x1b["), std::string::npos);
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+// Echoes two lines of node "c" to `fd` and returns what `reader` received.
+std::string echo_through(int fd, int reader, std::optional<bool> color) {
+  ScratchDir dir;
+  EventLog events;
+  auto opts = quiet_options(dir.path, events);
+  opts.echo_logs = true;
+  opts.terminal_fd = fd;
+  opts.color = color;
+  std::string seen;
+  Supervisor sup(opts);
+  if (!sup.start({node("c", {"--print", "coloured?"})})) return "start failed";
+  eventually([&] {
+    pollfd p{reader, POLLIN, 0};
+    while (::poll(&p, 1, 0) == 1) {
+      char buf[4096];
+      ssize_t n = ::read(reader, buf, sizeof buf);
+      if (n <= 0) break;
+      seen.append(buf, size_t(n));
+    }
+    return seen.find("coloured?") != std::string::npos;
+  });
+  return seen;
+}
+
+TEST(SupervisorLogs, ColourOnATerminalUnlessNoColor) {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(slave, 0);
+  const char* saved = std::getenv("NO_COLOR");
+  std::string saved_value = saved ? saved : "";
+  ::unsetenv("NO_COLOR");
+  auto tty = echo_through(slave, master, std::nullopt);
+  EXPECT_NE(tty.find("\x1b["), std::string::npos) << tty;
+  EXPECT_NE(tty.find("coloured?"), std::string::npos) << tty;
+  ::setenv("NO_COLOR", "1", 1);
+  auto no_color = echo_through(slave, master, std::nullopt);
+  EXPECT_EQ(no_color.find("\x1b["), std::string::npos) << no_color;
+  EXPECT_NE(no_color.find("c | coloured?"), std::string::npos) << no_color;
+  auto forced = echo_through(slave, master, true);  // Options::color wins over NO_COLOR
+  EXPECT_NE(forced.find("\x1b["), std::string::npos) << forced;
+  if (saved)
+    ::setenv("NO_COLOR", saved_value.c_str(), 1);
+  else
+    ::unsetenv("NO_COLOR");
+  ::close(slave);
+  ::close(master);
 }
 
 TEST(SupervisorLogs, FastSpammerIsNotBlockedByAStuckTerminal) {

@@ -2,9 +2,6 @@
 // that can be waited on, and process probes (/proc state, existence).
 #pragma once
 
-#include "harness/plan/plan.h"
-#include "harness/supervisor/supervisor.h"
-
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -13,6 +10,9 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "harness/plan/plan.h"
+#include "harness/supervisor/supervisor.h"
 
 namespace fl::supervisor::testing {
 
@@ -39,7 +39,8 @@ class EventLog {
  public:
   void add(const Event& e);
   std::vector<Event> all() const;
-  std::vector<Event> of(std::string_view node, std::optional<Event::Kind> kind = std::nullopt) const;
+  std::vector<Event> of(std::string_view node,
+                        std::optional<Event::Kind> kind = std::nullopt) const;
   // Waits until pred(all events) holds; false after `timeout`.
   bool wait(const std::function<bool(const std::vector<Event>&)>& pred,
             std::chrono::milliseconds timeout = 20s) const;

@@ -1,9 +1,9 @@
 // Restart policy and process faults: kill, terminate, pause, resume, restart, restart --wipe.
-#include "tests/supervisor/test_support.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
+
+#include "tests/supervisor/test_support.h"
 
 namespace fl::supervisor::testing {
 namespace {
@@ -144,7 +144,10 @@ TEST(SupervisorVerbs, PauseStopsTheProcessAndResumeContinuesIt) {
   EXPECT_TRUE(eventually([&] { return proc_state(pid) == 'T'; })) << proc_state(pid);
   EXPECT_EQ(sup.status().at(0).state, NodeState::paused);
   ASSERT_TRUE(sup.resume("sleepy"));
-  EXPECT_TRUE(eventually([&] { char s = proc_state(pid); return s == 'S' || s == 'R'; }));
+  EXPECT_TRUE(eventually([&] {
+    char s = proc_state(pid);
+    return s == 'S' || s == 'R';
+  }));
   EXPECT_EQ(sup.status().at(0).state, NodeState::ready);
   EXPECT_EQ(events.of("sleepy", Kind::paused).size(), 1u);
   EXPECT_EQ(events.of("sleepy", Kind::resumed).size(), 1u);
@@ -199,12 +202,14 @@ TEST(SupervisorVerbs, RestartFailsWhenTheNodeNoLongerBecomesReady) {
   EventLog events;
   Supervisor sup(quiet_options(dir.path, events));
   // Ready while its data dir is empty; once it holds "poison" the node exits at start.
-  auto n = node("picky", {"--exit-if-exists", "{dir}/poison", "--listen", "{port}"}, plan::ProbeKind::tcp);
+  auto n = node("picky", {"--exit-if-exists", "{dir}/poison", "--listen", "{port}"},
+                plan::ProbeKind::tcp);
   ASSERT_TRUE(sup.start({n}));
   std::ofstream(sup.status().at(0).dir / "poison") << "x";
   auto r = sup.restart("picky", false);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("node 'picky' exited with code 4 before it was ready"), std::string::npos)
+  EXPECT_NE(r.error().message.find("node 'picky' exited with code 4 before it was ready"),
+            std::string::npos)
       << r.error().message;
   EXPECT_NE(r.error().message.find("poison exists"), std::string::npos) << r.error().message;
   ASSERT_TRUE(sup.restart("picky", true));  // wiping the poison heals it

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -28,7 +29,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,7 +46,10 @@ std::chrono::milliseconds parse_ms(const std::string& s) {
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   std::string unit(end);
-  double ms = unit == "ms" ? v : unit == "s" || unit.empty() ? v * 1000 : unit == "m" ? v * 60000 : -1;
+  double ms = unit == "ms"                  ? v
+              : unit == "s" || unit.empty() ? v * 1000
+              : unit == "m"                 ? v * 60000
+                                            : -1;
   if (ms < 0) die("bad duration " + s);
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
@@ -90,19 +93,32 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value for " + a);
       return argv[++i];
     };
-    if (a == "--listen") port = std::atoi(next().c_str());
-    else if (a == "--resp") resp = true;
-    else if (a == "--http") http = true;
-    else if (a == "--print") prints.push_back(next());
-    else if (a == "--delay-ready") delay_ready = parse_ms(next());
-    else if (a == "--exit-after") exit_after = parse_ms(next());
-    else if (a == "--exit-code") exit_code = std::atoi(next().c_str());
-    else if (a == "--ignore-sigterm") ignore_term = true;
-    else if (a == "--spam") spam = std::atoll(next().c_str());
-    else if (a == "--fork-grandchild") grandchild = true;
-    else if (a == "--write-file") write_file = next();
-    else if (a == "--exit-if-exists") exit_if_exists = next();
-    else die("unknown flag " + a);
+    if (a == "--listen")
+      port = std::atoi(next().c_str());
+    else if (a == "--resp")
+      resp = true;
+    else if (a == "--http")
+      http = true;
+    else if (a == "--print")
+      prints.push_back(next());
+    else if (a == "--delay-ready")
+      delay_ready = parse_ms(next());
+    else if (a == "--exit-after")
+      exit_after = parse_ms(next());
+    else if (a == "--exit-code")
+      exit_code = std::atoi(next().c_str());
+    else if (a == "--ignore-sigterm")
+      ignore_term = true;
+    else if (a == "--spam")
+      spam = std::atoll(next().c_str());
+    else if (a == "--fork-grandchild")
+      grandchild = true;
+    else if (a == "--write-file")
+      write_file = next();
+    else if (a == "--exit-if-exists")
+      exit_if_exists = next();
+    else
+      die("unknown flag " + a);
   }
   auto started = Clock::now();
   if (ignore_term) std::signal(SIGTERM, SIG_IGN);
@@ -161,7 +177,8 @@ int main(int argc, char** argv) {
   while (true) {
     int timeout = -1;
     if (exit_after) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(started + *exit_after - Clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(started + *exit_after -
+                                                                        Clock::now());
       if (left.count() <= 0) {
         say("exiting with code " + std::to_string(exit_code));
         return exit_code;
@@ -190,10 +207,12 @@ int main(int argc, char** argv) {
       if (rev & (POLLIN | POLLHUP | POLLERR)) {
         char buf[4096];
         ssize_t n = ::read(c.fd, buf, sizeof buf);
-        if (n <= 0) close_it = true;
-        else c.in.append(buf, size_t(n));
-        if (resp && c.in.find("PING") != std::string::npos && c.in.find("\r\n") != std::string::npos &&
-            c.in.rfind("\r\n") == c.in.size() - 2) {
+        if (n <= 0)
+          close_it = true;
+        else
+          c.in.append(buf, size_t(n));
+        if (resp && c.in.find("PING") != std::string::npos &&
+            c.in.find("\r\n") != std::string::npos && c.in.rfind("\r\n") == c.in.size() - 2) {
           write_all(c.fd, "+PONG\r\n", 7);
           c.in.clear();
         }
@@ -204,8 +223,10 @@ int main(int argc, char** argv) {
           close_it = true;
         }
       }
-      if (close_it) ::close(c.fd);
-      else keep.push_back(c);
+      if (close_it)
+        ::close(c.fd);
+      else
+        keep.push_back(c);
     }
     clients = std::move(keep);
   }
