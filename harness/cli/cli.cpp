@@ -1,0 +1,68 @@
+#include "common/exit_codes.h"
+#include "harness/cli/commands.h"
+
+#include <fmt/core.h>
+
+#include <string_view>
+
+namespace fl::cli {
+namespace {
+
+constexpr std::string_view kUsage = R"(faultline: an embedded-cluster test harness and chaos tool
+
+Usage: faultline <command> [options]
+
+Commands:
+  validate PLAN...      check plans and print the topology each one resolves to
+  up PLAN [--out DIR]   start a plan's cluster and keep it running until Ctrl-C
+
+Run 'faultline <command> --help' for a command's options.
+
+Exit codes: 0 ok, 1 invariant violated or gate missed, 2 unknown (a checker gave up),
+3 the harness could not do its job (bad plan, a node failed to start, internal error).
+Docs: docs/cli.md, docs/plan-format.md
+)";
+
+struct Command {
+  std::string_view name;
+  int (*run)(int, char**);
+};
+
+constexpr Command kCommands[] = {
+    {"validate", validate_main},
+    {"up", up_main},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "{}", kUsage);
+    return kExitHarness;
+  }
+  std::string_view name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    if (name == "help" && argc > 2) {
+      for (const auto& c : kCommands) {
+        if (c.name == argv[2]) {
+          char help[] = "--help";
+          char* args[] = {argv[2], help, nullptr};
+          return c.run(2, args);
+        }
+      }
+    }
+    fmt::print("{}", kUsage);
+    return kExitOk;
+  }
+  if (name == "--version") {
+    fmt::print("faultline 0.1.0\n");
+    return kExitOk;
+  }
+  for (const auto& c : kCommands) {
+    if (c.name == name) return c.run(argc - 1, argv + 1);
+  }
+  fmt::print(stderr, "faultline: unknown command '{}'\n\n{}", name, kUsage);
+  return kExitHarness;
+}
+
+}  // namespace fl::cli

@@ -1,0 +1,13 @@
+// The `faultline` subcommands. Each takes its own arguments (argv[0] is the subcommand name) and
+// returns a process exit code (common/exit_codes.h). They parse options and call into the
+// harness libraries; the logic lives there.
+#pragma once
+
+namespace fl::cli {
+
+int main(int argc, char** argv);
+
+int validate_main(int argc, char** argv);
+int up_main(int argc, char** argv);
+
+}  // namespace fl::cli

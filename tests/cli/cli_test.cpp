@@ -1,0 +1,255 @@
+// End-to-end tests of the `faultline` executable: real plans, real processes, real signals.
+#include <boost/json.hpp>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const fs::path kSource = FL_SOURCE_DIR;
+const fs::path kFaultline = fs::path(FL_BIN_DIR) / "faultline";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Polls `cond` until it holds or `deadline` passes. The deadlines are generous: CI machines are
+// loaded, and a passing condition returns at once.
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+// A process is gone when /proc has no entry for it or it is a zombie waiting to be reaped.
+bool alive(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+class Faultline {
+ public:
+  // Starts `faultline args...` in the source directory with stdout/stderr to files in `dir`.
+  Faultline(const std::vector<std::string>& args, const fs::path& dir) : dir_(dir) {
+    std::vector<std::string> full{kFaultline.string()};
+    full.insert(full.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : full) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addchdir_np(&fa, kSource.c_str());
+    posix_spawn_file_actions_addopen(&fa, 1, (dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~Faultline() {
+    if (pid_ > 0 && !status_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  int pid() const { return pid_; }
+  void signal(int s) { ::kill(pid_, s); }
+  // The exit code, or -signal; nullopt if it did not end within `deadline`.
+  std::optional<int> wait(std::chrono::milliseconds deadline) {
+    eventually([&] {
+      if (status_) return true;
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+      }
+      return status_.has_value();
+    }, deadline);
+    return status_;
+  }
+  std::string out() const { return slurp(dir_ / "stdout"); }
+  std::string err() const { return slurp(dir_ / "stderr"); }
+
+ private:
+  fs::path dir_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/fl-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    tmp_ = tmpl;
+  }
+  void TearDown() override {
+    for (int pid : node_pids_) {
+      if (alive(pid)) ::kill(pid, SIGKILL);
+    }
+    fs::remove_all(tmp_);
+  }
+
+  // Waits for cluster.json and returns its nodes; remembers their pids for cleanup.
+  json::array wait_cluster(Faultline& f, const fs::path& run) {
+    bool ready = eventually([&] { return fs::exists(run / "cluster.json"); }, 90s);
+    EXPECT_TRUE(ready) << "no cluster.json; stderr:\n" << f.err();
+    if (!ready) return {};
+    auto nodes = json::parse(slurp(run / "cluster.json")).as_object().at("nodes").as_array();
+    for (const auto& n : nodes) node_pids_.push_back(static_cast<int>(n.at("pid").as_int64()));
+    return nodes;
+  }
+
+  std::vector<json::object> events(const fs::path& run) {
+    std::vector<json::object> out;
+    std::istringstream in(slurp(run / "events.jsonl"));
+    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line).as_object());
+    return out;
+  }
+
+  // Node ids in the order their events of `type` appear.
+  std::vector<std::string> order_of(const fs::path& run, std::string_view type) {
+    std::vector<std::string> ids;
+    for (const auto& e : events(run)) {
+      if (e.at("type").as_string() == type) ids.emplace_back(e.at("node").as_string());
+    }
+    return ids;
+  }
+
+  fs::path tmp_;
+  std::vector<int> node_pids_;
+};
+
+TEST_F(CliTest, ValidateAcceptsShippedPlansAndPrintsTopology) {
+  Faultline f({"validate", "plans/boot-20.toml"}, tmp_);
+  ASSERT_EQ(f.wait(60s), 0) << f.err();
+  EXPECT_NE(f.out().find("plan 'boot-20', 20 nodes"), std::string::npos) << f.out();
+  EXPECT_NE(f.out().find("redis-edge-4"), std::string::npos) << f.out();
+}
+
+TEST_F(CliTest, ValidateBadFixturesPrintTheExpectedDiagnostics) {
+  int fixtures = 0;
+  for (const auto& e : fs::directory_iterator(kSource / "tests/plans/bad")) {
+    if (e.path().extension() != ".toml") continue;
+    ++fixtures;
+    fs::path rel = fs::path("tests/plans/bad") / e.path().filename();
+    fs::path expected = e.path();
+    expected.replace_extension(".expected");
+    Faultline f({"validate", rel.string()}, tmp_);
+    EXPECT_EQ(f.wait(60s), 3) << rel;
+    EXPECT_EQ(f.err(), slurp(expected)) << rel;
+    EXPECT_EQ(f.out(), "") << rel;
+  }
+  EXPECT_GE(fixtures, 10);
+}
+
+TEST_F(CliTest, UnknownCommandAndBadOptionsExit3) {
+  Faultline a({"frobnicate"}, tmp_);
+  EXPECT_EQ(a.wait(30s), 3);
+  EXPECT_NE(a.err().find("unknown command 'frobnicate'"), std::string::npos);
+  Faultline b({"up"}, tmp_);
+  EXPECT_EQ(b.wait(30s), 3);
+  Faultline c({"validate", "--help"}, tmp_);
+  EXPECT_EQ(c.wait(30s), 0);
+  EXPECT_NE(c.out().find("Usage: faultline validate"), std::string::npos);
+}
+
+TEST_F(CliTest, UpStartsInDependencyOrderAndSigtermStopsInReverse) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"up", "tests/plans/good/chain.toml", "--out", run.string()}, tmp_);
+  auto nodes = wait_cluster(f, run);
+  ASSERT_EQ(nodes.size(), 3u);
+  for (const auto& n : nodes) {
+    EXPECT_TRUE(alive(static_cast<int>(n.at("pid").as_int64()))) << json::serialize(n);
+    EXPECT_GT(n.at("port").as_int64(), 0);
+  }
+  EXPECT_TRUE(fs::exists(run / "plan.toml"));
+  EXPECT_TRUE(fs::exists(run / "nodes/a/output.log"));
+  EXPECT_EQ(order_of(run, "node.ready"), (std::vector<std::string>{"a", "b", "c"}));
+
+  f.signal(SIGTERM);
+  ASSERT_EQ(f.wait(60s), 0) << f.err();
+  for (int pid : node_pids_) EXPECT_FALSE(alive(pid)) << pid;
+  EXPECT_EQ(order_of(run, "node.exited"), (std::vector<std::string>{"c", "b", "a"}));
+  EXPECT_EQ(events(run).back().at("type").as_string(), "run.stop");
+}
+
+TEST_F(CliTest, CtrlCStopsEveryNodeCleanly) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"up", "plans/quickstart.toml", "--out", run.string()}, tmp_);
+  auto nodes = wait_cluster(f, run);
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_NE(f.out().find("ADDRESS"), std::string::npos) << f.out();
+  f.signal(SIGINT);
+  ASSERT_EQ(f.wait(60s), 0) << f.err();
+  for (int pid : node_pids_) EXPECT_FALSE(alive(pid)) << pid;
+  for (const auto& e : events(run)) {
+    if (e.at("type").as_string() == "node.exited") {
+      EXPECT_EQ(e.at("exit_code").as_int64(), 0) << json::serialize(e);
+    }
+  }
+}
+
+TEST_F(CliTest, SigkillOfUpLeavesNoNodeAliveTwoSecondsLater) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"up", "plans/boot-20.toml", "--out", run.string()}, tmp_);
+  auto nodes = wait_cluster(f, run);
+  ASSERT_EQ(nodes.size(), 20u);
+  f.signal(SIGKILL);
+  ASSERT_EQ(f.wait(30s), -SIGKILL);
+  EXPECT_TRUE(eventually([&] {
+    for (int pid : node_pids_) {
+      if (alive(pid)) return false;
+    }
+    return true;
+  }, 2s));
+}
+
+TEST_F(CliTest, NodeThatFailsToStartIsReportedWithItsLogAndEverythingStops) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"up", "tests/plans/good/never-ready.toml", "--out", run.string()}, tmp_);
+  ASSERT_EQ(f.wait(90s), 3) << f.err();
+  EXPECT_NE(f.err().find("broken"), std::string::npos) << f.err();
+  // redis-server explains what it did not like; the tail of its log must reach the user.
+  EXPECT_NE(f.err().find("no-such-option-for-redis"), std::string::npos) << f.err();
+  EXPECT_FALSE(fs::exists(run / "cluster.json"));
+  for (const auto& e : events(run)) {
+    if (e.at("type").as_string() == "node.spawned") {
+      EXPECT_FALSE(alive(static_cast<int>(e.at("pid").as_int64()))) << json::serialize(e);
+    }
+  }
+}
+
+TEST_F(CliTest, RunDirectoryIsNeverOverwritten) {
+  fs::create_directories(tmp_ / "run");
+  std::ofstream(tmp_ / "run" / "results.json") << "{}";
+  Faultline f({"up", "plans/quickstart.toml", "--out", (tmp_ / "run").string()}, tmp_);
+  EXPECT_EQ(f.wait(30s), 3);
+  EXPECT_NE(f.err().find("never overwritten"), std::string::npos) << f.err();
+  EXPECT_EQ(slurp(tmp_ / "run" / "results.json"), "{}");
+}
+
+}  // namespace
