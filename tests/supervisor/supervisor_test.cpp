@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -113,32 +115,38 @@ TEST(SupervisorStart, DependentStartsAfterItsDependencyIsReady) {
   ScratchDir dir;
   EventLog events;
   Supervisor sup(quiet_options(dir.path, events));
-  auto db = listener("db", {"--delay-ready", "800ms"});
+  const auto gate = dir.path / "release";
+  auto db = listener("db", {"--ready-when", gate.string()});
   auto app = listener("app");
   app.depends_on = {{"db", plan::DependCondition::ready}};
   auto sidecar = node("sidecar", {});
   sidecar.depends_on = {{"db", plan::DependCondition::started}};
-  ASSERT_TRUE(sup.start({db, app, sidecar}));
+  auto started = std::async(std::launch::async, [&] { return sup.start({db, app, sidecar}); });
+  // A `started` dependency does not wait for readiness: the sidecar runs while db is held back.
+  EXPECT_TRUE(events.wait_count("sidecar", Kind::spawned, 1));
+  EXPECT_TRUE(events.of("app").empty());
+  std::ofstream(gate) << "go";
+  ASSERT_TRUE(started.get());
   EXPECT_GE(first_time(events, "app", Kind::spawned), first_time(events, "db", Kind::ready));
-  // A `started` dependency does not wait for readiness.
-  EXPECT_LT(first_time(events, "sidecar", Kind::spawned), first_time(events, "db", Kind::ready));
 }
 
 TEST(SupervisorStart, IndependentNodesStartInParallel) {
   ScratchDir dir;
   EventLog events;
   Supervisor sup(quiet_options(dir.path, events));
+  const auto gate = dir.path / "release";
   std::vector<plan::Instance> all;
   for (int i = 0; i < 4; ++i)
-    all.push_back(listener("n" + std::to_string(i), {"--delay-ready", "1500ms"}));
-  ASSERT_TRUE(sup.start(all));
-  // Every node was spawned before any became ready: nobody waited for another's probe.
-  std::chrono::nanoseconds last_spawn{0}, first_ready = std::chrono::nanoseconds::max();
-  for (const auto& e : events.all()) {
-    if (e.kind == Kind::spawned) last_spawn = std::max(last_spawn, e.time);
-    if (e.kind == Kind::ready) first_ready = std::min(first_ready, e.time);
-  }
-  EXPECT_LT(last_spawn, first_ready);
+    all.push_back(listener("n" + std::to_string(i), {"--ready-when", gate.string()}));
+  auto started = std::async(std::launch::async, [&] { return sup.start(all); });
+  // None can become ready until the gate opens, so all four being spawned proves nobody waited
+  // for another's probe.
+  EXPECT_TRUE(events.wait([](const std::vector<Event>& es) {
+    return std::count_if(es.begin(), es.end(),
+                         [](const Event& e) { return e.kind == Kind::spawned; }) == 4;
+  }));
+  std::ofstream(gate) << "go";
+  ASSERT_TRUE(started.get());
 }
 
 TEST(SupervisorStart, MissingExecutableIsNamedAndOthersAreStopped) {

@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   std::optional<std::chrono::milliseconds> exit_after;
   int exit_code = 0;
   long long spam = 0;
-  std::string write_file, exit_if_exists;
+  std::string write_file, exit_if_exists, ready_when;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
       grandchild = true;
     else if (a == "--write-file")
       write_file = next();
+    else if (a == "--ready-when")
+      ready_when = next();
     else if (a == "--exit-if-exists")
       exit_if_exists = next();
     else
@@ -143,6 +145,10 @@ int main(int argc, char** argv) {
     ::close(fd);
   }
   std::this_thread::sleep_for(delay_ready);
+  // Held back until a test says so: lets tests order events by condition, not by timing.
+  while (!ready_when.empty() && ::access(ready_when.c_str(), F_OK) != 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 
   int lfd = -1;
   if (port >= 0) {
