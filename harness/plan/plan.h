@@ -135,6 +135,74 @@ struct Cluster {
   DbCluster db;
 };
 
+enum class LoadMode {
+  open,    // operations start on a schedule at `rate`, whether or not earlier ones finished
+  closed,  // `concurrency` processes each start their next operation when the last one ends
+};
+
+enum class KeyDistribution {
+  uniform,  // every key equally likely
+  zipfian,  // key i with probability proportional to 1 / (i+1)^skew
+  latest,   // recently written keys are the likeliest (YCSB "latest")
+  hotspot,  // `hot_ops` of operations go to the first `hot_keys` fraction of the keys
+};
+
+// [workload]: what load `faultline run` drives and how.
+struct WorkloadSpec {
+  // register | set | counter | kv-mix | queue. Required.
+  std::string kind;
+  LoadMode mode = LoadMode::open;
+  // Open loop: operations started per second. Default 1000.
+  double rate = 1000;
+  // Closed loop: logical processes running at once. Open loop: most operations in flight
+  // (further starts are counted as late, never silently dropped). Default 10.
+  int concurrency = 10;
+  // Client connections (pooled across processes). 0 = one per process, up to 64. Default 0.
+  int connections = 0;
+  // Requests pipelined on one connection at most. Default 1 (no pipelining).
+  int pipeline = 1;
+  // Node ids or groups to send operations to (the "DNS" list); the client fails over between
+  // them in order. Default: every reference db instance, else every [[node]] instance.
+  std::vector<std::string> targets;
+  // Number of distinct keys. Default 100.
+  int keys = 100;
+  KeyDistribution distribution = KeyDistribution::uniform;
+  // zipfian: the exponent. Default 0.99.
+  double skew = 0.99;
+  // hotspot: fraction of keys that are hot, and fraction of operations that go to them.
+  // Defaults 0.2 and 0.8.
+  double hot_keys = 0.2;
+  double hot_ops = 0.8;
+  // Relative weights of the workload's operations, e.g. { read = 2, write = 1, cas = 1 }.
+  // Names depend on the kind (docs/workloads.md). Empty = the workload's default mix.
+  std::map<std::string, double> mix;
+  // An operation not answered in this time ends `info` (writes) or `fail` (reads). Default 1s.
+  Duration timeout = 1s;
+  // Load before the recorded phase, not in the history. Default 0s.
+  Duration warmup = 0s;
+  // After the main phase (and after faults heal), each key is read once more (Jepsen's final
+  // generator). Default true.
+  bool final_reads = true;
+  // kv-mix and queue: bytes per written value. Default 16.
+  uint64_t value_size = 16;
+  Location where;
+};
+
+// One [[check]]: an invariant the run must keep.
+struct CheckSpec {
+  // linearizable | set-full | counter | total-queue | availability | perf. Required.
+  std::string kind;
+  // linearizable: register | cas-register | kv | kv-append | set | fifo-queue. Default: the one
+  // matching the workload (register workload -> cas-register).
+  std::string model;
+  // Most time and memory the checker may use before it answers `unknown`. Defaults 60s, 4GiB.
+  Duration time_budget = 60s;
+  uint64_t memory_budget = 4ull << 30;
+  // availability: lowest acceptable ratio of ok to completed operations. Default 0 (report only).
+  double min_ok_ratio = 0;
+  Location where;
+};
+
 struct Plan {
   std::string name;
   // The run's seed; absent means "draw one and print it".
@@ -143,6 +211,10 @@ struct Plan {
   Duration duration = 30s;
   Cluster cluster;
   std::vector<NodeSpec> nodes;  // reference groups first, then [[node]] entries in file order
+  // [workload]; absent for plans that only start a cluster (`faultline up`).
+  std::optional<WorkloadSpec> workload;
+  // [[check]] entries, in file order. Empty with a workload means the defaults for its kind.
+  std::vector<CheckSpec> checks;
   std::filesystem::path source;  // the file it was loaded from (empty for strings)
 
   // Every process the plan runs, replicas expanded, in an order where each instance comes after

@@ -1,0 +1,58 @@
+// Checkers judge a history. Each lives in its own file and is listed once in registry.cpp; the
+// plan's [[check]] entries name them. A checker that runs out of its time or memory budget says
+// `unknown`, never a guess.
+#pragma once
+
+#include "common/error.h"
+#include "harness/history/history.h"
+#include "harness/plan/plan.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fl::check {
+
+// Ordered by severity: the worst verdict of a run decides its exit code (0, 1, 2).
+enum class Verdict { valid = 0, invalid = 1, unknown = 2 };
+std::string_view to_string(Verdict v);
+Verdict worst(Verdict a, Verdict b);
+
+// One line of events.jsonl that checkers care about (faults, process exits).
+struct RunEvent {
+  int64_t time = 0;  // ns since the run began, same clock as the history
+  std::string type;  // "node.exited", "fault.start", "fault.end", ...
+  std::string node;
+  std::string detail;
+};
+
+struct Input {
+  const std::vector<history::Op>& ops;
+  const std::vector<RunEvent>& events;
+};
+
+struct Result {
+  std::string name;  // "linearizable", "perf", ...
+  Verdict verdict = Verdict::unknown;
+  // One line for the terminal summary: "valid: 20000 ops, 100 keys, 35 ms".
+  std::string summary;
+  // A serialized JSON object with the evidence and metrics (results.json embeds it as-is).
+  std::string details_json = "{}";
+};
+
+class Checker {
+ public:
+  virtual ~Checker() = default;
+  // Judges the history. Must respect the budget given at construction; never throws on bad
+  // input (a malformed history is `unknown` with the reason in the summary).
+  virtual Result check(const Input& in) = 0;
+};
+
+// Makes the checker a [[check]] names; errors for an unknown kind or model.
+result<std::unique_ptr<Checker>> make_checker(const plan::CheckSpec& spec);
+// The kinds registry.cpp knows, for validation and --help.
+std::vector<std::string_view> checker_kinds();
+
+}  // namespace fl::check
