@@ -56,9 +56,11 @@ std::string utc_now() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
 }
 
-json::object event_json(const supervisor::Event& e) {
+// `time` is taken when the event is logged, on the run's clock (ns since the harness started),
+// so node events and the harness's own events share one time base.
+json::object event_json(const supervisor::Event& e, int64_t time) {
   json::object o;
-  o["time"] = e.time.count();
+  o["time"] = time;
   o["type"] = fmt::format("node.{}", supervisor::to_string(e.kind));
   o["node"] = e.node;
   if (e.pid) o["pid"] = e.pid;
@@ -180,7 +182,7 @@ int up_main(int argc, char** argv) {
   sopts.run_dir = *run_dir;
   sopts.bindir = fs::read_symlink("/proc/self/exe").parent_path();
   sopts.on_event = [&](const supervisor::Event& e) {
-    events.append(json::serialize(event_json(e)));
+    events.append(json::serialize(event_json(e, rundir::since(started))));
     using K = supervisor::Event::Kind;
     if (!cluster_up.load() || stop.requested()) return;
     if (e.kind == K::exited && !e.expected) {
