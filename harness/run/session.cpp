@@ -1,0 +1,185 @@
+#include "harness/run/session.h"
+
+#include "common/rng.h"
+#include "harness/rundir/run_dir.h"
+
+#include <boost/json.hpp>
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+namespace fl::run {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string utc_now() {
+  auto now = std::chrono::system_clock::now();
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+}
+
+json::object node_event_fields(const supervisor::Event& e) {
+  json::object o;
+  o["node"] = e.node;
+  if (e.pid) o["pid"] = e.pid;
+  if (e.exit_code) o["exit_code"] = *e.exit_code;
+  if (e.exit_signal) o["signal"] = *e.exit_signal;
+  if (e.kind == supervisor::Event::Kind::exited) o["expected"] = e.expected;
+  if (!e.detail.empty()) o["detail"] = e.detail;
+  return o;
+}
+
+// The reference db in its single-node form is its own master; external programs have no role
+// the harness knows of.
+json::value role_of(const supervisor::NodeStatus& n) {
+  if (n.kind == "db") return "master";
+  return nullptr;
+}
+
+std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run_dir,
+                         const std::vector<supervisor::NodeStatus>& nodes) {
+  json::object root;
+  root["plan"] = p.name;
+  root["seed"] = seed;
+  root["run_dir"] = fs::absolute(run_dir).string();
+  root["harness_pid"] = ::getpid();
+  root["written_at"] = utc_now();
+  json::array arr;
+  for (const auto& n : nodes) {
+    arr.push_back(json::object{
+        {"id", n.id},
+        {"group", n.group},
+        {"kind", n.kind},
+        {"role", role_of(n)},
+        {"pid", n.pid},
+        {"state", supervisor::to_string(n.state)},
+        {"host", n.host},
+        {"port", n.port},
+        {"address", fmt::format("{}:{}", n.host, n.port)},
+        {"dir", fs::absolute(n.dir).string()},
+        {"log", fs::absolute(n.log).string()},
+    });
+  }
+  root["nodes"] = std::move(arr);
+  return json::serialize(root) + "\n";
+}
+
+}  // namespace
+
+struct Session::Events {
+  rundir::JsonLines file;
+};
+
+std::string log_tail(const fs::path& log, size_t lines) {
+  std::ifstream in(log);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(std::move(line));
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string out;
+  for (const auto& l : tail) out += "    " + l + "\n";
+  return out;
+}
+
+Session::Session(const plan::Plan& plan, SessionOptions options)
+    : plan_(plan),
+      options_(std::move(options)),
+      start_(std::chrono::steady_clock::now()),
+      events_(std::make_unique<Events>()) {}
+
+Session::~Session() {
+  stop_cluster();
+  supervisor_.reset();
+}
+
+result<std::unique_ptr<Session>> Session::create(const plan::Plan& plan, SessionOptions options) {
+  std::unique_ptr<Session> s(new Session(plan, std::move(options)));
+  s->seed_ = s->options_.seed ? *s->options_.seed : plan.seed.value_or(random_seed());
+  auto dir = rundir::create(plan.name, s->options_.out);
+  if (!dir) return dir.error();
+  s->dir_ = *dir;
+  const bool seed_in_file = plan.seed.has_value() && !s->options_.seed;
+  std::string text = plan.source.empty() ? std::string() : read_file(plan.source);
+  if (!seed_in_file && plan.seed) {
+    // --seed replaced the plan's own: comment that line out so the file replays this run.
+    std::string patched;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("seed", 0) == 0 && line.find('=') != std::string::npos) line = "# " + line;
+      patched += line + "\n";
+    }
+    text = patched;
+  }
+  if (auto w = rundir::write_atomic(s->dir_ / "plan.toml",
+                                    rundir::plan_as_run(text, seed_in_file, s->seed_));
+      !w) {
+    return w.error();
+  }
+  if (auto o = s->events_->file.open(s->dir_ / "events.jsonl"); !o) return o.error();
+  s->event("run.start", json::serialize(json::object{{"plan", plan.name},
+                                                     {"seed", s->seed_},
+                                                     {"command", s->options_.command}}));
+
+  supervisor::Options sopts;
+  sopts.run_dir = s->dir_;
+  sopts.bindir = fs::read_symlink("/proc/self/exe").parent_path();
+  sopts.echo_logs = s->options_.echo_logs;
+  Session* self = s.get();
+  sopts.on_event = [self](const supervisor::Event& e) {
+    self->event(fmt::format("node.{}", supervisor::to_string(e.kind)),
+                json::serialize(node_event_fields(e)));
+    if (self->options_.on_node_event) self->options_.on_node_event(e);
+  };
+  s->supervisor_ = std::make_unique<supervisor::Supervisor>(std::move(sopts));
+  return s;
+}
+
+int64_t Session::now() const { return rundir::since(start_); }
+
+void Session::event(std::string_view type, std::string_view fields_json) {
+  json::object o;
+  o["time"] = now();
+  o["type"] = type;
+  if (!fields_json.empty()) {
+    boost::system::error_code ec;
+    auto fields = json::parse(fields_json, ec);
+    if (!ec && fields.is_object()) {
+      for (const auto& [k, v] : fields.as_object()) o[k] = v;
+    }
+  }
+  events_->file.append(json::serialize(o));
+}
+
+result<void> Session::start_cluster() {
+  auto started = supervisor_->start(plan_.instances());
+  if (!started) {
+    event("run.stop", json::serialize(json::object{{"reason", started.error().message}}));
+    return started;
+  }
+  auto w = rundir::write_atomic(dir_ / "cluster.json", cluster_json(plan_, seed_, dir_, nodes()));
+  if (!w) return w;
+  event("cluster.ready", json::serialize(json::object{{"nodes", nodes().size()}}));
+  return {};
+}
+
+void Session::stop_cluster() {
+  if (supervisor_) supervisor_->shutdown();
+}
+
+std::vector<supervisor::NodeStatus> Session::nodes() const { return supervisor_->status(); }
+
+}  // namespace fl::run
