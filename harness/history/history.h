@@ -4,8 +4,6 @@
 // writers and readers; checkers convert it to a compact, interned form (compact.h).
 #pragma once
 
-#include "common/error.h"
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -14,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.h"
 
 namespace fl::history {
 
@@ -42,9 +42,9 @@ struct Value {
 inline constexpr int64_t kNemesis = -1;
 
 struct Op {
-  int64_t index = -1;  // position in the history, assigned by the writer
-  int64_t time = 0;    // nanoseconds since the run began, monotonic
-  int64_t process = 0; // logical process; kNemesis for fault events
+  int64_t index = -1;   // position in the history, assigned by the writer
+  int64_t time = 0;     // nanoseconds since the run began, monotonic
+  int64_t process = 0;  // logical process; kNemesis for fault events
   Type type = Type::invoke;
   std::string f;                   // "read", "write", "cas", "add", "incr", ...
   std::optional<std::string> key;  // independent object the op acts on, if any
@@ -56,6 +56,8 @@ struct Op {
 // One line of history.jsonl, without the newline:
 // {"index":0,"time":1234567,"process":3,"type":"invoke","f":"write","key":"k7","value":5}
 std::string to_json_line(const Op& op);
+// A value as JSON text: null, 5, "x", [1,2].
+std::string to_string(const Value& v);
 
 // Appends ops to history.jsonl as they happen. Lines are formatted by the caller's thread and
 // buffered; the buffer is written out whole lines at a time when it fills, every
@@ -87,14 +89,22 @@ class Writer {
 };
 
 enum class Format { jsonl, edn, jepsen_log };
+std::string_view to_string(Format f);
 // "jsonl", "edn", "jepsen-log".
 std::optional<Format> parse_format(std::string_view name);
-// Guesses from the extension and first line; jsonl when unsure.
+// Guesses from the first non-blank line ('{"' jsonl, '{:' edn, "jepsen.util - " jepsen-log),
+// then the extension (.edn, .log); jsonl when unsure.
 Format detect_format(const std::filesystem::path& path);
 
 // Reads a whole history. Errors name the file and line ("h.jsonl:12: expected 'type'"). A
 // truncated last line (a killed run) is ignored with no error; earlier bad lines are errors.
 // Ops without an index get their position as index; without a time, their index.
+// EDN: one map per record (usually per line) with keyword keys :process (integer or :nemesis),
+// :type, :f (keyword or string), :key, :value, optional :index, :time and :error; keyword
+// values are kept as strings without the colon. Jepsen log: lines containing "jepsen.util - "
+// followed by `<process> <type> <f> <value>` separated by tabs or runs of spaces; a keyword value
+// on a completion (`:timed-out`) becomes the op's `error`, its value stays null; other lines are
+// skipped.
 result<std::vector<Op>> read(const std::filesystem::path& path, Format format);
 result<std::vector<Op>> read_jsonl(std::string_view text, std::string_view source_name);
 result<std::vector<Op>> read_edn(std::string_view text, std::string_view source_name);
