@@ -10,6 +10,13 @@ constexpr std::string_view kSignalChoices[] = {
 constexpr std::string_view kProbeKinds[] = {"tcp", "resp", "http", "log", "none"};
 constexpr std::string_view kRestartPolicies[] = {"no", "on-failure", "always"};
 constexpr std::string_view kConditions[] = {"started", "ready"};
+constexpr std::string_view kWorkloadKinds[] = {"register", "set", "counter", "kv-mix", "queue"};
+constexpr std::string_view kLoadModes[] = {"open", "closed"};
+constexpr std::string_view kDistributions[] = {"uniform", "zipfian", "latest", "hotspot"};
+constexpr std::string_view kCheckKinds[] = {"linearizable", "set-full",     "counter",
+                                            "total-queue",  "availability", "perf"};
+constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
+                                        "kv-append", "set",          "fifo-queue"};
 
 constexpr KeySpec kTopKeys[] = {
     {"name", KeyType::string},
@@ -17,6 +24,8 @@ constexpr KeySpec kTopKeys[] = {
     {"duration", KeyType::duration},
     {"cluster", KeyType::table},
     {"node", KeyType::table_array},
+    {"workload", KeyType::table},
+    {"check", KeyType::table_array},
 };
 
 constexpr KeySpec kClusterKeys[] = {
@@ -63,6 +72,32 @@ constexpr KeySpec kDependencyKeys[] = {
     {"condition", KeyType::string, kConditions},
 };
 
+constexpr KeySpec kWorkloadKeys[] = {
+    {"kind", KeyType::string, kWorkloadKinds},
+    {"mode", KeyType::string, kLoadModes},
+    {"rate", KeyType::number},
+    {"concurrency", KeyType::integer},
+    {"connections", KeyType::integer},
+    {"pipeline", KeyType::integer},
+    {"targets", KeyType::string_array},
+    {"keys", KeyType::integer},
+    {"distribution", KeyType::string, kDistributions},
+    {"skew", KeyType::number},
+    {"hot_keys", KeyType::number},
+    {"hot_ops", KeyType::number},
+    {"mix", KeyType::number_map},
+    {"timeout", KeyType::duration},
+    {"warmup", KeyType::duration},
+    {"final_reads", KeyType::boolean},
+    {"value_size", KeyType::size},
+};
+
+constexpr KeySpec kCheckKeys[] = {
+    {"kind", KeyType::string, kCheckKinds}, {"model", KeyType::string, kModels},
+    {"time_budget", KeyType::duration},     {"memory_budget", KeyType::size},
+    {"min_ok_ratio", KeyType::number},
+};
+
 constexpr TableSpec kTables[] = {
     {"", "the top level", kTopKeys},
     {"cluster", "[cluster]", kClusterKeys},
@@ -71,6 +106,8 @@ constexpr TableSpec kTables[] = {
     {"node.ready", "[node.ready]", kReadyKeys},
     {"node.restart", "[node.restart]", kRestartKeys},
     {"node.depends_on", "depends_on entry", kDependencyKeys},
+    {"workload", "[workload]", kWorkloadKeys},
+    {"check", "[[check]]", kCheckKeys},
 };
 
 }  // namespace
@@ -100,11 +137,16 @@ std::string_view json_schema_type(KeyType type) {
       return "string";
     case KeyType::integer:
       return "integer";
+    case KeyType::number:
+      return "number";
+    case KeyType::boolean:
+      return "boolean";
     case KeyType::string_array:
     case KeyType::table_array:
     case KeyType::dependency_array:
       return "array";
     case KeyType::string_map:
+    case KeyType::number_map:
     case KeyType::table:
       return "object";
   }

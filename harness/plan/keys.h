@@ -12,11 +12,14 @@ namespace fl::plan {
 enum class KeyType {
   string,            // any string
   integer,           // a TOML integer
+  number,            // a TOML integer or float
+  boolean,           // true or false
   duration,          // a string fl::parse_duration accepts: "250ms", "1m30s"
   size,              // a string fl::parse_size accepts: "64MiB", "512"
   signal,            // a signal name: "SIGTERM" or "TERM"
   string_array,      // an array of strings
   string_map,        // a table of string values with free-form keys (env)
+  number_map,        // a table of number values with free-form keys (a workload's mix)
   table,             // a table described by its own TableSpec (path = parent path + "." + key)
   table_array,       // an array of tables described by their own TableSpec
   dependency_array,  // an array whose entries are strings or dependency tables
@@ -32,7 +35,8 @@ struct KeySpec {
 
 struct TableSpec {
   // Dotted path from the root: "" (top level), "cluster", "cluster.db", "node", "node.ready",
-  // "node.restart", "node.depends_on" (the table form of one depends_on entry).
+  // "node.restart", "node.depends_on" (the table form of one depends_on entry), "workload",
+  // "check".
   std::string_view path;
   // How diagnostics name the table: "[cluster.db]", "[[node]]".
   std::string_view display;
@@ -48,7 +52,8 @@ const TableSpec* find_table(std::string_view path);
 // The key `name` of `table`, or nullptr.
 const KeySpec* find_key(const TableSpec& table, std::string_view name);
 
-// The JSON Schema "type" a key of this type has: "string", "integer", "array" or "object".
+// The JSON Schema "type" a key of this type has: "string", "integer", "number", "boolean",
+// "array" or "object".
 std::string_view json_schema_type(KeyType type);
 
 }  // namespace fl::plan

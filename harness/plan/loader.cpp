@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -25,6 +26,8 @@ namespace {
 constexpr int kMaxReplicas = 1000;
 constexpr int kMaxDbNodes = 100;
 constexpr int64_t kMaxCount = 100'000'000;
+constexpr uint64_t kMaxValueSize = 512ull * 1024 * 1024;
+constexpr double kNoMax = std::numeric_limits<double>::infinity();
 
 struct SignalName {
   std::string_view name;
@@ -71,11 +74,14 @@ std::string_view expected_phrase(KeyType t) {
   switch (t) {
     case KeyType::string: return "a string";
     case KeyType::integer: return "an integer";
+    case KeyType::number: return "a number";
+    case KeyType::boolean: return "a boolean";
     case KeyType::duration: return "a duration string like \"250ms\"";
     case KeyType::size: return "a size string like \"64MiB\"";
     case KeyType::signal: return "a signal name string like \"SIGTERM\"";
     case KeyType::string_array: return "an array of strings";
     case KeyType::string_map: return "a table of strings";
+    case KeyType::number_map: return "a table of numbers";
     case KeyType::table: return "a table";
     case KeyType::table_array: return "an array of tables";
     case KeyType::dependency_array: return "an array of node ids or { node, condition } tables";
@@ -90,9 +96,12 @@ bool has_type(const toml::node& n, KeyType t) {
     case KeyType::size:
     case KeyType::signal: return n.is_string();
     case KeyType::integer: return n.is_integer();
+    case KeyType::number: return n.is_number();
+    case KeyType::boolean: return n.is_boolean();
     case KeyType::string_array:
     case KeyType::dependency_array: return n.is_array();
     case KeyType::string_map:
+    case KeyType::number_map:
     case KeyType::table: return n.is_table();
     case KeyType::table_array: {
       // An empty array (`node = []`) is an array of no tables.
@@ -101,6 +110,29 @@ bool has_type(const toml::node& n, KeyType t) {
     }
   }
   return false;
+}
+
+// A TOML integer or float as a double; nullopt for anything else.
+std::optional<double> number_of(const toml::node& n) {
+  if (const auto* i = n.as_integer()) return static_cast<double>(i->get());
+  if (const auto* f = n.as_floating_point()) return f->get();
+  return std::nullopt;
+}
+
+std::string join(std::span<const std::string_view> names) {
+  std::string out;
+  for (auto name : names) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
+// "must be greater than 0", "must be between 0 and 1", ... for a number bounded below by `min`
+// (excluded when `min_open`) and above by `max` (kNoMax: unbounded).
+std::string range_phrase(double min, bool min_open, double max) {
+  if (max == kNoMax) {
+    return min_open ? fmt::format("greater than {}", min) : fmt::format("at least {}", min);
+  }
+  return min_open ? fmt::format("greater than {} and at most {}", min, max)
+                  : fmt::format("between {} and {}", min, max);
 }
 
 // A table being read, with its entry in the key registry and the name diagnostics give it.
@@ -144,6 +176,11 @@ class Loader {
                                  int64_t max);
   std::optional<Duration> get_duration(const Scope& scope, std::string_view key, bool positive);
   std::optional<uint64_t> get_size(const Scope& scope, std::string_view key);
+  std::optional<double> get_number(const Scope& scope, std::string_view key, double min,
+                                   bool min_open, double max);
+  std::optional<bool> get_bool(const Scope& scope, std::string_view key);
+  bool number_in_range(const toml::node& node, std::string_view what, const Scope& scope,
+                       double min, bool min_open, double max);
   template <class Enum, size_t N>
   std::optional<Enum> get_enum(const Scope& scope, std::string_view key,
                                const std::pair<std::string_view, Enum> (&names)[N]);
@@ -155,11 +192,15 @@ class Loader {
   void read_ready(const Scope& node, NodeSpec& spec);
   void read_restart(const Scope& node, NodeSpec& spec);
   void read_depends_on(const Scope& node, NodeSource& src);
+  void read_workload(const Scope& top);
+  void read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok);
+  void read_check(const toml::table& table, size_t index, size_t count, bool have_workload);
 
   std::string hint_for(std::string_view unknown, std::span<const std::string_view> known) const;
   void check_ids();
   void check_dependencies();
   void check_templates();
+  void check_targets();
 
   std::string file_;
   std::vector<Diagnostic> errors_;
@@ -169,6 +210,9 @@ class Loader {
   std::unordered_map<std::string, size_t> instance_owner_;
   // Group id -> index into nodes_ (first claimant wins).
   std::unordered_map<std::string, size_t> group_index_;
+  // Where [workload] and each of its targets were written, for check_targets().
+  toml::source_region workload_where_;
+  std::vector<toml::source_region> target_where_;  // parallel to plan_.workload->targets
 };
 
 void Loader::check_keys(const Scope& scope) {
@@ -264,6 +308,37 @@ std::optional<uint64_t> Loader::get_size(const Scope& scope, std::string_view ke
   return *s;
 }
 
+bool Loader::number_in_range(const toml::node& node, std::string_view what, const Scope& scope,
+                             double min, bool min_open, double max) {
+  const double v = *number_of(node);
+  if (!std::isfinite(v)) {
+    error(node.source(), fmt::format("{}{} must be a finite number, got {}", what, scope.in(), v));
+    return false;
+  }
+  if (v < min || (min_open && v == min) || v > max) {
+    error(node.source(), fmt::format("{}{} must be {}, got {}", what, scope.in(),
+                                     range_phrase(min, min_open, max), v));
+    return false;
+  }
+  return true;
+}
+
+std::optional<double> Loader::get_number(const Scope& scope, std::string_view key, double min,
+                                         bool min_open, double max) {
+  const auto* node = get(scope, key, KeyType::number);
+  if (!node) return std::nullopt;
+  if (!number_in_range(*node, fmt::format("'{}'", key), scope, min, min_open, max)) {
+    return std::nullopt;
+  }
+  return number_of(*node);
+}
+
+std::optional<bool> Loader::get_bool(const Scope& scope, std::string_view key) {
+  const auto* node = get(scope, key, KeyType::boolean);
+  if (!node) return std::nullopt;
+  return node->as_boolean()->get();
+}
+
 template <class Enum, size_t N>
 std::optional<Enum> Loader::get_enum(const Scope& scope, std::string_view key,
                                      const std::pair<std::string_view, Enum> (&names)[N]) {
@@ -323,6 +398,13 @@ void Loader::read_top(const toml::table& root) {
   if (const auto* nodes = get(top, "node", KeyType::table_array)) {
     const auto& arr = *nodes->as_array();
     for (size_t i = 0; i < arr.size(); ++i) read_node(*arr[i].as_table(), i, arr.size());
+  }
+  read_workload(top);
+  if (const auto* checks = get(top, "check", KeyType::table_array)) {
+    const auto& arr = *checks->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) {
+      read_check(*arr[i].as_table(), i, arr.size(), root.contains("workload"));
+    }
   }
 }
 
@@ -583,6 +665,216 @@ void Loader::read_depends_on(const Scope& node, NodeSource& src) {
   }
 }
 
+void Loader::read_workload(const Scope& top) {
+  auto scope = sub_table(top, "workload", "[workload]");
+  if (!scope) return;
+  const toml::table& t = *scope->table;
+  WorkloadSpec w;
+  workload_where_ = t.source();
+  w.where = {file_, workload_where_.begin.line, workload_where_.begin.column};
+
+  static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
+      {"register", "register"}, {"set", "set"},     {"counter", "counter"},
+      {"kv-mix", "kv-mix"},     {"queue", "queue"},
+  };
+  static constexpr std::pair<std::string_view, LoadMode> kModes[] = {
+      {"open", LoadMode::open},
+      {"closed", LoadMode::closed},
+  };
+  static constexpr std::pair<std::string_view, KeyDistribution> kDistributions[] = {
+      {"uniform", KeyDistribution::uniform},
+      {"zipfian", KeyDistribution::zipfian},
+      {"latest", KeyDistribution::latest},
+      {"hotspot", KeyDistribution::hotspot},
+  };
+  const auto kind = get_enum(*scope, "kind", kKinds);
+  if (kind) {
+    w.kind = std::string(*kind);
+  } else if (!t.contains("kind")) {
+    error(t.source(), "missing required key 'kind' in [workload]");
+  }
+  const auto mode = get_enum(*scope, "mode", kModes);
+  if (mode) w.mode = *mode;
+  const bool mode_ok = mode || !t.contains("mode");
+  const auto distribution = get_enum(*scope, "distribution", kDistributions);
+  if (distribution) w.distribution = *distribution;
+  const bool distribution_ok = distribution || !t.contains("distribution");
+
+  // A key that only one setting of another key reads is almost always a mistake in that other
+  // key; say so rather than ignore it. Skipped when the other key is itself wrong.
+  auto applies_only = [&](std::string_view key, bool other_ok, bool applies,
+                          std::string_view condition) {
+    if (!t.contains(key) || !other_ok || applies) return true;
+    error(t.get(key)->source(),
+          fmt::format("'{}' in [workload] applies only to {}", key, condition));
+    return false;
+  };
+
+  if (auto v = get_number(*scope, "rate", 0, true, kNoMax)) {
+    if (applies_only("rate", mode_ok, w.mode == LoadMode::open, "mode = \"open\"")) w.rate = *v;
+  }
+  if (auto v = get_int(*scope, "concurrency", 1, kMaxCount)) w.concurrency = static_cast<int>(*v);
+  if (auto v = get_int(*scope, "connections", 0, kMaxCount)) w.connections = static_cast<int>(*v);
+  if (auto v = get_int(*scope, "pipeline", 1, kMaxCount)) w.pipeline = static_cast<int>(*v);
+  if (auto v = get_int(*scope, "keys", 1, kMaxCount)) w.keys = static_cast<int>(*v);
+  if (auto v = get_number(*scope, "skew", 0, true, kNoMax)) {
+    if (applies_only("skew", distribution_ok, w.distribution == KeyDistribution::zipfian,
+                     "distribution = \"zipfian\"")) {
+      w.skew = *v;
+    }
+  }
+  for (std::string_view key : {"hot_keys", "hot_ops"}) {
+    if (auto v = get_number(*scope, key, 0, true, 1)) {
+      if (applies_only(key, distribution_ok, w.distribution == KeyDistribution::hotspot,
+                       "distribution = \"hotspot\"")) {
+        (key == "hot_keys" ? w.hot_keys : w.hot_ops) = *v;
+      }
+    }
+  }
+  read_mix(*scope, w, kind.has_value());
+  if (auto d = get_duration(*scope, "timeout", true)) w.timeout = *d;
+  if (auto d = get_duration(*scope, "warmup", false)) w.warmup = *d;
+  if (auto b = get_bool(*scope, "final_reads")) w.final_reads = *b;
+  if (auto v = get_size(*scope, "value_size")) {
+    const auto& where = t.get("value_size")->source();
+    if (*v == 0 || *v > kMaxValueSize) {
+      error(where, fmt::format("'value_size' in [workload] must be between 1 byte and 512MiB, got "
+                               "{} bytes",
+                               *v));
+    } else if (applies_only("value_size", kind.has_value(), w.kind == "kv-mix" || w.kind == "queue",
+                            "kind = \"kv-mix\" or \"queue\"")) {
+      w.value_size = *v;
+    }
+  }
+
+  if (const auto* targets = get(*scope, "targets", KeyType::string_array)) {
+    const auto& arr = *targets->as_array();
+    if (arr.empty()) {
+      error(targets->source(),
+            "'targets' in [workload] must not be empty (leave it out for the default targets)");
+    }
+    // The strings among the elements are still checked against the node ids (check_targets).
+    for (size_t i = 0; i < arr.size(); ++i) {
+      if (const auto* id = arr[i].as_string()) {
+        w.targets.push_back(id->get());
+        target_where_.push_back(arr[i].source());
+      } else {
+        error(arr[i].source(), fmt::format("'targets' in [workload] must be an array of strings, "
+                                           "element {} is {}",
+                                           i + 1, toml_type_name(arr[i].type())));
+      }
+    }
+  }
+  plan_.workload = std::move(w);
+}
+
+void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
+  const auto* node = get(scope, "mix", KeyType::number_map);
+  if (!node) return;
+  const auto ops = workload_operations(w.kind);
+  std::map<std::string, double> mix;
+  bool ok = true;
+  for (auto&& [name, value] : *node->as_table()) {
+    const std::string_view op = name.str();
+    if (kind_ok && std::find(ops.begin(), ops.end(), op) == ops.end()) {
+      std::string message = fmt::format(
+          "'mix' in [workload]: unknown operation '{}' for kind "
+          "\"{}\"",
+          op, w.kind);
+      if (auto near = closest_match(op, ops)) {
+        message += fmt::format(" (did you mean '{}'?)", *near);
+      } else {
+        message += fmt::format(" (its operations: {})", join(ops));
+      }
+      error(name.source(), std::move(message));
+      ok = false;
+      continue;
+    }
+    const std::string what = fmt::format("'mix.{}'", op);
+    if (!value.is_number()) {
+      error(value.source(), fmt::format("{} in [workload] must be a number, got {}", what,
+                                        toml_type_name(value.type())));
+      ok = false;
+    } else if (!number_in_range(value, what, scope, 0, false, kNoMax)) {
+      ok = false;
+    } else {
+      mix.emplace(std::string(op), *number_of(value));
+    }
+  }
+  if (!ok) return;
+  if (!mix.empty() && std::all_of(mix.begin(), mix.end(), [](auto& e) { return e.second == 0; })) {
+    error(node->source(), "'mix' in [workload] must give some operation a weight greater than 0");
+    return;
+  }
+  w.mix = std::move(mix);
+}
+
+void Loader::read_check(const toml::table& table, size_t index, size_t count, bool have_workload) {
+  Scope scope{&table, find_table("check"),
+              count == 1 ? std::string("[[check]]") : fmt::format("[[check]] #{}", index + 1)};
+  check_keys(scope);
+  CheckSpec c;
+  c.where = {file_, table.source().begin.line, table.source().begin.column};
+  static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
+      {"linearizable", "linearizable"}, {"set-full", "set-full"},         {"counter", "counter"},
+      {"total-queue", "total-queue"},   {"availability", "availability"}, {"perf", "perf"},
+  };
+  static constexpr std::pair<std::string_view, std::string_view> kModels[] = {
+      {"register", "register"},
+      {"cas-register", "cas-register"},
+      {"kv", "kv"},
+      {"kv-append", "kv-append"},
+      {"set", "set"},
+      {"fifo-queue", "fifo-queue"},
+  };
+  const auto kind = get_enum(scope, "kind", kKinds);
+  if (kind) {
+    c.kind = std::string(*kind);
+  } else if (!table.contains("kind")) {
+    error(table.source(), fmt::format("missing required key 'kind' in {}", scope.name));
+  }
+  if (!have_workload) {
+    error(table.source(),
+          fmt::format("{} needs a [workload] to check, and the plan has none", scope.name));
+  }
+  if (auto model = get_enum(scope, "model", kModels)) {
+    if (kind && c.kind != "linearizable") {
+      error(table.get("model")->source(),
+            fmt::format("'model' in {} applies only to kind = \"linearizable\"", scope.name));
+    } else {
+      c.model = std::string(*model);
+    }
+  } else if (kind && c.kind == "linearizable" && !table.contains("model") && plan_.workload &&
+             !plan_.workload->kind.empty()) {
+    c.model = std::string(default_model(plan_.workload->kind));
+    if (c.model.empty()) {
+      error(table.source(),
+            fmt::format("{} has kind = \"linearizable\" but no 'model' (required: a \"{}\" "
+                        "workload has no default model)",
+                        scope.name, plan_.workload->kind));
+    }
+  }
+  if (auto d = get_duration(scope, "time_budget", true)) c.time_budget = *d;
+  if (auto v = get_size(scope, "memory_budget")) {
+    if (*v == 0) {
+      error(table.get("memory_budget")->source(),
+            fmt::format("'memory_budget' in {} must be greater than 0", scope.name));
+    } else {
+      c.memory_budget = *v;
+    }
+  }
+  if (auto v = get_number(scope, "min_ok_ratio", 0, false, 1)) {
+    if (kind && c.kind != "availability") {
+      error(
+          table.get("min_ok_ratio")->source(),
+          fmt::format("'min_ok_ratio' in {} applies only to kind = \"availability\"", scope.name));
+    } else {
+      c.min_ok_ratio = *v;
+    }
+  }
+  plan_.checks.push_back(std::move(c));
+}
+
 std::string instance_id(const NodeSpec& spec, int replica) {
   return spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, replica);
 }
@@ -769,6 +1061,29 @@ void Loader::check_templates() {
   }
 }
 
+void Loader::check_targets() {
+  if (!plan_.workload) return;
+  const WorkloadSpec& w = *plan_.workload;
+  if (w.targets.empty()) {
+    if (nodes_.empty()) {
+      error(workload_where_,
+            "[workload] has nothing to send operations to: the plan runs no "
+            "nodes ([cluster.db] nodes = 0 and no [[node]]) and sets no 'targets'");
+    }
+    return;
+  }
+  std::vector<std::string_view> known;
+  for (const auto& [id, idx] : group_index_) known.push_back(id);
+  for (const auto& [id, idx] : instance_owner_) known.push_back(id);
+  std::sort(known.begin(), known.end());
+  for (size_t i = 0; i < w.targets.size(); ++i) {
+    const std::string& target = w.targets[i];
+    if (group_index_.count(target) || instance_owner_.count(target)) continue;
+    error(target_where_[i], fmt::format("'targets' in [workload] names unknown node '{}'{}", target,
+                                        hint_for(target, known)));
+  }
+}
+
 LoadResult Loader::load(std::string_view text) {
   LoadResult out;
   toml::table root;
@@ -783,6 +1098,7 @@ LoadResult Loader::load(std::string_view text) {
   check_ids();
   check_dependencies();
   check_templates();
+  check_targets();
   std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
   });

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace fl::plan {
@@ -94,6 +95,87 @@ std::vector<Instance> Plan::instances() const {
     }
   }
   return ordered;
+}
+
+}  // namespace fl::plan
+
+namespace fl::plan {
+
+std::vector<std::string> Plan::target_instances() const {
+  std::vector<std::string> out;
+  if (!workload) return out;
+  auto add_group = [&](const NodeSpec& spec) {
+    for (int r = 0; r < spec.replicas; ++r) {
+      out.push_back(spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, r));
+    }
+  };
+  if (workload->targets.empty()) {
+    const bool has_db =
+        std::any_of(nodes.begin(), nodes.end(), [](auto& n) { return n.kind == "db"; });
+    for (const auto& spec : nodes) {
+      if ((spec.kind == "db") == has_db) add_group(spec);
+    }
+    return out;
+  }
+  for (const auto& target : workload->targets) {
+    auto group = std::find_if(nodes.begin(), nodes.end(), [&](auto& n) { return n.id == target; });
+    if (group != nodes.end()) {
+      add_group(*group);
+    } else {
+      out.push_back(target);  // an instance id (the loader rejects anything else)
+    }
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::string_view kRegisterOps[] = {"read", "write", "cas"};
+constexpr std::string_view kSetOps[] = {"add", "read"};
+constexpr std::string_view kCounterOps[] = {"add", "read"};
+constexpr std::string_view kKvMixOps[] = {"get", "set"};
+constexpr std::string_view kQueueOps[] = {"enqueue", "dequeue"};
+
+CheckSpec check_of(std::string kind, std::string model = {}) {
+  CheckSpec c;
+  c.kind = std::move(kind);
+  c.model = std::move(model);
+  return c;
+}
+
+}  // namespace
+
+std::span<const std::string_view> workload_operations(std::string_view workload_kind) {
+  if (workload_kind == "register") return kRegisterOps;
+  if (workload_kind == "set") return kSetOps;
+  if (workload_kind == "counter") return kCounterOps;
+  if (workload_kind == "kv-mix") return kKvMixOps;
+  if (workload_kind == "queue") return kQueueOps;
+  return {};
+}
+
+std::string_view default_model(std::string_view workload_kind) {
+  if (workload_kind == "register") return "cas-register";
+  if (workload_kind == "set") return "set";
+  if (workload_kind == "queue") return "fifo-queue";
+  return {};
+}
+
+std::vector<CheckSpec> default_checks(const WorkloadSpec& workload) {
+  std::vector<CheckSpec> out;
+  const std::string_view kind = workload.kind;
+  if (kind == "register") {
+    out.push_back(check_of("linearizable", std::string(default_model(kind))));
+  } else if (kind == "set") {
+    out.push_back(check_of("set-full"));
+  } else if (kind == "counter") {
+    out.push_back(check_of("counter"));
+  } else if (kind == "queue") {
+    out.push_back(check_of("total-queue"));
+  }
+  out.push_back(check_of("availability"));
+  out.push_back(check_of("perf"));
+  return out;
 }
 
 }  // namespace fl::plan

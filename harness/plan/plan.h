@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -174,7 +175,7 @@ struct WorkloadSpec {
   double hot_keys = 0.2;
   double hot_ops = 0.8;
   // Relative weights of the workload's operations, e.g. { read = 2, write = 1, cas = 1 }.
-  // Names depend on the kind (docs/workloads.md). Empty = the workload's default mix.
+  // Names depend on the kind (workload_operations()). Empty = the workload's default mix.
   std::map<std::string, double> mix;
   // An operation not answered in this time ends `info` (writes) or `fail` (reads). Default 1s.
   Duration timeout = 1s;
@@ -220,7 +221,25 @@ struct Plan {
   // Every process the plan runs, replicas expanded, in an order where each instance comes after
   // the instances it depends on.
   std::vector<Instance> instances() const;
+
+  // The instance ids the workload sends operations to, in failover order: `workload->targets`
+  // with groups expanded to their replicas, or the default (every reference db instance, else
+  // every [[node]] instance). Empty without a workload.
+  std::vector<std::string> target_instances() const;
 };
+
+// The operation names a workload kind's `mix` may weigh ("register" -> read, write, cas); empty
+// for an unknown kind.
+std::span<const std::string_view> workload_operations(std::string_view workload_kind);
+
+// The linearizable model that fits a workload kind: register -> cas-register, set -> set,
+// queue -> fifo-queue; empty when none does (a linearizable check then needs `model`).
+std::string_view default_model(std::string_view workload_kind);
+
+// The checks a run makes when its plan has a [workload] and no [[check]]: the kind's own
+// invariant (register: linearizable with default_model; set: set-full; counter: counter;
+// queue: total-queue; kv-mix: none), then availability and perf.
+std::vector<CheckSpec> default_checks(const WorkloadSpec& workload);
 
 struct LoadResult {
   std::optional<Plan> plan;          // set when there are no errors

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace fl::plan {
@@ -236,6 +237,171 @@ TEST(PlanLoad, MissingFile) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].str(),
             "tests/plans/no-such-plan.toml: cannot read plan: No such file or directory");
+}
+
+TEST(PlanWorkload, FullWorkloadAndChecks) {
+  Plan p = load_good("tests/plans/good/workload.toml");
+  ASSERT_TRUE(p.workload.has_value());
+  const WorkloadSpec& w = *p.workload;
+  EXPECT_EQ(w.kind, "register");
+  EXPECT_EQ(w.mode, LoadMode::open);
+  EXPECT_DOUBLE_EQ(w.rate, 2500.5);
+  EXPECT_EQ(w.concurrency, 32);
+  EXPECT_EQ(w.connections, 8);
+  EXPECT_EQ(w.pipeline, 4);
+  EXPECT_EQ(w.targets, (std::vector<std::string>{"db", "redis"}));
+  EXPECT_EQ(w.keys, 1000);
+  EXPECT_EQ(w.distribution, KeyDistribution::zipfian);
+  EXPECT_DOUBLE_EQ(w.skew, 1.1);
+  EXPECT_EQ(w.mix, (std::map<std::string, double>{{"read", 2}, {"write", 1}, {"cas", 0.5}}));
+  EXPECT_EQ(w.timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(w.warmup, std::chrono::seconds(2));
+  EXPECT_FALSE(w.final_reads);
+  EXPECT_EQ(w.where.line, 14u);
+
+  ASSERT_EQ(p.checks.size(), 4u);
+  EXPECT_EQ(p.checks[0].kind, "linearizable");
+  EXPECT_EQ(p.checks[0].model, "cas-register");  // the register workload's default
+  EXPECT_EQ(p.checks[0].time_budget, std::chrono::seconds(60));
+  EXPECT_EQ(p.checks[0].memory_budget, 4ull << 30);
+  EXPECT_EQ(p.checks[1].model, "register");
+  EXPECT_EQ(p.checks[1].time_budget, std::chrono::minutes(5));
+  EXPECT_EQ(p.checks[1].memory_budget, 1ull << 30);
+  EXPECT_EQ(p.checks[2].kind, "availability");
+  EXPECT_DOUBLE_EQ(p.checks[2].min_ok_ratio, 0.95);
+  EXPECT_EQ(p.checks[3].kind, "perf");
+  EXPECT_EQ(p.checks[3].model, "");
+  EXPECT_EQ(p.checks[3].where.line, 43u);
+
+  EXPECT_EQ(p.target_instances(), (std::vector<std::string>{"db-0", "db-1", "db-2", "redis"}));
+}
+
+TEST(PlanWorkload, DefaultsAndNoChecks) {
+  auto r = load_plan_string(R"(
+name = "w"
+[[node]]
+id = "r"
+replicas = 2
+command = ["redis-server"]
+[workload]
+kind = "set"
+)",
+                            "w.toml");
+  ASSERT_TRUE(r.plan) << all_errors(r);
+  const WorkloadSpec& w = *r.plan->workload;
+  const WorkloadSpec d;
+  EXPECT_EQ(w.kind, "set");
+  EXPECT_EQ(w.mode, LoadMode::open);
+  EXPECT_EQ(w.rate, d.rate);
+  EXPECT_EQ(w.concurrency, 10);
+  EXPECT_EQ(w.connections, 0);
+  EXPECT_EQ(w.pipeline, 1);
+  EXPECT_TRUE(w.targets.empty());
+  EXPECT_EQ(w.keys, 100);
+  EXPECT_EQ(w.distribution, KeyDistribution::uniform);
+  EXPECT_TRUE(w.mix.empty());
+  EXPECT_EQ(w.timeout, std::chrono::seconds(1));
+  EXPECT_EQ(w.warmup, std::chrono::seconds(0));
+  EXPECT_TRUE(w.final_reads);
+  EXPECT_EQ(w.value_size, 16u);
+  EXPECT_TRUE(r.plan->checks.empty());
+  // No targets and no db nodes: every [[node]] instance.
+  EXPECT_EQ(r.plan->target_instances(), (std::vector<std::string>{"r-0", "r-1"}));
+}
+
+TEST(PlanWorkload, EveryKindWithItsOwnMix) {
+  const std::pair<std::string, std::string> kinds[] = {
+      {"register", "{ read = 1, write = 1, cas = 1 }"},
+      {"set", "{ add = 3, read = 1 }"},
+      {"counter", "{ add = 1, read = 0 }"},
+      {"kv-mix", "{ get = 0.9, set = 0.1 }"},
+      {"queue", "{ enqueue = 1, dequeue = 1 }"},
+  };
+  for (const auto& [kind, mix] : kinds) {
+    SCOPED_TRACE(kind);
+    auto r = load_plan_string(
+        "name = \"w\"\n[cluster.db]\nnodes = 1\n[workload]\nkind = \"" + kind + "\"\nmix = " + mix,
+        "w.toml");
+    ASSERT_TRUE(r.plan) << all_errors(r);
+    EXPECT_EQ(r.plan->workload->mix.size(), 2u + (kind == "register"));
+    EXPECT_EQ(r.plan->target_instances(), (std::vector<std::string>{"db"}));
+  }
+}
+
+TEST(PlanWorkload, ClosedLoopHotspotAndValueSize) {
+  auto r = load_plan_string(R"(
+name = "w"
+[cluster.db]
+nodes = 2
+[[node]]
+id = "other"
+command = ["x"]
+[workload]
+kind = "queue"
+mode = "closed"
+concurrency = 4
+distribution = "hotspot"
+hot_keys = 0.1
+hot_ops = 1
+value_size = "1KiB"
+targets = ["db-1"]
+[[check]]
+kind = "linearizable"
+[[check]]
+kind = "total-queue"
+)",
+                            "w.toml");
+  ASSERT_TRUE(r.plan) << all_errors(r);
+  const WorkloadSpec& w = *r.plan->workload;
+  EXPECT_EQ(w.mode, LoadMode::closed);
+  EXPECT_EQ(w.concurrency, 4);
+  EXPECT_EQ(w.distribution, KeyDistribution::hotspot);
+  EXPECT_DOUBLE_EQ(w.hot_keys, 0.1);
+  EXPECT_DOUBLE_EQ(w.hot_ops, 1.0);
+  EXPECT_EQ(w.value_size, 1024u);
+  EXPECT_EQ(r.plan->target_instances(), (std::vector<std::string>{"db-1"}));
+  ASSERT_EQ(r.plan->checks.size(), 2u);
+  EXPECT_EQ(r.plan->checks[0].model, "fifo-queue");
+  EXPECT_EQ(r.plan->checks[1].kind, "total-queue");
+}
+
+TEST(PlanWorkload, DefaultModelPerWorkloadKind) {
+  EXPECT_EQ(default_model("register"), "cas-register");
+  EXPECT_EQ(default_model("set"), "set");
+  EXPECT_EQ(default_model("queue"), "fifo-queue");
+  EXPECT_EQ(default_model("counter"), "");
+  EXPECT_EQ(default_model("kv-mix"), "");
+  EXPECT_EQ(workload_operations("register").size(), 3u);
+  EXPECT_EQ(workload_operations("queue")[0], "enqueue");
+  EXPECT_TRUE(workload_operations("nope").empty());
+}
+
+TEST(PlanWorkload, DefaultChecksPerWorkloadKind) {
+  auto kinds_of = [](std::string kind) {
+    WorkloadSpec w;
+    w.kind = std::move(kind);
+    std::vector<std::string> out;
+    for (const auto& c : default_checks(w))
+      out.push_back(c.model.empty() ? c.kind : c.kind + ":" + c.model);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(kinds_of("register"), (V{"linearizable:cas-register", "availability", "perf"}));
+  EXPECT_EQ(kinds_of("set"), (V{"set-full", "availability", "perf"}));
+  EXPECT_EQ(kinds_of("counter"), (V{"counter", "availability", "perf"}));
+  EXPECT_EQ(kinds_of("kv-mix"), (V{"availability", "perf"}));
+  EXPECT_EQ(kinds_of("queue"), (V{"total-queue", "availability", "perf"}));
+  for (const auto& c : default_checks(WorkloadSpec{})) {
+    EXPECT_EQ(c.min_ok_ratio, 0);
+    EXPECT_EQ(c.time_budget, std::chrono::seconds(60));
+  }
+}
+
+TEST(PlanWorkload, PlanWithoutWorkloadHasNoTargets) {
+  Plan p = load_good("tests/plans/good/full.toml");
+  EXPECT_FALSE(p.workload.has_value());
+  EXPECT_TRUE(p.checks.empty());
+  EXPECT_TRUE(p.target_instances().empty());
 }
 
 TEST(PlanLoad, EveryGoodPlanLoads) {

@@ -120,6 +120,9 @@ TEST_F(SchemaTest, EveryRegistryTableMatchesTheSchema) {
       if (key.type == KeyType::string_map) {
         EXPECT_EQ(prop.at("additionalProperties").at("type"), "string");
       }
+      if (key.type == KeyType::number_map) {
+        EXPECT_EQ(prop.at("additionalProperties").at("type"), "number");
+      }
     }
   }
 }
@@ -143,6 +146,8 @@ TEST_F(SchemaTest, RequiredKeys) {
   EXPECT_EQ(required(""), (std::set<std::string>{"name"}));
   EXPECT_EQ(required("node"), (std::set<std::string>{"id", "command"}));
   EXPECT_EQ(required("node.depends_on"), (std::set<std::string>{"node"}));
+  EXPECT_EQ(required("workload"), (std::set<std::string>{"kind"}));
+  EXPECT_EQ(required("check"), (std::set<std::string>{"kind"}));
 }
 
 }  // namespace
