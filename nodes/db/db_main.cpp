@@ -148,7 +148,7 @@ int db_main(int argc, char** argv) {
   commands.register_all(table);
   server.every(kSweepPeriod, [&commands] { commands.sweep(kSweepMax); });
 
-  log::info("faultline-db {} listening on {}:{}", cfg.db.id, cfg.server.host, *port);
+  log::debug("faultline-db {} listening on {}:{}", cfg.db.id, cfg.server.host, *port);
   std::printf("faultline-db %s ready on %s:%u\n", cfg.db.id.c_str(), cfg.server.host.c_str(),
               static_cast<unsigned>(*port));
   std::fflush(stdout);
