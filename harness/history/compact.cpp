@@ -4,7 +4,7 @@
 
 namespace fl::history {
 
-static_assert(sizeof(CompactOp) <= 64, "CompactOp should stay within one cache line");
+static_assert(sizeof(CompactOp) == 48, "CompactOp: keep it small, the checker walks arrays of it");
 
 ValueTable::ValueTable() {
   values_.push_back(Value::null());
@@ -72,6 +72,7 @@ result<Compact> compact(const std::vector<Op>& ops) {
       if (op.f == "cas" && op.value.kind == Value::Kind::list && op.value.list.size() == 2) {
         co.a = c.values.intern(op.value.list[0]);
         co.b = c.values.intern(op.value.list[1]);
+        co.pair = true;
       } else {
         co.a = c.values.intern(op.value);
       }

@@ -47,6 +47,7 @@ struct CompactOp {
   uint32_t out = 0;                 // the completion's value (what a read returned)
   uint16_t f = 0;                   // index into Compact::functions
   Type outcome = Type::info;        // ok, fail or info
+  bool pair = false;                // the invoke's value was an [x y] pair, split into a and b
 };
 
 struct Compact {
