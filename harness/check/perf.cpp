@@ -68,10 +68,17 @@ PerfReport check_perf(const Input& in) {
     r.reason = "the history has no operations";
     return r;
   }
+  // The final-read phase (events.jsonl marks its start) checks data, it is not load: leave it
+  // out of throughput and latency.
+  int64_t final_phase = INT64_MAX;
+  for (const auto& e : in.events) {
+    if (e.type == "phase.final-reads") final_phase = std::min(final_phase, e.time);
+  }
   int64_t first = INT64_MAX, last = INT64_MIN;
   Samples all;
   std::map<std::string_view, Samples> by_f;
   for (const auto& p : *paired) {
+    if (p.call >= final_phase) continue;
     first = std::min(first, p.call);
     last = std::max(last, p.completion ? p.ret : p.call);
     all.add(p);

@@ -1,6 +1,8 @@
 // perf: throughput and latency of a history. Throughput is ok operations per second over the
 // span from the first invoke to the last completion; latency is invoke-to-completion time of ok
 // operations, as exact quantiles (every sample sorted), per operation kind (f) and overall.
+// Operations invoked after the "phase.final-reads" event (when Input::events has one) are left
+// out: the final reads check data, they are not part of the measured load.
 // Always valid unless the history has no operations (unknown); gates come later.
 #pragma once
 

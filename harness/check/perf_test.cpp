@@ -76,6 +76,20 @@ TEST(Perf, ThroughputOverTheSpan) {
   EXPECT_DOUBLE_EQ(r.by_f.at(0).throughput, 5.0);
 }
 
+TEST(Perf, FinalReadPhaseIsNotLoad) {
+  HistoryBuilder h;
+  for (int i = 0; i < 10; ++i) h.op(1, 200.0 * i, 200.0 * i + 10, Type::ok, "write", {});
+  // The final reads start at 5 s and are slow; they must not count.
+  for (int i = 0; i < 5; ++i) h.op(2, 5000.0 + i * 600, 5000.0 + i * 600 + 500, Type::ok, "read", {});
+  const std::vector<RunEvent> events{{ms(4000), "phase.final-reads", "", ""}};
+  auto r = check_perf(Input{h.ops, events});
+  EXPECT_EQ(r.overall.ok, 10u);
+  EXPECT_EQ(r.overall.latency.max, ms(10));
+  EXPECT_EQ(r.span_ns, ms(1810));
+  ASSERT_EQ(r.by_f.size(), 1u);
+  EXPECT_EQ(r.by_f[0].f, "write");
+}
+
 TEST(Perf, EmptyOrMalformedIsUnknown) {
   EXPECT_EQ(run(HistoryBuilder{}).verdict, Verdict::unknown);
   HistoryBuilder twice;
