@@ -1,0 +1,114 @@
+// `register`: each key is a register of integers. Reads (GET), writes of values unique across
+// the run (SET), and compare-and-set (SET k new IFEQ expected), checked for linearizability.
+#include <array>
+
+#include "harness/load/workload.h"
+
+namespace fl::load {
+
+extern const std::array<std::string_view, 3> kRegisterOps;
+const std::array<std::string_view, 3> kRegisterOps = {"read", "write", "cas"};
+
+namespace {
+
+constexpr std::array<double, 3> kDefaultMix = {1, 1, 1};
+constexpr size_t kRead = 0, kWrite = 1;
+
+class RegisterWorkload final : public Workload {
+ public:
+  explicit RegisterWorkload(const plan::WorkloadSpec& spec)
+      : keys_(static_cast<uint64_t>(spec.keys)),
+        mix_(kRegisterOps, kDefaultMix, spec.mix),
+        known_(keys_) {}
+
+  std::vector<Command> setup() const override {
+    std::vector<Command> out;
+    out.reserve(keys_);
+    for (uint64_t k = 0; k < keys_; ++k) out.push_back({"DEL", key_name("k", k, false)});
+    return out;
+  }
+
+  Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
+    size_t which = mix_.next(rng);
+    uint64_t k = keys.next(rng, which != kRead);
+    Operation op;
+    op.key = key_name("k", k, warmup);
+    op.key_index = k;
+    op.warmup = warmup;
+    if (which == kRead) return read(std::move(op));
+    int64_t v = next_value_++;
+    if (which == kWrite) {
+      op.f = "write";
+      op.value = history::Value::of(v);
+      op.command = {"SET", *op.key, std::to_string(v)};
+      return op;
+    }
+    // Expect what this client last saw in the key, so that a fair share of cas succeed.
+    int64_t expected = known_[k].value_or(0);
+    op.f = "cas";
+    op.value = history::Value::of({history::Value::of(expected), history::Value::of(v)});
+    op.command = {"SET", *op.key, std::to_string(v), "IFEQ", std::to_string(expected)};
+    return op;
+  }
+
+  Interpretation interpret(const Operation& op, const resp::Value& reply) const override {
+    if (reply.type == resp::Type::error) return {error_outcome(op, reply), {}};
+    if (op.f == "read") {
+      if (reply.type == resp::Type::null)
+        return {{history::Type::ok, history::Value::null(), {}}, {}};
+      if (reply.type == resp::Type::bulk_string) {
+        if (auto v = parse_int(reply.str))
+          return {{history::Type::ok, history::Value::of(*v), {}}, {}};
+      }
+      return {unexpected_reply(op, reply), {}};
+    }
+    bool is_ok = reply.type == resp::Type::simple_string && reply.str == "OK";
+    if (is_ok) return {{history::Type::ok, op.value, {}}, {}};
+    if (op.f == "cas" && reply.type == resp::Type::null) {
+      return {{history::Type::fail, op.value, "precondition failed"}, {}};
+    }
+    return {unexpected_reply(op, reply), {}};
+  }
+
+  void completed(const Operation& op, const Outcome& outcome) override {
+    if (outcome.type != history::Type::ok || op.warmup || op.key_index >= keys_) return;
+    auto& known = known_[op.key_index];
+    if (op.f == "read") {
+      known = outcome.value.is_null() ? std::nullopt : std::optional(outcome.value.integer);
+    } else if (op.f == "write") {
+      known = op.value.integer;
+    } else if (op.f == "cas") {
+      known = op.value.list[1].integer;
+    }
+  }
+
+  std::optional<Operation> final_op(int64_t) override {
+    if (final_next_ >= keys_) return std::nullopt;
+    Operation op;
+    op.key_index = final_next_++;
+    op.key = key_name("k", op.key_index, false);
+    return read(std::move(op));
+  }
+
+ private:
+  static Operation read(Operation op) {
+    op.f = "read";
+    op.read_only = true;
+    op.command = {"GET", *op.key};
+    return op;
+  }
+
+  uint64_t keys_;
+  MixChooser mix_;
+  std::vector<std::optional<int64_t>> known_;
+  int64_t next_value_ = 1;
+  uint64_t final_next_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Workload> make_register_workload(const plan::WorkloadSpec& spec) {
+  return std::make_unique<RegisterWorkload>(spec);
+}
+
+}  // namespace fl::load
