@@ -41,12 +41,16 @@ struct ReportOp {
 
 struct LinearizableReport {
   Verdict verdict = Verdict::unknown;
-  size_t ops = 0;           // operations checked (after dropping fails and failed reads)
-  size_t keys = 0;          // independent keys
-  size_t keys_invalid = 0;  // keys found not linearizable
+  size_t ops = 0;   // operations checked (after dropping fails and failed reads)
+  size_t keys = 0;  // independent keys
+  // Keys found not linearizable. Keys are searched in rounds of growing effort and the first
+  // round that finds a violation is the last (the verdict is settled), so this is a lower bound.
+  size_t keys_invalid = 0;
   size_t keys_unknown = 0;  // keys the budget ran out on
   std::string reason;       // why unknown ("time budget of 30s exhausted on key k7", ...)
   double elapsed_ms = 0;
+  uint64_t search_steps = 0;  // search loop iterations, all keys (explanation excluded)
+  size_t cache_entries = 0;   // (linearized set, state) pairs memoized, all keys
 
   // Set for an invalid verdict: the first failing key (by first appearance).
   uint32_t key = 0;  // index into Compact::keys
@@ -60,7 +64,6 @@ struct LinearizableReport {
   // state; `window_from_start` says which).
   std::vector<ReportOp> window;
   bool window_from_start = false;
-  // The model's states, to read the report: nothing to say for most models.
 };
 
 // Checks `history` under `opts.model`. Errors only for an unknown model or an op the model does

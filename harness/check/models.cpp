@@ -60,19 +60,91 @@ bool RegisterModel::make_pending(POpK& op) const {
 
 // ---- kv-append ----
 
-KvAppendModel::KvAppendModel(const history::Compact& h) : h_(h) { intern(""); }
+namespace {
 
-uint32_t KvAppendModel::intern(const std::string& s) {
-  auto [it, fresh] = ids_.try_emplace(s, static_cast<uint32_t>(strs_.size()));
-  if (fresh) strs_.push_back(s);
+constexpr uint64_t kMod = (uint64_t{1} << 61) - 1;
+constexpr uint64_t kBase = 1'000'003;
+
+uint64_t mulmod(uint64_t a, uint64_t b) {
+  __extension__ using u128 = unsigned __int128;
+  u128 p = static_cast<u128>(a) * b;
+  uint64_t lo = static_cast<uint64_t>(p & kMod);
+  uint64_t hi = static_cast<uint64_t>(p >> 61);
+  uint64_t r = lo + hi;
+  return r >= kMod ? r - kMod : r;
+}
+
+uint64_t addmod(uint64_t a, uint64_t b) {
+  uint64_t r = a + b;
+  return r >= kMod ? r - kMod : r;
+}
+
+}  // namespace
+
+KvAppendModel::KvAppendModel(const history::Compact& h) : h_(h) {
+  pieces_.emplace_back();
+  piece_hash_.push_back(0);
+  piece_pow_.push_back(1);
+  root(0);  // state 0: ""
+}
+
+uint32_t KvAppendModel::piece_of(uint32_t value_id) {
+  auto [it, fresh] = piece_of_value_.try_emplace(value_id, static_cast<uint32_t>(pieces_.size()));
+  if (!fresh) return it->second;
+  const history::Value& v = h_.values[value_id];
+  std::string s = v.is_null() ? std::string()  // an absent key reads as ""
+                  : v.kind == history::Value::Kind::string ? v.string
+                                                           : history::to_string(v);
+  uint64_t hash = 0, pow = 1;
+  for (unsigned char c : s) {
+    hash = addmod(mulmod(hash, kBase), c + 1u);
+    pow = mulmod(pow, kBase);
+  }
+  pieces_.push_back(std::move(s));
+  piece_hash_.push_back(hash);
+  piece_pow_.push_back(pow);
   return it->second;
 }
 
-uint32_t KvAppendModel::intern_value(uint32_t value_id) {
-  const history::Value& v = h_.values[value_id];
-  if (v.is_null()) return 0;  // an absent key reads as ""
-  if (v.kind == history::Value::Kind::string) return intern(v.string);
-  return intern(history::to_string(v));
+std::string KvAppendModel::materialize(uint32_t state) const {
+  std::vector<uint32_t> chain;
+  for (uint32_t s = state; s != kRoot; s = nodes_[s].parent) chain.push_back(nodes_[s].piece);
+  std::string out;
+  out.reserve(nodes_[state].len);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) out += pieces_[*it];
+  return out;
+}
+
+uint32_t KvAppendModel::add(const Node& n) {
+  uint64_t key = n.hash ^ (uint64_t{n.len} * 0x9e3779b97f4a7c15ULL);
+  const uint32_t* head = by_hash_.find(key);
+  Node node = n;
+  node.same = head ? *head : kRoot;
+  if (head) {
+    // Same hash and length: compare the strings themselves.
+    nodes_.push_back(node);
+    std::string mine = materialize(static_cast<uint32_t>(nodes_.size() - 1));
+    nodes_.pop_back();
+    for (uint32_t id = *head; id != kRoot; id = nodes_[id].same) {
+      if (nodes_[id].len == n.len && materialize(id) == mine) return id;
+    }
+  }
+  auto id = static_cast<uint32_t>(nodes_.size());
+  nodes_.push_back(node);
+  by_hash_.put(key, id);
+  return id;
+}
+
+uint32_t KvAppendModel::root(uint32_t piece) {
+  return add(
+      Node{piece_hash_[piece], static_cast<uint32_t>(pieces_[piece].size()), kRoot, piece, kRoot});
+}
+
+uint32_t KvAppendModel::append(uint32_t s, uint32_t piece) {
+  if (pieces_[piece].empty()) return s;
+  const Node& base = nodes_[s];
+  return add(Node{addmod(mulmod(base.hash, piece_pow_[piece]), piece_hash_[piece]),
+                  base.len + static_cast<uint32_t>(pieces_[piece].size()), s, piece, kRoot});
 }
 
 bool KvAppendModel::convert(const CompactOp& co, POpK& out, std::string& error) {
@@ -81,13 +153,19 @@ bool KvAppendModel::convert(const CompactOp& co, POpK& out, std::string& error) 
   if (f == "get" || f == "read") {
     if (co.outcome != Type::ok) return false;
     out.kind = kRead;
-    out.op.out = intern_value(co.out);
+    out.op.out = root(piece_of(co.out));
     return true;
   }
-  if (f == "put" || f == "write" || f == "append") {
+  if (f == "put" || f == "write") {
     if (co.outcome == Type::fail) return false;
-    out.kind = f == "append" ? kAppend : kWrite;
-    out.op.a = intern_value(co.a);
+    out.kind = kWrite;
+    out.op.a = root(piece_of(co.a));
+    return true;
+  }
+  if (f == "append") {
+    if (co.outcome == Type::fail) return false;
+    out.kind = kAppend;
+    out.op.a = piece_of(co.a);
     return true;
   }
   error = unknown_f(h_, co, "kv-append", "get, put or append");

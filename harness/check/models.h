@@ -42,31 +42,92 @@ class SeqTable {
     std::string key(seq.size() * sizeof(uint32_t), '\0');
     if (!seq.empty()) std::memcpy(key.data(), seq.data(), key.size());
     auto [it, fresh] = ids_.try_emplace(std::move(key), static_cast<uint32_t>(seqs_.size()));
-    if (fresh) seqs_.push_back(seq);
+    if (fresh) {
+      seqs_.push_back(seq);
+      bytes_ += 2 * seq.size() * sizeof(uint32_t) + 96;
+    }
     return it->second;
   }
   const std::vector<uint32_t>& operator[](uint32_t id) const { return seqs_[id]; }
+  size_t bytes() const { return bytes_; }
 
  private:
+  size_t bytes_ = 0;
   std::vector<std::vector<uint32_t>> seqs_;
   std::unordered_map<std::string, uint32_t> ids_;
+};
+
+// A uint64 -> uint32 open-addressing hash table: one or two cache lines per lookup, no
+// allocation per entry.
+class FlatMap64 {
+ public:
+  FlatMap64() : slots_(1024) {}
+  size_t bytes() const { return slots_.size() * sizeof(Slot); }
+  // The value for `key`, or nullptr.
+  const uint32_t* find(uint64_t key) const {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash(key) & mask; slots_[i].used; i = (i + 1) & mask) {
+      if (slots_[i].key == key) return &slots_[i].value;
+    }
+    return nullptr;
+  }
+  // Inserts or overwrites.
+  void put(uint64_t key, uint32_t value) {
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    size_t mask = slots_.size() - 1;
+    size_t i = hash(key) & mask;
+    for (; slots_[i].used; i = (i + 1) & mask) {
+      if (slots_[i].key == key) {
+        slots_[i].value = value;
+        return;
+      }
+    }
+    slots_[i] = Slot{key, value, true};
+    ++count_;
+  }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t value = 0;
+    bool used = false;
+  };
+  static uint64_t hash(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+  }
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    size_t mask = slots_.size() - 1;
+    for (const Slot& sl : old) {
+      if (!sl.used) continue;
+      size_t i = hash(sl.key) & mask;
+      while (slots_[i].used) i = (i + 1) & mask;
+      slots_[i] = sl;
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
 };
 
 // Memoized transitions (state, argument) -> state for models whose next state is built.
 class Transitions {
  public:
+  size_t bytes() const { return map_.bytes(); }
   template <class Make>
   uint32_t get(uint32_t s, uint32_t a, Make&& make) {
     uint64_t k = (uint64_t{s} << 32) | a;
-    auto it = memo_.find(k);
-    if (it != memo_.end()) return it->second;
+    if (const uint32_t* v = map_.find(k)) return *v;
     uint32_t n = make();
-    memo_.emplace(k, n);
+    map_.put(k, n);
     return n;
   }
 
  private:
-  std::unordered_map<uint64_t, uint32_t> memo_;
+  FlatMap64 map_;
 };
 
 enum Kind : uint8_t {
@@ -81,6 +142,9 @@ enum Kind : uint8_t {
   kDequeue,
   kDequeueUnknown,
 };
+
+// Kinds whose step never changes the state (pure observations).
+inline bool preserves_state(Kind k) { return k == kRead || k == kCasFail; }
 
 // Ops carry their kind in a parallel array in the search; POpK bundles both for conversion.
 struct POpK {
@@ -129,6 +193,11 @@ class RegisterModel {
 };
 
 // kv-append (Porcupine's kv model): get, put and append on strings; a key starts as "".
+// A state is a chain (previous state, appended piece) or a root string, never a materialized
+// string: appending is O(1). Each state carries a polynomial hash (mod 2^61-1) and length of its
+// string; states with equal hash and length are compared exactly (by materializing both, which
+// only happens when the strings are really equal), so equal strings always share one id and a
+// get compares ids.
 class KvAppendModel {
  public:
   explicit KvAppendModel(const history::Compact& h);
@@ -144,20 +213,40 @@ class KvAppendModel {
         next = op.a;
         return true;
       case kAppend:
-        next =
-            s == kAny ? kAny : memo_.get(s, op.a, [&] { return intern(strs_[s] + strs_[op.a]); });
+        next = s == kAny ? kAny : memo_.get(s, op.a, [&] { return append(s, op.a); });
         return true;
       default:
         return false;
     }
   }
+  size_t bytes() const {
+    return nodes_.capacity() * sizeof(Node) + memo_.bytes() + by_hash_.bytes();
+  }
+  size_t charged = 0;  // bytes() already charged to the budget
+  // The string a state stands for.
+  std::string materialize(uint32_t state) const;
 
  private:
-  uint32_t intern(const std::string& s);
-  uint32_t intern_value(uint32_t value_id);
+  static constexpr uint32_t kRoot = 0xffffffffu;
+  struct Node {
+    uint64_t hash;
+    uint32_t len;
+    uint32_t parent;  // kRoot for a root string
+    uint32_t piece;   // index into pieces_
+    uint32_t same;    // the previous state with the same hash and length, or kRoot
+  };
+  uint32_t piece_of(uint32_t value_id);
+  uint32_t root(uint32_t piece);
+  uint32_t append(uint32_t s, uint32_t piece);
+  uint32_t add(const Node& n);
+
   const history::Compact& h_;
-  std::vector<std::string> strs_;
-  std::unordered_map<std::string, uint32_t> ids_;
+  std::vector<std::string> pieces_;
+  std::vector<uint64_t> piece_hash_, piece_pow_;
+  std::unordered_map<uint32_t, uint32_t> piece_of_value_;
+  std::vector<Node> nodes_;
+  FlatMap64 by_hash_;  // (hash, len) -> the latest state with them
+
   Transitions memo_;
 };
 
@@ -174,6 +263,12 @@ class SetModel {
   const history::Compact& h_;
   SeqTable sets_;
   Transitions memo_;
+
+ public:
+  size_t bytes() const { return sets_.bytes() + memo_.bytes(); }
+  size_t charged = 0;
+
+ private:
   uint32_t fresh_ = 0;  // ids for elements read but never added
 };
 
@@ -191,6 +286,10 @@ class FifoQueueModel {
   SeqTable seqs_;
   Transitions push_;
   std::unordered_map<uint32_t, uint32_t> pop_;
+
+ public:
+  size_t bytes() const { return seqs_.bytes() + push_.bytes() + pop_.size() * 24; }
+  size_t charged = 0;
 };
 
 }  // namespace fl::check::lin

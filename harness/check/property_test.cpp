@@ -66,6 +66,20 @@ TEST(Property, ManyKeysAgreeWithGroundTruth) {
   EXPECT_GT(t.invalid, 100);
 }
 
+TEST(Property, CrashHeavyHistoriesAgreeWithGroundTruth) {
+  // Many info ops: exercises the treatment of ops that never return (twins, no-op skipping).
+  Tally t;
+  sim::Options o;
+  o.processes = 6;
+  o.ops = 70;
+  o.crash = 0.3;
+  o.read = 0.3;
+  o.write = 0.4;
+  run_cases(2024, 300, o, "cas-register", t);
+  EXPECT_GE(t.valid + t.invalid, 300);
+  EXPECT_GT(t.invalid, 50);
+}
+
 TEST(Property, ExplanationsFromAnyStateStillFail) {
   // The failing window must fail on its own: re-check just its ops from the start state is not
   // implied, but the prefix before it must be linearizable and the whole history must not.

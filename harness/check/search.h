@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <unordered_map>
 #include <vector>
 
 #include "harness/check/models.h"
@@ -138,10 +139,26 @@ struct Stats {
   size_t cache_entries = 0;
 };
 
+// Charges the growth of a model's intern tables (the states it built) to the budget.
+template <class Model>
+bool charge_model(Model& m, Budget& budget) {
+  if constexpr (requires { m.bytes(); }) {
+    size_t b = m.bytes();
+    if (b <= m.charged) return !budget.exhausted;
+    int64_t delta = static_cast<int64_t>(b - m.charged);
+    m.charged = b;
+    return budget.charge(delta);
+  } else {
+    return true;
+  }
+}
+
 // Searches for a linearization of `ops` (any order; kinds[i] belongs to ops[i]) from `init`.
+// `max_steps` (0: none) bounds this search alone, deterministically; past it the outcome is
+// `budget` but the shared budget is not marked exhausted.
 template <class Model>
 Outcome search(Model& model, const std::vector<POp>& ops, const std::vector<Kind>& kinds,
-               uint32_t init, Budget& budget, Stats* stats = nullptr) {
+               uint32_t init, Budget& budget, Stats* stats = nullptr, uint64_t max_steps = 0) {
   const int32_t n = static_cast<int32_t>(ops.size());
   if (budget.exhausted) return Outcome::budget;
   // Entries: [0, n) calls (entry i is op i's call), [n, n + returns) returns, then the head.
@@ -169,6 +186,31 @@ Outcome search(Model& model, const std::vector<POp>& ops, const std::vector<Kind
     if (x.ret != y.ret) return !x.ret;
     return x.id < y.id;
   });
+  // Ops that never return and do the same thing (same kind and arguments) are interchangeable;
+  // the search only linearizes the earliest-called of a set of twins first (symmetry reduction:
+  // the earlier one is available wherever the later one is).
+  std::vector<int32_t> twin(ops.size(), -1);
+  {
+    struct TwinKey {
+      uint32_t kind, a, b, out;
+      bool operator==(const TwinKey&) const = default;
+    };
+    struct TwinHash {
+      size_t operator()(const TwinKey& k) const {
+        return mix64((uint64_t{k.kind} << 32 | k.a) ^ mix64(uint64_t{k.b} << 32 | k.out));
+      }
+    };
+    std::unordered_map<TwinKey, int32_t, TwinHash> last_twin;
+    for (const Event& ev : order) {
+      if (ev.ret || ev.id >= n || ops[ev.id].ret != history::kNever) continue;
+      const POp& o = ops[ev.id];
+      auto [it, fresh] = last_twin.try_emplace(TwinKey{kinds[ev.id], o.a, o.b, o.out}, ev.id);
+      if (!fresh) {
+        twin[ev.id] = it->second;
+        it->second = ev.id;
+      }
+    }
+  }
   const int32_t head = entries;
   std::vector<int32_t> next(static_cast<size_t>(entries) + 1),
       prev(static_cast<size_t>(entries) + 1);
@@ -199,6 +241,7 @@ Outcome search(Model& model, const std::vector<POp>& ops, const std::vector<Kind
   struct Frame {
     int32_t entry;
     uint32_t state;
+    bool forced;
   };
   std::vector<Frame> stack;
   stack.reserve(ops.size());
@@ -210,57 +253,89 @@ Outcome search(Model& model, const std::vector<POp>& ops, const std::vector<Kind
   Outcome result = Outcome::linearizable;
   while (remaining > 0) {
     if ((++steps & 0x3ff) == 0) {
-      if (budget.exhausted || std::chrono::steady_clock::now() > budget.deadline) {
+      if (max_steps && steps > max_steps) {
+        result = Outcome::budget;
+        break;
+      }
+      if (budget.exhausted || std::chrono::steady_clock::now() > budget.deadline ||
+          !charge_model(model, budget)) {
         budget.exhausted = true;
         result = Outcome::budget;
         break;
       }
     }
     if (e >= 0 && e < n) {
+      if (int32_t t = twin[e]; t >= 0 && !(bits[t >> 6] >> (t & 63) & 1)) {
+        e = next[e];
+        continue;
+      }
       uint32_t next_state;
+      if (!model.step(state, ops[e], kinds[e], next_state)) {
+        e = next[e];
+        continue;
+      }
+      const bool returns = match[e] >= 0;
+      if (!returns && next_state == state) {
+        // Linearizing an op that need never be linearized, with no effect now, leads nowhere
+        // that leaving it out does not.
+        e = next[e];
+        continue;
+      }
+      // An op that never changes the state (a read, a failed cas) and can go now may as well go
+      // now: any linearization placing it later still works with it moved here. So it is not a
+      // choice point: if its configuration is known to fail, so is this one.
+      const bool forced = returns && preserves_state(kinds[e]) && next_state == state;
       size_t w = static_cast<size_t>(e) >> 6;
       uint64_t bit = uint64_t{1} << (e & 63);
-      if (model.step(state, ops[e], kinds[e], next_state)) {
-        bits[w] |= bit;
-        hash ^= zobrist[e];
-        bool full = false;
-        if (cache.insert(hash, next_state, bits.data(), full)) {
-          stack.push_back({e, state});
-          state = next_state;
-          if (match[e] >= 0) {
-            --remaining;
-            lift(match[e]);
-          }
-          lift(e);
-          e = next[head];
-          continue;
+      bits[w] |= bit;
+      hash ^= zobrist[e];
+      bool full = false;
+      if (cache.insert(hash, next_state, bits.data(), full)) {
+        stack.push_back({e, state, forced});
+        state = next_state;
+        if (returns) {
+          --remaining;
+          lift(match[e]);
         }
-        if (full) {
-          result = Outcome::budget;
-          break;
-        }
-        bits[w] &= ~bit;
-        hash ^= zobrist[e];
+        lift(e);
+        e = next[head];
+        continue;
       }
-      e = next[e];
-      continue;
+      if (full) {
+        result = Outcome::budget;
+        break;
+      }
+      bits[w] &= ~bit;
+      hash ^= zobrist[e];
+      if (!forced) {
+        e = next[e];
+        continue;
+      }
     }
-    // A return entry (or the end of the list): something before it must be undone.
-    if (stack.empty()) {
+    // A return entry (or the end of the list, or a forced op that fails): something before it
+    // must be undone. Forced ops are undone without trying alternatives after them.
+    bool found = false;
+    while (!stack.empty()) {
+      Frame f = stack.back();
+      stack.pop_back();
+      state = f.state;
+      bits[static_cast<size_t>(f.entry) >> 6] &= ~(uint64_t{1} << (f.entry & 63));
+      hash ^= zobrist[f.entry];
+      unlift(f.entry);
+      if (match[f.entry] >= 0) {
+        ++remaining;
+        unlift(match[f.entry]);
+      }
+      if (!f.forced) {
+        e = next[f.entry];
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
       result = Outcome::violation;
       break;
     }
-    Frame f = stack.back();
-    stack.pop_back();
-    state = f.state;
-    bits[static_cast<size_t>(f.entry) >> 6] &= ~(uint64_t{1} << (f.entry & 63));
-    hash ^= zobrist[f.entry];
-    unlift(f.entry);
-    if (match[f.entry] >= 0) {
-      ++remaining;
-      unlift(match[f.entry]);
-    }
-    e = next[f.entry];
   }
   if (stats) {
     stats->steps += steps;

@@ -15,6 +15,8 @@ Usage: faultline <command> [options]
 Commands:
   validate PLAN...      check plans and print the topology each one resolves to
   up PLAN [--out DIR]   start a plan's cluster and keep it running until Ctrl-C
+  check FILE... --model M [--format jsonl|edn|jepsen-log]
+                        judge recorded histories for linearizability
 
 Run 'faultline <command> --help' for a command's options.
 
@@ -31,6 +33,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"validate", validate_main},
     {"up", up_main},
+    {"check", check_main},
 };
 
 }  // namespace
