@@ -207,12 +207,17 @@ result<std::vector<Op>> read_jsonl(std::string_view text, std::string_view sourc
   std::vector<Op> ops;
   json::parse_options popts;
   popts.max_depth = 64;
-  json::monotonic_resource mr;
+  // One parser reused for every line, its storage on the stack and freed line by line.
+  json::parser parser({}, popts);
   auto err = for_each_line(
       text, [&](std::string_view line, int number, bool unterminated) -> std::optional<Error> {
         if (blank(line)) return std::nullopt;
         boost::system::error_code ec;
-        json::value v = json::parse(line, ec, &mr, popts);
+        unsigned char storage[4096];
+        json::monotonic_resource mr(storage, sizeof storage);
+        parser.reset(&mr);
+        parser.write(line, ec);
+        json::value v = ec ? json::value() : parser.release();
         if (ec) {
           if (unterminated) return std::nullopt;  // the truncated last line of a killed run
           return line_error(source_name, number, "invalid JSON: " + ec.message());
