@@ -27,12 +27,18 @@ constexpr uint64_t kExplainMinSteps = 1'000'000;
 // The step cap of the first round of key searches.
 constexpr uint64_t kFirstRoundSteps = 1 << 16;
 
-using AnyModel = std::variant<RegisterModel, KvAppendModel, SetModel, FifoQueueModel>;
+using AnyModel = std::variant<RegisterModel, KvAppendModel, SetModel, FifoQueueModel,
+                              MapModel<RegisterModel>, MapModel<KvAppendModel>>;
 
 constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
                                         "kv-append", "set",          "fifo-queue"};
 
-AnyModel make_model(const Compact& h, std::string_view name) {
+AnyModel make_model(const Compact& h, std::string_view name, bool split) {
+  if (!split && name == "kv-append")
+    return AnyModel(std::in_place_type<MapModel<KvAppendModel>>, h);
+  if (!split) {
+    return AnyModel(std::in_place_type<MapModel<RegisterModel>>, h, true, std::string_view("kv"));
+  }
   if (name == "register") return RegisterModel(h, false, "register");
   if (name == "kv-append") return KvAppendModel(h);
   if (name == "set") return SetModel(h);
@@ -213,6 +219,11 @@ result<LinearizableReport> check_linearizable(const Compact& h, const Linearizab
                              "fifo-queue)",
                              opts.model));
   }
+  if (!opts.split_keys && opts.model != "kv" && opts.model != "kv-append") {
+    return Error(errc::invalid_argument,
+                 fmt::format("checking without a split per key needs model kv or kv-append, not {}",
+                             opts.model));
+  }
   LinearizableReport r;
   Budget budget;
   budget.deadline = started + opts.time_budget;
@@ -225,11 +236,11 @@ result<LinearizableReport> check_linearizable(const Compact& h, const Linearizab
   std::string error;
   for (uint32_t i = 0; i < h.ops.size(); ++i) {
     const CompactOp& co = h.ops[i];
-    int32_t& pi = part_of[co.key];
+    int32_t& pi = part_of[opts.split_keys ? co.key : 0];
     if (pi < 0) {
       pi = static_cast<int32_t>(parts.size());
       parts.emplace_back().key = co.key;
-      models.push_back(make_model(h, opts.model));
+      models.push_back(make_model(h, opts.model, opts.split_keys));
     }
     POpK op;
     bool keep = std::visit([&](auto& m) { return m.convert(co, op, error); }, models[pi]);

@@ -28,6 +28,9 @@ struct LinearizableOptions {
   uint64_t memory_budget = 4ull << 30;
   // Worker threads for keys; 0 means one per hardware thread.
   unsigned threads = 0;
+  // Check each key on its own (P-compositionality). false checks the whole map as one object
+  // (models kv and kv-append only): far slower, for comparison with checkers that cannot split.
+  bool split_keys = true;
   // For a violation, also find the longest linearizable prefix and the smallest failing window.
   bool explain = true;
 };

@@ -365,5 +365,27 @@ TEST(Corpus, AllExpectedVerdicts) {
   EXPECT_EQ(kv, 6);
 }
 
+TEST(Corpus, KvAsOneUnsplitMapAgrees) {
+  for (std::string name : {"c01-ok", "c01-bad", "c10-ok", "c10-bad"}) {
+    auto ops = history::read(corpus() / ("kv/" + name + ".txt"), history::Format::edn);
+    ASSERT_TRUE(ops) << ops.error().message;
+    auto c = history::compact(*ops);
+    ASSERT_TRUE(c);
+    LinearizableOptions o;
+    o.model = "kv-append";
+    o.split_keys = false;
+    o.explain = false;
+    auto r = check_linearizable(*c, o);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->keys, 1u);
+    EXPECT_EQ(r->verdict, name.ends_with("ok") ? Verdict::valid : Verdict::invalid) << name;
+  }
+  auto c = history::compact({});
+  LinearizableOptions o;
+  o.model = "set";
+  o.split_keys = false;
+  EXPECT_FALSE(check_linearizable(*c, o));
+}
+
 }  // namespace
 }  // namespace fl::check

@@ -292,4 +292,60 @@ class FifoQueueModel {
   size_t charged = 0;
 };
 
+// A whole map as one object (no split per key), for comparison with checkers that cannot split:
+// the state is the vector of every key's state under `Inner`, interned.
+template <class Inner>
+class MapModel {
+ public:
+  template <class... Args>
+  explicit MapModel(const history::Compact& h, Args&&... args) : h_(h) {
+    inner_.reserve(h.keys.size());
+    for (size_t k = 0; k < h.keys.size(); ++k) inner_.emplace_back(h, args...);
+    std::vector<uint32_t> init(h.keys.size()), any(h.keys.size(), kAny);
+    for (size_t k = 0; k < h.keys.size(); ++k) init[k] = inner_[k].init();
+    init_ = states_.intern(init);
+    any_ = states_.intern(any);
+  }
+  uint32_t init() const { return init_; }
+  bool convert(const history::CompactOp& co, POpK& out, std::string& error) {
+    return inner_[co.key].convert(co, out, error);
+  }
+  bool make_pending(POpK& op) const { return inner_.front().make_pending(op); }
+  bool step(uint32_t s, const POp& op, Kind kind, uint32_t& next) {
+    if (s == kAny) s = any_;
+    uint32_t k = h_.ops[op.src].key;
+    uint32_t ks = states_[s][k], nk;
+    if (!inner_[k].step(ks, op, kind, nk)) return false;
+    if (nk == ks) {
+      next = s;
+      return true;
+    }
+    scratch_ = states_[s];
+    scratch_[k] = nk;
+    next = states_.intern(scratch_);
+    return true;
+  }
+  size_t bytes() const {
+    size_t b = states_.bytes();
+    for (const auto& m : inner_) b += charged_bytes(m);
+    return b;
+  }
+  size_t charged = 0;
+
+ private:
+  template <class M>
+  static size_t charged_bytes(const M& m) {
+    if constexpr (requires { m.bytes(); }) {
+      return m.bytes();
+    } else {
+      return 0;
+    }
+  }
+  const history::Compact& h_;
+  std::vector<Inner> inner_;
+  SeqTable states_;
+  std::vector<uint32_t> scratch_;
+  uint32_t init_ = 0, any_ = 0;
+};
+
 }  // namespace fl::check::lin

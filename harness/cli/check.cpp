@@ -119,7 +119,9 @@ int check_main(int argc, char** argv) {
       "threads", po::value<unsigned>()->default_value(0), "worker threads (0: one per core)")(
       "json", "print one JSON object per file (one per line) instead of text")(
       "no-explain", "for a violation, skip the search for the failing window and prefix")(
-      "stats", "print the total time and peak RSS to stderr");
+      "no-split",
+      "check a kv or kv-append map as one object instead of per key (slow; for "
+      "comparisons)")("stats", "print the total time and peak RSS to stderr");
   po::positional_options_description positional;
   positional.add("file", -1);
   int code = kExitOk;
@@ -160,6 +162,7 @@ int check_main(int argc, char** argv) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   bool json = vm->count("json") > 0;
   opts.explain = vm->count("no-explain") == 0;
+  opts.split_keys = vm->count("no-split") == 0;
 
   auto started = std::chrono::steady_clock::now();
   const auto files = (*vm)["file"].as<std::vector<std::string>>();
