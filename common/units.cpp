@@ -159,6 +159,26 @@ std::string format_duration(Duration d) {
   return fmt::format("{}{}ns", sign, v);
 }
 
+std::string format_duration_brief(Duration d) {
+  const double ns = static_cast<double>(d.count());
+  const double mag = ns < 0 ? -ns : ns;
+  auto three = [](double v, std::string_view unit) {
+    const double a = v < 0 ? -v : v;
+    const int decimals = a >= 100 ? 0 : a >= 10 ? 1 : 2;
+    std::string s = fmt::format("{:.{}f}", v, decimals);
+    // "4.00ms" reads better as "4ms".
+    if (s.find('.') != std::string::npos) {
+      while (s.back() == '0') s.pop_back();
+      if (s.back() == '.') s.pop_back();
+    }
+    return s + std::string(unit);
+  };
+  if (mag < 1e3) return fmt::format("{}ns", d.count());
+  if (mag < 1e6) return three(ns / 1e3, "us");
+  if (mag < 1e9) return three(ns / 1e6, "ms");
+  return three(ns / 1e9, "s");
+}
+
 std::string format_size(uint64_t bytes) {
   constexpr std::pair<uint64_t, std::string_view> kUnits[] = {
       {1ULL << 40, "TiB"}, {1ULL << 30, "GiB"}, {1ULL << 20, "MiB"}, {1ULL << 10, "KiB"}};

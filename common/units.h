@@ -24,6 +24,9 @@ result<uint64_t> parse_size(std::string_view text);
 
 // "250ms", "1.5s", "2m", "1h30m": the shortest exact form parse_duration accepts back.
 std::string format_duration(Duration d);
+// For people, not round trips: three significant digits in the largest fitting unit
+// ("70.2us", "4.87ms", "12.1s", "850ns").
+std::string format_duration_brief(Duration d);
 // "64MiB", "1GB", "1234B": exact when possible, else one decimal ("1.5KiB").
 std::string format_size(uint64_t bytes);
 

@@ -55,6 +55,12 @@ TEST(FormatUnits, RoundTrips) {
   for (const char* d : {"250ms", "1.5s", "2m", "1h30m", "10us", "7ns", "3s"}) {
     EXPECT_EQ(format_duration(*parse_duration(d)), d);
   }
+  EXPECT_EQ(format_duration_brief(Duration(70158)), "70.2us");
+  EXPECT_EQ(format_duration_brief(Duration(4'868'040)), "4.87ms");
+  EXPECT_EQ(format_duration_brief(Duration(4'999'550'000)), "5s");
+  EXPECT_EQ(format_duration_brief(Duration(12'109'100)), "12.1ms");
+  EXPECT_EQ(format_duration_brief(Duration(850)), "850ns");
+  EXPECT_EQ(format_duration_brief(Duration(123'456'789'000)), "123s");
   EXPECT_EQ(format_size(64ull << 20), "64MiB");
   EXPECT_EQ(format_size(1'000'000'000ull), "1GB");
   EXPECT_EQ(format_size(1234), "1.2KiB");

@@ -19,7 +19,7 @@ constexpr int64_t kSecond = 1'000'000'000;
 
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-std::string ms(int64_t ns) { return format_duration(Duration(ns)); }
+std::string ms(int64_t ns) { return format_duration_brief(Duration(ns)); }
 
 }  // namespace
 
@@ -45,7 +45,7 @@ AvailabilityReport check_availability(const Input& in, const AvailabilityOptions
     auto& w = seconds[s];
     w.second = s;
     ++w.total;
-    switch (p.outcome) {
+    switch (p.answered() ? Type::ok : p.outcome) {
       case Type::ok:
         ++r.ok, ++w.ok;
         break;
@@ -75,7 +75,7 @@ AvailabilityReport check_availability(const Input& in, const AvailabilityOptions
   events.reserve(ops.size() * 2);
   for (const auto& p : ops) {
     events.push_back({p.call, 2});
-    if (p.completion) events.push_back({p.ret, p.ok() ? 0 : 1});
+    if (p.completion) events.push_back({p.ret, p.answered() ? 0 : 1});
   }
   std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
     return std::tie(a.time, a.kind) < std::tie(b.time, b.kind);
@@ -107,12 +107,19 @@ AvailabilityReport check_availability(const Input& in, const AvailabilityOptions
   // Ok operations sorted by invoke time, with a suffix minimum of their completion times.
   std::vector<std::pair<int64_t, int64_t>> oks;  // (call, ret)
   for (const auto& p : ops) {
-    if (p.ok()) oks.emplace_back(p.call, p.ret);
+    if (p.answered()) oks.emplace_back(p.call, p.ret);
   }
   std::sort(oks.begin(), oks.end());
   std::vector<int64_t> first_ret(oks.size() + 1, kNoReturn);
   for (size_t i = oks.size(); i-- > 0;) first_ret[i] = std::min(first_ret[i + 1], oks[i].second);
-  std::vector<RunEvent> run_events = in.events;
+  // Only what can hurt availability counts as an event to recover from: faults, and node exits,
+  // pauses and give-ups the harness did not ask for, while the history was still running.
+  std::vector<RunEvent> run_events;
+  for (const auto& ev : in.events) {
+    const bool fault = ev.type.rfind("fault.", 0) == 0 || ev.type == "node.paused" ||
+                       ev.type == "node.failed" || (ev.type == "node.exited" && !ev.expected);
+    if (fault && ev.time <= end) run_events.push_back(ev);
+  }
   std::stable_sort(run_events.begin(), run_events.end(),
                    [](const RunEvent& a, const RunEvent& b) { return a.time < b.time; });
   for (auto& ev : run_events) {

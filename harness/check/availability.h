@@ -23,7 +23,10 @@ struct AvailabilityOptions {
 struct AvailabilityReport {
   Verdict verdict = Verdict::unknown;
   std::string reason;
-  size_t ok = 0, fail = 0, info = 0;  // info includes operations never completed
+  // `ok` counts operations the system served: ok ones, and fails it answered on purpose
+  // (history::kPreconditionFailed, e.g. a cas that saw another value). `fail` counts the rest
+  // of the fails; info includes operations never completed.
+  size_t ok = 0, fail = 0, info = 0;
   double ok_ratio = 0;                // ok / (ok + fail + info); 0 with no operations
   struct Second {
     int64_t second = 0;  // the window [second, second + 1) s of the run's clock

@@ -101,6 +101,37 @@ TEST(Availability, RecoveryAfterEachEvent) {
   EXPECT_FALSE(r.recoveries[1].recovered_after_ns.has_value());
 }
 
+TEST(Availability, OnlyUnaskedFaultsAreEventsToRecoverFrom) {
+  HistoryBuilder h;
+  h.op(1, 0, 10, Type::ok, "read", {});
+  h.op(1, 2000, 2010, Type::ok, "read", {});
+  RunEvent stop{ms(1000), "node.exited", "db-0", ""};
+  stop.expected = true;
+  RunEvent crash{ms(1000), "node.exited", "db-1", ""};
+  std::vector<RunEvent> events = {{ms(0), "cluster.ready", "", ""}, stop, crash,
+                                  {ms(1500), "phase.final-reads", "", ""},
+                                  {ms(9000), "fault.start", "db-2", "after the history"}};
+  auto r = run(h, 0, events);
+  ASSERT_EQ(r.recoveries.size(), 1u);
+  EXPECT_EQ(r.recoveries[0].event.node, "db-1");
+  EXPECT_EQ(r.recoveries[0].recovered_after_ns, ms(1010));
+}
+
+TEST(Availability, AnAnsweredPreconditionFailureIsServed) {
+  HistoryBuilder h;
+  h.op(1, 0, 10, Type::ok, "cas", {});
+  h.invoke(2, 20, "cas");
+  h.ops.push_back(h.ops.back());
+  h.ops.back().type = Type::fail;
+  h.ops.back().time = ms(30);
+  h.ops.back().error = std::string(history::kPreconditionFailed);
+  h.op(3, 40, 50, Type::fail, "cas", {});  // refused: not served
+  auto r = run(h, 0.5);
+  EXPECT_EQ(r.ok, 2u);
+  EXPECT_EQ(r.fail, 1u);
+  EXPECT_EQ(r.verdict, Verdict::valid);
+}
+
 TEST(Availability, EmptyOrMalformedIsUnknown) {
   EXPECT_EQ(run(HistoryBuilder{}).verdict, Verdict::unknown);
   HistoryBuilder bad;

@@ -26,6 +26,8 @@ struct RunEvent {
   std::string type;  // "node.exited", "fault.start", "fault.end", ...
   std::string node;
   std::string detail;
+  // For node.exited: the harness caused it (a stop, a requested restart).
+  bool expected = false;
 };
 
 struct Input {

@@ -26,6 +26,11 @@ struct PairedOp {
   int64_t ret = kNoReturn;  // time of the completion (also for fail and info); kNoReturn if none
 
   bool ok() const { return outcome == history::Type::ok; }
+  // Ok, or a fail the system answered on purpose (history::kPreconditionFailed): it was served.
+  bool answered() const {
+    return ok() || (outcome == history::Type::fail && completion &&
+                    completion->error == history::kPreconditionFailed);
+  }
   std::string_view f() const { return invoke->f; }
   std::string_view key() const { return invoke->key ? std::string_view(*invoke->key) : ""; }
   // The value an operation carries in (a write's value, an add's element).

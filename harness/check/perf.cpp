@@ -118,7 +118,7 @@ class PerfChecker final : public Checker {
       out.summary = fmt::format("unknown: {}", r.reason);
     } else {
       out.summary = fmt::format("valid: {:.1f} ok ops/s over {}; latency {}", r.throughput,
-                                format_duration(Duration(r.span_ns)), brief(r.overall.latency));
+                                format_duration_brief(Duration(r.span_ns)), brief(r.overall.latency));
     }
     out.details_json = report_json(r);
     return out;

@@ -31,7 +31,7 @@ Quantiles quantiles(std::vector<int64_t>& samples) {
 }
 
 std::string brief(const Quantiles& q) {
-  auto d = [](int64_t ns) { return format_duration(Duration(ns)); };
+  auto d = [](int64_t ns) { return format_duration_brief(Duration(ns)); };
   return fmt::format("p50 {} p99 {} max {}", d(q.p50), d(q.p99), d(q.max));
 }
 

@@ -15,6 +15,8 @@ Usage: faultline <command> [options]
 Commands:
   validate PLAN...      check plans and print the topology each one resolves to
   up PLAN [--out DIR]   start a plan's cluster and keep it running until Ctrl-C
+  run PLAN [--seed N] [--duration D] [--out DIR]
+                        start the cluster, drive the workload, check the history, report
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
 
@@ -33,6 +35,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"validate", validate_main},
     {"up", up_main},
+    {"run", run_main},
     {"check", check_main},
 };
 

@@ -9,6 +9,7 @@ int main(int argc, char** argv);
 
 int validate_main(int argc, char** argv);
 int up_main(int argc, char** argv);
+int run_main(int argc, char** argv);
 int check_main(int argc, char** argv);
 
 }  // namespace fl::cli

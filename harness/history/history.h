@@ -38,6 +38,11 @@ struct Value {
   static Value of(std::vector<Value> l) { return {Kind::list, 0, {}, std::move(l)}; }
 };
 
+// The `error` of a `fail` that the system answered on purpose: the operation's condition did not
+// hold (a compare-and-set saw another value). Such an operation was served, so availability
+// counts it as available; any other fail (refused, rejected, timed out) was not served.
+inline constexpr std::string_view kPreconditionFailed = "precondition failed";
+
 // The process id of fault events ("process":"nemesis" in JSON).
 inline constexpr int64_t kNemesis = -1;
 

@@ -65,7 +65,7 @@ class RegisterWorkload final : public Workload {
     bool is_ok = reply.type == resp::Type::simple_string && reply.str == "OK";
     if (is_ok) return {{history::Type::ok, op.value, {}}, {}};
     if (op.f == "cas" && reply.type == resp::Type::null) {
-      return {{history::Type::fail, op.value, "precondition failed"}, {}};
+      return {{history::Type::fail, op.value, std::string(history::kPreconditionFailed)}, {}};
     }
     return {unexpected_reply(op, reply), {}};
   }

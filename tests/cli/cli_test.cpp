@@ -252,4 +252,88 @@ TEST_F(CliTest, RunDirectoryIsNeverOverwritten) {
   EXPECT_EQ(slurp(tmp_ / "run" / "results.json"), "{}");
 }
 
+TEST_F(CliTest, RunQuickstartWritesACompleteRunDirectoryAndPasses) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"run", "plans/quickstart.toml", "--duration", "3s", "--quiet", "--out", run.string()},
+              tmp_);
+  ASSERT_EQ(f.wait(180s), 0) << f.out() << f.err();
+  for (const char* file : {"plan.toml", "cluster.json", "history.jsonl", "events.jsonl",
+                           "results.json", "nodes/db/output.log"}) {
+    EXPECT_TRUE(fs::exists(run / file)) << file;
+  }
+  auto results = json::parse(slurp(run / "results.json")).as_object();
+  EXPECT_EQ(results.at("verdict").as_string(), "valid");
+  EXPECT_EQ(results.at("seed").as_int64(), 1);
+  auto checks = results.at("checks").as_array();
+  ASSERT_EQ(checks.size(), 3u);
+  EXPECT_EQ(checks[0].at("kind").as_string(), "linearizable");
+  EXPECT_GT(results.at("workload").at("history_ops").as_int64(), 1000);
+  EXPECT_NE(f.out().find("Result: valid (exit 0)"), std::string::npos) << f.out();
+  // The history on disk is what `faultline check` reads, with the same verdict.
+  Faultline check({"check", (run / "history.jsonl").string(), "--model", "cas-register"}, tmp_);
+  EXPECT_EQ(check.wait(120s), 0) << check.out() << check.err();
+  // Every node was stopped.
+  for (const auto& e : events(run)) {
+    if (e.at("type").as_string() == "node.spawned") {
+      EXPECT_FALSE(alive(static_cast<int>(e.at("pid").as_int64())));
+    }
+  }
+  // The same seed replays the same operation sequence.
+  const fs::path again = tmp_ / "again";
+  Faultline g({"run", (run / "plan.toml").string(), "--duration", "1s", "--quiet", "--out",
+               again.string()},
+              tmp_);
+  ASSERT_EQ(g.wait(180s), 0) << g.out() << g.err();
+  auto first_ops = [](const fs::path& history, size_t n) {
+    std::vector<std::string> out;
+    std::istringstream in(slurp(history));
+    for (std::string line; std::getline(in, line) && out.size() < n;) {
+      auto o = json::parse(line).as_object();
+      if (o.at("type").as_string() != "invoke") continue;
+      out.push_back(json::serialize(o.at("f")) + json::serialize(o.at("key")) +
+                    json::serialize(o.at("value")));
+    }
+    return out;
+  };
+  EXPECT_EQ(first_ops(run / "history.jsonl", 200), first_ops(again / "history.jsonl", 200));
+}
+
+TEST_F(CliTest, RunAgainstARealRedisServerPasses) {
+  const fs::path run = tmp_ / "run";
+  Faultline f(
+      {"run", "plans/redis-register.toml", "--duration", "3s", "--quiet", "--out", run.string()},
+      tmp_);
+  ASSERT_EQ(f.wait(180s), 0) << f.out() << f.err();
+  auto results = json::parse(slurp(run / "results.json")).as_object();
+  EXPECT_EQ(results.at("verdict").as_string(), "valid");
+}
+
+TEST_F(CliTest, RunKilledMidWayLeavesAHistoryThatCheckReads) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"run", "plans/quickstart.toml", "--duration", "60s", "--quiet", "--out",
+               run.string()},
+              tmp_);
+  // Wait until a good part of the history is on disk (the writer flushes every 200ms).
+  ASSERT_TRUE(eventually([&] { return slurp(run / "history.jsonl").size() > 200'000; }, 120s))
+      << f.err();
+  auto nodes = wait_cluster(f, run);
+  f.signal(SIGKILL);
+  ASSERT_EQ(f.wait(30s), -SIGKILL);
+  Faultline check({"check", (run / "history.jsonl").string(), "--model", "cas-register"}, tmp_);
+  EXPECT_EQ(check.wait(120s), 0) << check.out() << check.err();
+  EXPECT_NE(check.out().find("valid"), std::string::npos) << check.out();
+  EXPECT_TRUE(eventually([&] {
+    for (int pid : node_pids_) {
+      if (alive(pid)) return false;
+    }
+    return true;
+  }, 2s));
+}
+
+TEST_F(CliTest, RunWithoutAWorkloadIsAHarnessError) {
+  Faultline f({"run", "tests/plans/good/chain.toml", "--out", (tmp_ / "run").string()}, tmp_);
+  EXPECT_EQ(f.wait(60s), 3);
+  EXPECT_NE(f.out().find("has no [workload]"), std::string::npos) << f.out();
+}
+
 }  // namespace

@@ -1,0 +1,69 @@
+// What a run produced, in the forms people and programs read: results.json (docs/results-format.md)
+// and the terminal summary. report.html and junit.xml join them in a later release.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fl::report {
+
+struct Latency {
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+};
+
+struct PhaseMetrics {
+  std::string name;  // "main", "final-reads"
+  int64_t ok = 0, fail = 0, info = 0, late = 0;
+  double ops_per_sec = 0;
+  Latency latency;
+};
+
+struct CheckOutcome {
+  std::string kind;     // "linearizable", "perf", ...
+  std::string model;    // for linearizable
+  std::string verdict;  // "valid", "invalid", "unknown"
+  std::string summary;  // one line
+  std::string details_json = "{}";
+  double seconds = 0;   // time the checker took
+};
+
+struct NodeInfo {
+  std::string id, kind, address;
+  int pid = 0;
+};
+
+struct RunReport {
+  std::string faultline_version;
+  std::string plan;
+  std::string plan_file;
+  uint64_t seed = 0;
+  std::string run_dir;
+  std::string started_at;  // UTC, ISO 8601
+  double planned_seconds = 0;
+  double elapsed_seconds = 0;
+  std::string workload;  // kind
+  std::string mode;      // open | closed
+  double target_rate = 0;
+  int concurrency = 0;
+  std::vector<PhaseMetrics> phases;
+  std::vector<CheckOutcome> checks;
+  std::vector<NodeInfo> nodes;
+  int64_t history_ops = 0;  // history lines
+  // The harness's own resource use.
+  double harness_cpu_seconds = 0;
+  int64_t harness_max_rss_bytes = 0;
+  // "valid", "invalid", "unknown" or "error"; and the exit code it maps to.
+  std::string verdict;
+  int exit_code = 3;
+  std::string error;  // for verdict "error"
+};
+
+// results.json: one JSON object, pretty enough to read, stable key order.
+std::string results_json(const RunReport& r);
+
+// The terminal summary: a compact table of checks with verdicts and the headline numbers,
+// coloured when `color`.
+std::string terminal_summary(const RunReport& r, bool color);
+
+}  // namespace fl::report

@@ -1,0 +1,281 @@
+#include "harness/run/run.h"
+
+#include "common/exit_codes.h"
+#include "common/log.h"
+#include "common/rng.h"
+#include "common/units.h"
+#include "harness/check/checker.h"
+#include "harness/history/history.h"
+#include "harness/load/runner.h"
+#include "harness/report/results.h"
+#include "harness/rundir/run_dir.h"
+#include "harness/run/session.h"
+
+#include <boost/json.hpp>
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace fl::run {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using std::chrono::nanoseconds;
+
+constexpr std::string_view kVersion = "0.1.0";
+
+double ms(nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
+
+// The nodes the workload talks to: its `targets` (ids or groups) in order, else every reference
+// db instance, else every node.
+result<std::vector<load::Endpoint>> endpoints(const plan::WorkloadSpec& w,
+                                              const std::vector<supervisor::NodeStatus>& nodes) {
+  std::vector<load::Endpoint> out;
+  auto add = [&](const supervisor::NodeStatus& n) { out.push_back({n.id, n.host, n.port}); };
+  if (!w.targets.empty()) {
+    for (const auto& t : w.targets) {
+      size_t before = out.size();
+      for (const auto& n : nodes) {
+        if (n.id == t || n.group == t) add(n);
+      }
+      if (out.size() == before) {
+        return Error(errc::not_found, fmt::format("workload target '{}' is not a node", t));
+      }
+    }
+    return out;
+  }
+  for (const auto& n : nodes) {
+    if (n.kind == "db") add(n);
+  }
+  if (out.empty()) {
+    for (const auto& n : nodes) add(n);
+  }
+  if (out.empty()) return Error(errc::not_found, "the plan starts no node to send load to");
+  return out;
+}
+
+std::vector<check::RunEvent> read_events(const fs::path& path) {
+  std::vector<check::RunEvent> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    boost::system::error_code ec;
+    auto v = json::parse(line, ec);
+    if (ec || !v.is_object()) continue;
+    const auto& o = v.as_object();
+    check::RunEvent e;
+    if (auto* t = o.if_contains("time"); t && t->is_int64()) e.time = t->as_int64();
+    if (auto* t = o.if_contains("type"); t && t->is_string()) e.type = t->as_string();
+    if (auto* n = o.if_contains("node"); n && n->is_string()) e.node = n->as_string();
+    if (auto* d = o.if_contains("detail"); d && d->is_string()) e.detail = d->as_string();
+    if (auto* x = o.if_contains("expected"); x && x->is_bool()) e.expected = x->as_bool();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+report::PhaseMetrics phase_metrics(std::string name, const load::PhaseSummary& p) {
+  report::PhaseMetrics m;
+  m.name = std::move(name);
+  m.ok = p.ok;
+  m.fail = p.fail;
+  m.info = p.info;
+  m.late = p.late;
+  m.ops_per_sec = p.ops_per_sec;
+  m.latency = {ms(p.p50), ms(p.p90), ms(p.p99), ms(p.p999), ms(p.max)};
+  return m;
+}
+
+std::string utc_now() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::time(nullptr)));
+}
+
+// Prints live progress until stopped: a line rewritten in place on a terminal, else a plain
+// line every 5 seconds.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(const load::Runner& runner, nanoseconds total, bool enabled)
+      : runner_(runner), total_(total), tty_(::isatty(STDERR_FILENO) != 0) {
+    if (enabled) thread_ = std::thread([this] { loop(); });
+  }
+  ~ProgressPrinter() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    const auto period = tty_ ? std::chrono::milliseconds(500) : std::chrono::milliseconds(5000);
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, period, [&] { return done_; })) {
+      auto p = runner_.progress();
+      std::string line = fmt::format(
+          "{:>5.1f}/{:.0f}s  {:>8.0f} ops/s  ok {}  fail {}  info {}  late {}  p99 {:.2f}ms",
+          static_cast<double>(p.elapsed.count()) / 1e9, static_cast<double>(total_.count()) / 1e9,
+          p.recent_ops_per_sec, p.ok, p.fail, p.info, p.late, ms(p.p99));
+      if (tty_) {
+        fmt::print(stderr, "\r\x1b[2K{}", line);
+      } else {
+        fmt::print(stderr, "progress: {}\n", line);
+      }
+      std::fflush(stderr);
+    }
+    if (tty_) fmt::print(stderr, "\r\x1b[2K");
+  }
+
+  const load::Runner& runner_;
+  nanoseconds total_;
+  bool tty_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+void fill_resources(report::RunReport& r) {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  r.harness_cpu_seconds = secs(ru.ru_utime) + secs(ru.ru_stime);
+  r.harness_max_rss_bytes = static_cast<int64_t>(ru.ru_maxrss) * 1024;
+}
+
+int exit_code_of(check::Verdict v) {
+  switch (v) {
+    case check::Verdict::valid: return kExitOk;
+    case check::Verdict::invalid: return kExitViolation;
+    case check::Verdict::unknown: return kExitUnknown;
+  }
+  return kExitHarness;
+}
+
+RunOutcome finish(report::RunReport& r, const fs::path& dir) {
+  fill_resources(r);
+  RunOutcome out;
+  out.exit_code = r.exit_code;
+  out.dir = dir;
+  if (!dir.empty()) {
+    if (auto w = rundir::write_atomic(dir / "results.json", report::results_json(r)); !w) {
+      log::error("{}", w.error().message);
+    }
+  }
+  out.summary = report::terminal_summary(r, ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
+  return out;
+}
+
+}  // namespace
+
+RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
+                   const std::function<void(std::function<void()>)>& stop_hook) {
+  report::RunReport r;
+  r.faultline_version = std::string(kVersion);
+  r.plan = plan.name;
+  r.plan_file = plan.source.string();
+  r.started_at = utc_now();
+  auto fail = [&](const fs::path& dir, std::string why) {
+    r.verdict = "error";
+    r.error = std::move(why);
+    r.exit_code = kExitHarness;
+    return finish(r, dir);
+  };
+  if (!plan.workload) {
+    return fail({}, fmt::format("plan '{}' has no [workload] to run; `faultline up` starts its "
+                                "cluster without load",
+                                plan.name));
+  }
+  const plan::WorkloadSpec& w = *plan.workload;
+  const nanoseconds duration = options.duration.value_or(plan.duration);
+  r.workload = w.kind;
+  r.mode = w.mode == plan::LoadMode::open ? "open" : "closed";
+  r.target_rate = w.mode == plan::LoadMode::open ? w.rate : 0;
+  r.concurrency = w.concurrency;
+  r.planned_seconds = static_cast<double>(duration.count()) / 1e9;
+
+  SessionOptions sopts;
+  sopts.out = options.out;
+  sopts.seed = options.seed;
+  sopts.echo_logs = options.echo_logs;
+  sopts.command = "run";
+  auto created = Session::create(plan, std::move(sopts));
+  if (!created) return fail({}, created.error().message);
+  Session& s = **created;
+  r.seed = s.seed();
+  r.run_dir = s.dir().string();
+
+  std::atomic<bool> stopped{false};
+  std::atomic<load::Runner*> active{nullptr};
+  stop_hook([&] {
+    stopped = true;
+    if (auto* runner = active.load()) runner->stop();
+  });
+
+  if (auto started = s.start_cluster(); !started) {
+    if (stopped) return fail(s.dir(), "interrupted while starting the cluster");
+    return fail(s.dir(), started.error().message);
+  }
+  for (const auto& n : s.nodes()) {
+    r.nodes.push_back({n.id, n.kind, fmt::format("{}:{}", n.host, n.port), n.pid});
+  }
+  auto targets = endpoints(w, s.nodes());
+  if (!targets) return fail(s.dir(), targets.error().message);
+  auto writer = history::Writer::open(s.dir() / "history.jsonl");
+  if (!writer) return fail(s.dir(), writer.error().message);
+
+  load::Runner runner(w, *targets, **writer, Rng(s.seed()).fork("load").seed(), s.start_time());
+  active = &runner;
+  if (stopped) runner.stop();
+  s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
+  result<load::Summary> summary = Error(errc::internal, "load did not run");
+  {
+    ProgressPrinter progress(runner, duration, options.progress);
+    summary = runner.run(duration, [&] { s.event("phase.final-reads"); });
+  }
+  active = nullptr;
+  (*writer)->close();
+  r.history_ops = (*writer)->count();
+  s.stop_cluster();
+  r.elapsed_seconds = static_cast<double>(s.now()) / 1e9;
+  s.event("run.stop", stopped ? R"({"reason":"interrupted"})" : R"({"reason":"done"})");
+  if (!summary) return fail(s.dir(), summary.error().message);
+  r.phases.push_back(phase_metrics("main", summary->main));
+  if (w.final_reads) r.phases.push_back(phase_metrics("final-reads", summary->final_reads));
+
+  // Judge what is on disk, as `faultline check` would: the file is the record of the run.
+  auto ops = history::read(s.dir() / "history.jsonl", history::Format::jsonl);
+  if (!ops) return fail(s.dir(), ops.error().message);
+  auto events = read_events(s.dir() / "events.jsonl");
+  auto specs = plan.checks.empty() ? plan::default_checks(w) : plan.checks;
+  check::Verdict overall = check::Verdict::valid;
+  for (const auto& spec : specs) {
+    auto checker = check::make_checker(spec);
+    if (!checker) return fail(s.dir(), checker.error().message);
+    const auto t0 = std::chrono::steady_clock::now();
+    check::Result res = (*checker)->check({*ops, events});
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    overall = check::worst(overall, res.verdict);
+    r.checks.push_back({spec.kind, spec.kind == "linearizable" ? spec.model : std::string(),
+                        std::string(check::to_string(res.verdict)), res.summary,
+                        res.details_json, secs});
+  }
+  r.verdict = std::string(check::to_string(overall));
+  r.exit_code = exit_code_of(overall);
+  return finish(r, s.dir());
+}
+
+}  // namespace fl::run
