@@ -59,8 +59,24 @@ inline uint64_t mix64(uint64_t x) {
 // (linearized bitset, state) pairs seen so far.
 class Cache {
  public:
-  Cache(size_t words, Budget& budget) : words_(words), budget_(budget) {}
-  ~Cache() { budget_.charge(-charged_); }
+  // Takes this thread's tables from the last search, if small enough to be worth clearing:
+  // fresh tables of a megabyte or more cost page faults on first touch.
+  Cache(size_t words, Budget& budget) : words_(words), budget_(budget) {
+    Pool& p = pool();
+    slots_.swap(p.slots);
+    arena_.swap(p.arena);
+    slots_.assign(1024, Slot{});  // keeps the capacity
+    arena_.clear();
+    account();
+  }
+  ~Cache() {
+    budget_.charge(-charged_);
+    if (slots_.capacity() <= kPooledSlots && arena_.capacity() <= 4 * kPooledSlots) {
+      Pool& p = pool();
+      slots_.swap(p.slots);
+      arena_.swap(p.arena);
+    }
+  }
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
@@ -94,11 +110,20 @@ class Cache {
 
  private:
   static constexpr uint32_t kEmpty = 0xffffffffu;
+  static constexpr size_t kPooledSlots = 1 << 17;
   struct Slot {
     uint64_t hash = 0;
     uint32_t state = 0;
     uint32_t entry = kEmpty;
   };
+  struct Pool {
+    std::vector<Slot> slots;
+    std::vector<uint64_t> arena;
+  };
+  static Pool& pool() {
+    thread_local Pool p;
+    return p;
+  }
 
   bool account() {
     int64_t bytes = static_cast<int64_t>(slots_.capacity() * sizeof(Slot) +
@@ -109,8 +134,7 @@ class Cache {
   }
   bool grow() {
     if (count_ >= 0xfffffff0u) return false;
-    std::vector<Slot> old;
-    old.swap(slots_);
+    std::vector<Slot> old(slots_.begin(), slots_.end());
     slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
     size_t mask = slots_.size() - 1;
     for (const Slot& s : old) {

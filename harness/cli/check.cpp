@@ -205,8 +205,9 @@ int check_main(int argc, char** argv) {
     double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
-    fmt::print(stderr, "faultline check: {} files, {:.1f} ms, peak RSS {} KiB\n", files.size(), ms,
-               ru.ru_maxrss);
+    auto cpu_ms = [](const timeval& tv) { return tv.tv_sec * 1e3 + tv.tv_usec / 1e3; };
+    fmt::print(stderr, "faultline check: {} files, {:.1f} ms, cpu {:.1f} ms, peak RSS {} KiB\n",
+               files.size(), ms, cpu_ms(ru.ru_utime) + cpu_ms(ru.ru_stime), ru.ru_maxrss);
   }
   return unreadable ? kExitHarness : static_cast<int>(worst);
 }
