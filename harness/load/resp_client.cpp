@@ -105,8 +105,17 @@ struct RespClient::Impl {
     return *p;
   }
 
+  // Wakes every waiter (the connection's state changed).
   static void notify(Conn& c) {
     for (auto* t : c.waiters) t->cancel();
+  }
+
+  // Wakes the `n` longest waiters (pipeline slots freed), not the whole crowd. A waiter whose
+  // deadline already fired cannot be woken; the next one is.
+  static void notify_some(Conn& c, size_t n) {
+    for (auto it = c.waiters.begin(); it != c.waiters.end() && n > 0; ++it) {
+      if ((*it)->cancel() > 0) --n;
+    }
   }
 
   // Waits for a notify on `c` or the deadline; false at the deadline.
@@ -173,7 +182,7 @@ struct RespClient::Impl {
         co_return;
       }
       parser.commit(n);
-      bool freed = false;
+      size_t freed = 0;
       for (;;) {
         auto st = parser.next(v);
         if (st == resp::Status::need_more) break;
@@ -185,7 +194,7 @@ struct RespClient::Impl {
         }
         auto p = std::move(c->inflight.front());
         c->inflight.pop_front();
-        freed = true;
+        ++freed;
         if (!p->done) {
           p->done = true;
           p->result.status = CallResult::Status::reply;
@@ -194,7 +203,7 @@ struct RespClient::Impl {
         }
         v = resp::Value{};
       }
-      if (freed && !c->waiters.empty()) notify(*c);
+      if (freed > 0 && !c->waiters.empty()) notify_some(*c, freed);
     }
   }
 
