@@ -189,7 +189,8 @@ TEST(Models, RejectUnknownOpsAndModels) {
   auto r = check_linearizable(*c, o);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message,
-            "model cas-register: op index 0 has f 'add'; expected read, write or cas");
+            "model cas-register: op index 0 has f 'add'; expected read (or get), write (or put, "
+            "set) or cas");
   o.model = "queue";
   r = check_linearizable(*c, o);
   ASSERT_FALSE(r);

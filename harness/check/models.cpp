@@ -33,7 +33,7 @@ bool RegisterModel::convert(const CompactOp& co, POpK& out, std::string& error) 
     out.kind = kRead;
     return true;
   }
-  if (f == "write" || f == "put") {
+  if (f == "write" || f == "put" || f == "set") {
     if (co.outcome == Type::fail) return false;
     out.kind = kWrite;
     return true;
@@ -47,7 +47,9 @@ bool RegisterModel::convert(const CompactOp& co, POpK& out, std::string& error) 
     out.kind = co.outcome == Type::ok ? kCasOk : co.outcome == Type::fail ? kCasFail : kCasUnknown;
     return true;
   }
-  error = unknown_f(h_, co, name_, cas_ ? "read, write or cas" : "read or write");
+  error = unknown_f(
+      h_, co, name_,
+      cas_ ? "read (or get), write (or put, set) or cas" : "read (or get) or write (or put, set)");
   return false;
 }
 
