@@ -5,10 +5,6 @@
 //               --history /tmp/h.jsonl [--mix get=1,set=1] [--concurrency 50] [--connections 0]
 //               [--pipeline 1] [--keys 10000] [--value-size 16] [--timeout 5s] [--warmup 0s]
 //               [--host 127.0.0.1] [--seed 1]
-#include "common/units.h"
-#include "harness/history/history.h"
-#include "harness/load/runner.h"
-
 #include <sys/resource.h>
 
 #include <chrono>
@@ -16,6 +12,10 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+
+#include "common/units.h"
+#include "harness/history/history.h"
+#include "harness/load/runner.h"
 
 namespace {
 

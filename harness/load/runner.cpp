@@ -249,6 +249,7 @@ struct Runner::Impl {
       if (phase_over()) break;
       starts.clear();
       schedule.advance(Clock::now(), starts);
+      current->late = schedule.late();  // live, for progress()
       for (const auto& s : starts) {
         size_t wi = free_workers.back();
         free_workers.pop_back();
@@ -375,7 +376,7 @@ struct Runner::Impl {
     p.ok = main.ok + final.ok;
     p.fail = main.fail + final.fail;
     p.info = main.info + final.info;
-    p.late = main.late + final.late;
+    p.late = main.late;
     if (window_completed.size() > 1) {
       double secs = std::chrono::duration<double>(kProgressTick).count() *
                     static_cast<double>(window_completed.size() - 1);
