@@ -1,7 +1,7 @@
 // load_driver: runs one fl::load::Runner against host:port with a real history writer and prints
 // its summary as `key=value` lines, for bench/load_accuracy.sh.
 //
-//   load_driver --port 6379 --kind kv-mix --mode open --rate 20000 --duration 20s \
+//   load_driver --port 6379 --kind kv-mix --mode open --rate 20000 --duration 20s
 //               --history /tmp/h.jsonl [--mix get=1,set=1] [--concurrency 50] [--connections 0]
 //               [--pipeline 1] [--keys 10000] [--value-size 16] [--timeout 5s] [--warmup 0s]
 //               [--host 127.0.0.1] [--seed 1]
