@@ -201,7 +201,7 @@ TEST_F(CliTest, CtrlCStopsEveryNodeCleanly) {
   const fs::path run = tmp_ / "run";
   Faultline f({"up", "plans/quickstart.toml", "--out", run.string()}, tmp_);
   auto nodes = wait_cluster(f, run);
-  ASSERT_EQ(nodes.size(), 3u);
+  ASSERT_EQ(nodes.size(), 1u);
   EXPECT_NE(f.out().find("ADDRESS"), std::string::npos) << f.out();
   f.signal(SIGINT);
   ASSERT_EQ(f.wait(60s), 0) << f.err();
