@@ -149,6 +149,27 @@ uint32_t KvAppendModel::append(uint32_t s, uint32_t piece) {
                   base.len + static_cast<uint32_t>(pieces_[piece].size()), s, piece, kRoot});
 }
 
+bool KvAppendModel::may_reach(uint32_t s, const POp& op) {
+  if (s == kAny) return true;
+  const Node& node = nodes_[s];
+  const Node& target = nodes_[op.out];
+  if (node.len > target.len) return false;
+  if (node.len == target.len) return s == op.out;
+  auto [it, fresh] = prefixes_.try_emplace(op.out);
+  if (fresh) {
+    std::string str = materialize(op.out);
+    it->second.reserve(str.size() + 1);
+    uint64_t h = 0;
+    it->second.push_back(h);
+    for (unsigned char c : str) {
+      h = addmod(mulmod(h, kBase), c + 1u);
+      it->second.push_back(h);
+    }
+    prefix_bytes_ += it->second.capacity() * sizeof(uint64_t) + 64;
+  }
+  return it->second[node.len] == node.hash;
+}
+
 bool KvAppendModel::convert(const CompactOp& co, POpK& out, std::string& error) {
   std::string_view f = fname(h_, co);
   out.op = POp{co.call, co.ret, 0, 0, 0, 0};
@@ -218,6 +239,14 @@ bool SetModel::convert(const CompactOp& co, POpK& out, std::string& error) {
 bool SetModel::make_pending(POpK& op) const {
   op.op.ret = history::kNever;
   return op.kind != kRead;
+}
+
+bool SetModel::may_reach(uint32_t s, const POp& op) const {
+  if (s == kAny) return true;
+  const auto& have = sets_[s];
+  const auto& want = sets_[op.out];
+  return have.size() <= want.size() &&
+         std::includes(want.begin(), want.end(), have.begin(), have.end());
 }
 
 bool SetModel::step(uint32_t s, const POp& op, Kind kind, uint32_t& next) {

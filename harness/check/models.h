@@ -220,8 +220,13 @@ class KvAppendModel {
     }
   }
   size_t bytes() const {
-    return nodes_.capacity() * sizeof(Node) + memo_.bytes() + by_hash_.bytes();
+    return nodes_.capacity() * sizeof(Node) + memo_.bytes() + by_hash_.bytes() + prefix_bytes_;
   }
+  // Appends only extend a string: a get of `op.out` can still be satisfied from `s` (before any
+  // put) only if s is a prefix of it. By hash, so a rare false "yes" is possible, never a false
+  // "no".
+  bool may_reach(uint32_t s, const POp& op);
+  static bool may_reset(const POp&, Kind k, const POp&) { return k == kWrite; }
   size_t charged = 0;  // bytes() already charged to the budget
   // The string a state stands for.
   std::string materialize(uint32_t state) const;
@@ -246,6 +251,9 @@ class KvAppendModel {
   std::unordered_map<uint32_t, uint32_t> piece_of_value_;
   std::vector<Node> nodes_;
   FlatMap64 by_hash_;  // (hash, len) -> the latest state with them
+  // Root state -> hashes of its string's prefixes (index = length), built on first use.
+  std::unordered_map<uint32_t, std::vector<uint64_t>> prefixes_;
+  size_t prefix_bytes_ = 0;
 
   Transitions memo_;
 };
@@ -258,6 +266,9 @@ class SetModel {
   bool convert(const history::CompactOp& co, POpK& out, std::string& error);
   bool make_pending(POpK& op) const;
   bool step(uint32_t s, const POp& op, Kind kind, uint32_t& next);
+  // Sets only grow: a read can still be satisfied from `s` only if s is a subset of it.
+  bool may_reach(uint32_t s, const POp& op) const;
+  static bool may_reset(const POp&, Kind, const POp&) { return false; }
 
  private:
   const history::Compact& h_;
@@ -325,6 +336,17 @@ class MapModel {
     next = states_.intern(scratch_);
     return true;
   }
+  bool may_reach(uint32_t s, const POp& op) requires requires(Inner& m) { m.may_reach(s, op); }
+  {
+    if (s == kAny) return true;
+    uint32_t k = h_.ops[op.src].key;
+    return inner_[k].may_reach(states_[s][k], op);
+  }
+  // Only an op on the read's own key can reset what the read sees.
+  bool may_reset(const POp& x, Kind k, const POp& read) const requires requires {
+    Inner::may_reset(x, k, read);
+  }
+  { return h_.ops[x.src].key == h_.ops[read.src].key && Inner::may_reset(x, k, read); }
   size_t bytes() const {
     size_t b = states_.bytes();
     for (const auto& m : inner_) b += charged_bytes(m);

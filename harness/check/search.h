@@ -178,6 +178,30 @@ bool charge_model(Model& m, Budget& budget) {
 }
 
 // Searches for a linearization of `ops` (any order; kinds[i] belongs to ops[i]) from `init`.
+// Lookahead for models whose state only grows (kv-append strings, sets): the first pending read
+// in the list must be linearized before anything after its completion; if no op that could
+// reset the state can come first and the model says the read's value can no longer be reached
+// from `state`, this configuration is a dead end. Sound: may_reach may say yes wrongly, never no.
+template <class Model>
+bool unreachable_read(Model& model, uint32_t state, const std::vector<POp>& ops,
+                      const std::vector<Kind>& kinds, const std::vector<int32_t>& next,
+                      int32_t head, int32_t n, const std::vector<int32_t>& op_of_return) {
+  int32_t read = -1, end = -1;
+  int walked = 0;
+  for (int32_t x = next[head]; x >= 0 && walked < 64; x = next[x], ++walked) {
+    if (x >= n && kinds[op_of_return[x - n]] == kRead) {
+      read = op_of_return[x - n];
+      end = x;
+      break;
+    }
+  }
+  if (read < 0 || model.may_reach(state, ops[read])) return false;
+  for (int32_t x = next[head]; x != end; x = next[x]) {
+    if (x < n && model.may_reset(ops[x], kinds[x], ops[read])) return false;
+  }
+  return true;
+}
+
 // `max_steps` (0: none) bounds this search alone, deterministically; past it the outcome is
 // `budget` but the shared budget is not marked exhausted.
 template <class Model>
@@ -194,12 +218,14 @@ Outcome search(Model& model, const std::vector<POp>& ops, const std::vector<Kind
   std::vector<Event> order;
   order.reserve(2 * ops.size());
   std::vector<int32_t> match(ops.size(), -1);
+  std::vector<int32_t> op_of_return;  // return entry id - n -> op
   int32_t entries = n;
   int32_t finite = 0;
   for (int32_t i = 0; i < n; ++i) {
     order.push_back({ops[i].call, i, false});
     if (ops[i].ret != history::kNever) {
       match[i] = entries;
+      op_of_return.push_back(i);
       order.push_back({ops[i].ret, entries++, true});
       ++finite;
     }
@@ -323,6 +349,9 @@ Outcome search(Model& model, const std::vector<POp>& ops, const std::vector<Kind
         }
         lift(e);
         e = next[head];
+        if constexpr (requires { model.may_reach(state, ops[0]); }) {
+          if (unreachable_read(model, state, ops, kinds, next, head, n, op_of_return)) e = -1;
+        }
         continue;
       }
       if (full) {
