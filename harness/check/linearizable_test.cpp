@@ -135,6 +135,20 @@ TEST(CasRegister, FailedCasIsAnObservation) {
   EXPECT_EQ(run(ok.ops).verdict, Verdict::valid);
 }
 
+TEST(CasRegister, ARefusedCasObservedNothing) {
+  // A cas the system refused (an error reply, not a precondition failure) did not happen and
+  // says nothing about the register; one that failed its precondition is an observation.
+  H h;
+  h.add(0, Type::invoke, "write", I(1))
+      .add(0, Type::ok, "write", I(1))
+      .add(1, Type::invoke, "cas", pair(1, 2))
+      .add(1, Type::fail, "cas", pair(1, 2));
+  h.ops.back().error = "READONLY You can't write against a read only replica.";
+  EXPECT_EQ(run(h.ops).verdict, Verdict::valid);
+  h.ops.back().error = std::string(history::kPreconditionFailed);
+  EXPECT_EQ(run(h.ops).verdict, Verdict::invalid);
+}
+
 TEST(CasRegister, InfoMayTakeEffectLaterOrNever) {
   H h;
   h.add(0, Type::invoke, "write", I(1))

@@ -44,6 +44,7 @@ bool RegisterModel::convert(const CompactOp& co, POpK& out, std::string& error) 
                           co.invoke);
       return false;
     }
+    if (co.refused) return false;  // refused up front: it observed nothing
     out.kind = co.outcome == Type::ok ? kCasOk : co.outcome == Type::fail ? kCasFail : kCasUnknown;
     return true;
   }

@@ -89,6 +89,7 @@ result<Compact> compact(const std::vector<Op>& ops) {
     if (op.time < co.call) return err(op, "completes before its invoke (time goes backwards)");
     co.complete = i;
     co.outcome = op.type;
+    co.refused = op.type == Type::fail && !op.error.empty() && op.error != kPreconditionFailed;
     co.ret = op.type == Type::info ? kNever : op.time;
     co.out = op.type == Type::info ? 0 : c.values.intern(op.value);
   }

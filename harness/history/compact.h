@@ -47,7 +47,11 @@ struct CompactOp {
   uint32_t out = 0;                 // the completion's value (what a read returned)
   uint16_t f = 0;                   // index into Compact::functions
   Type outcome = Type::info;        // ok, fail or info
-  bool pair = false;                // the invoke's value was an [x y] pair, split into a and b
+  // The invoke's value was an [x y] pair, split into a and b.
+  bool pair : 1 = false;
+  // A `fail` whose error is not history::kPreconditionFailed (nor empty): the system refused the
+  // op (-READONLY, -MOVED, refused connection), so it neither happened nor observed anything.
+  bool refused : 1 = false;
 };
 
 struct Compact {
