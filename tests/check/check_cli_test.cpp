@@ -1,12 +1,12 @@
 // End-to-end tests of `faultline check`: the real executable on the Porcupine corpus
 // (tests/data/porcupine) and on hand-made histories.
-#include <boost/json.hpp>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -138,11 +138,16 @@ TEST(CheckCli, KvFilesDetectTheirFormatAndReportJson) {
 TEST(CheckCli, ValidJsonlHistoryExitsZeroAndTruncationIsTolerated) {
   TempDir dir;
   std::ofstream(dir.path() / "h.jsonl")
-      << R"({"index":0,"time":10,"process":0,"type":"invoke","f":"write","key":"a","value":1})" "\n"
-      << R"({"index":1,"time":20,"process":0,"type":"ok","f":"write","key":"a","value":1})" "\n"
-      << R"({"index":2,"time":25,"process":"nemesis","type":"info","f":"kill","value":"n1"})" "\n"
-      << R"({"index":3,"time":30,"process":1,"type":"invoke","f":"read","key":"a","value":null})" "\n"
-      << R"({"index":4,"time":40,"process":1,"type":"ok","f":"read","key":"a","value":1})" "\n"
+      << R"({"index":0,"time":10,"process":0,"type":"invoke","f":"write","key":"a","value":1})"
+         "\n"
+      << R"({"index":1,"time":20,"process":0,"type":"ok","f":"write","key":"a","value":1})"
+         "\n"
+      << R"({"index":2,"time":25,"process":"nemesis","type":"info","f":"kill","value":"n1"})"
+         "\n"
+      << R"({"index":3,"time":30,"process":1,"type":"invoke","f":"read","key":"a","value":null})"
+         "\n"
+      << R"({"index":4,"time":40,"process":1,"type":"ok","f":"read","key":"a","value":1})"
+         "\n"
       << R"({"index":5,"time":50,"process":1,"type":"inv)";
   Outcome r = faultline({"check", "h.jsonl", "--model", "kv"}, dir.path());
   EXPECT_EQ(r.exit, 0) << r.out << r.err;
@@ -152,14 +157,18 @@ TEST(CheckCli, ValidJsonlHistoryExitsZeroAndTruncationIsTolerated) {
 TEST(CheckCli, UnreadableInputExitsThreeWithFileAndLine) {
   TempDir dir;
   std::ofstream(dir.path() / "bad.jsonl")
-      << R"({"index":0,"time":10,"process":0,"type":"invoke","f":"read"})" "\n"
+      << R"({"index":0,"time":10,"process":0,"type":"invoke","f":"read"})"
+         "\n"
       << "not json\n"
-      << R"({"index":2,"time":20,"process":0,"type":"ok","f":"read","value":null})" "\n";
+      << R"({"index":2,"time":20,"process":0,"type":"ok","f":"read","value":null})"
+         "\n";
   std::ofstream(dir.path() / "ok.jsonl")
-      << R"({"index":0,"time":10,"process":0,"type":"invoke","f":"read"})" "\n"
-      << R"({"index":1,"time":20,"process":0,"type":"ok","f":"read","value":null})" "\n";
+      << R"({"index":0,"time":10,"process":0,"type":"invoke","f":"read"})"
+         "\n"
+      << R"({"index":1,"time":20,"process":0,"type":"ok","f":"read","value":null})"
+         "\n";
   Outcome r = faultline({"check", "ok.jsonl", "bad.jsonl", "missing.jsonl", "--model", "register"},
-                    dir.path());
+                        dir.path());
   EXPECT_EQ(r.exit, 3);
   EXPECT_NE(r.err.find("bad.jsonl:2: invalid JSON"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("missing.jsonl: cannot open"), std::string::npos) << r.err;
