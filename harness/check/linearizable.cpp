@@ -308,9 +308,10 @@ result<LinearizableReport> check_linearizable(const Compact& h, const Linearizab
     r.verdict = Verdict::invalid;
     r.key = parts[failing].key;
     if (opts.explain) {
-      // Explaining gets a fresh budget of the same size: the verdict is already certain.
+      // Explaining shares the check's deadline (the verdict is already certain: if time runs
+      // out, the report just has no window) and gets the memory the finished searches freed.
       Budget eb;
-      eb.deadline = Clock::now() + opts.time_budget;
+      eb.deadline = budget.deadline;
       eb.memory_limit = opts.memory_budget;
       Explainer ex(models[failing], parts[failing], eb,
                    std::max<uint64_t>(kExplainMinSteps, 8 * parts[failing].stats.steps));
