@@ -15,7 +15,9 @@
 
 namespace fl::check {
 
-// Ordered by severity: the worst verdict of a run decides its exit code (0, 1, 2).
+// The values are the exit codes they map to (0, 1, 2). The worst verdict of a run decides its
+// exit code, and invalid is worse than unknown (a definite violation says more about a run than
+// a checker that gave up): see worst().
 enum class Verdict { valid = 0, invalid = 1, unknown = 2 };
 std::string_view to_string(Verdict v);
 Verdict worst(Verdict a, Verdict b);
