@@ -19,7 +19,7 @@ class RegisterWorkload final : public Workload {
   explicit RegisterWorkload(const plan::WorkloadSpec& spec)
       : keys_(static_cast<uint64_t>(spec.keys)),
         mix_(kRegisterOps, kDefaultMix, spec.mix),
-        known_(keys_) {}
+        last_sent_(keys_) {}
 
   std::vector<Command> setup() const override {
     std::vector<Command> out;
@@ -37,14 +37,16 @@ class RegisterWorkload final : public Workload {
     op.warmup = warmup;
     if (which == kRead) return read(std::move(op));
     int64_t v = next_value_++;
+    // Expect the value this generator last sent to the key: a fair share of cas succeed, and
+    // the operation sequence depends only on the seed, never on how the replies raced.
+    const int64_t expected = warmup ? 0 : last_sent_[k].value_or(0);
+    if (!warmup) last_sent_[k] = v;
     if (which == kWrite) {
       op.f = "write";
       op.value = history::Value::of(v);
       op.command = {"SET", *op.key, std::to_string(v)};
       return op;
     }
-    // Expect what this client last saw in the key, so that a fair share of cas succeed.
-    int64_t expected = known_[k].value_or(0);
     op.f = "cas";
     op.value = history::Value::of({history::Value::of(expected), history::Value::of(v)});
     op.command = {"SET", *op.key, std::to_string(v), "IFEQ", std::to_string(expected)};
@@ -70,18 +72,6 @@ class RegisterWorkload final : public Workload {
     return {unexpected_reply(op, reply), {}};
   }
 
-  void completed(const Operation& op, const Outcome& outcome) override {
-    if (outcome.type != history::Type::ok || op.warmup || op.key_index >= keys_) return;
-    auto& known = known_[op.key_index];
-    if (op.f == "read") {
-      known = outcome.value.is_null() ? std::nullopt : std::optional(outcome.value.integer);
-    } else if (op.f == "write") {
-      known = op.value.integer;
-    } else if (op.f == "cas") {
-      known = op.value.list[1].integer;
-    }
-  }
-
   std::optional<Operation> final_op(int64_t) override {
     if (final_next_ >= keys_) return std::nullopt;
     Operation op;
@@ -100,7 +90,7 @@ class RegisterWorkload final : public Workload {
 
   uint64_t keys_;
   MixChooser mix_;
-  std::vector<std::optional<int64_t>> known_;
+  std::vector<std::optional<int64_t>> last_sent_;
   int64_t next_value_ = 1;
   uint64_t final_next_ = 0;
 };

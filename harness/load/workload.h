@@ -65,8 +65,9 @@ class Workload {
   // What `reply` to op.command means. A pure function of its arguments.
   virtual Interpretation interpret(const Operation& op, const resp::Value& reply) const = 0;
 
-  // Tells the workload how an operation ended, so later ones can build on it (the values a
-  // cas expects, the queues already drained). Timeouts and lost connections are reported too.
+  // Tells the workload how an operation ended, so later ones can build on it (the queues
+  // already drained in the final phase). Timeouts and lost connections are reported too. The
+  // main phase's operations should not depend on it: they must follow from the seed alone.
   virtual void completed(const Operation& /*op*/, const Outcome& /*outcome*/) {}
 
   // The final phase, after the main one: the next operation, or nullopt when it is done (every
