@@ -25,7 +25,7 @@ std::string ms(int64_t ns) { return format_duration_brief(Duration(ns)); }
 
 AvailabilityReport check_availability(const Input& in, const AvailabilityOptions& opts) {
   AvailabilityReport r;
-  auto paired = pair_ops(in.ops);
+  auto paired = pair_ops(in.history);
   if (!paired) {
     r.reason = "malformed history: " + paired.error().message;
     return r;
@@ -40,12 +40,12 @@ AvailabilityReport check_availability(const Input& in, const AvailabilityOptions
   std::map<int64_t, AvailabilityReport::Second> seconds;
   int64_t end = 0;  // the last event of the history
   for (const auto& p : ops) {
-    end = std::max(end, p.completion ? p.ret : p.call);
-    const int64_t s = floor_div(p.completion ? p.ret : p.call, kSecond);
+    end = std::max(end, p.completed() ? p.ret() : p.call());
+    const int64_t s = floor_div(p.completed() ? p.ret() : p.call(), kSecond);
     auto& w = seconds[s];
     w.second = s;
     ++w.total;
-    switch (p.answered() ? Type::ok : p.outcome) {
+    switch (p.answered() ? Type::ok : p.outcome()) {
       case Type::ok:
         ++r.ok, ++w.ok;
         break;
@@ -74,8 +74,8 @@ AvailabilityReport check_availability(const Input& in, const AvailabilityOptions
   std::vector<Event> events;
   events.reserve(ops.size() * 2);
   for (const auto& p : ops) {
-    events.push_back({p.call, 2});
-    if (p.completion) events.push_back({p.ret, p.answered() ? 0 : 1});
+    events.push_back({p.call(), 2});
+    if (p.completed()) events.push_back({p.ret(), p.answered() ? 0 : 1});
   }
   std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
     return std::tie(a.time, a.kind) < std::tie(b.time, b.kind);
@@ -107,7 +107,7 @@ AvailabilityReport check_availability(const Input& in, const AvailabilityOptions
   // Ok operations sorted by invoke time, with a suffix minimum of their completion times.
   std::vector<std::pair<int64_t, int64_t>> oks;  // (call, ret)
   for (const auto& p : ops) {
-    if (p.answered()) oks.emplace_back(p.call, p.ret);
+    if (p.answered()) oks.emplace_back(p.call(), p.ret());
   }
   std::sort(oks.begin(), oks.end());
   std::vector<int64_t> first_ret(oks.size() + 1, kNoReturn);

@@ -14,7 +14,7 @@ const std::vector<RunEvent> kNoEvents;
 
 AvailabilityReport run(const HistoryBuilder& h, double min_ok_ratio = 0,
                        const std::vector<RunEvent>& events = kNoEvents) {
-  return check_availability(Input{h.ops, events}, AvailabilityOptions{min_ok_ratio});
+  return check_availability(Input{compacted(h.ops), events}, AvailabilityOptions{min_ok_ratio});
 }
 
 TEST(Availability, AllOk) {
@@ -108,7 +108,9 @@ TEST(Availability, OnlyUnaskedFaultsAreEventsToRecoverFrom) {
   RunEvent stop{ms(1000), "node.exited", "db-0", ""};
   stop.expected = true;
   RunEvent crash{ms(1000), "node.exited", "db-1", ""};
-  std::vector<RunEvent> events = {{ms(0), "cluster.ready", "", ""}, stop, crash,
+  std::vector<RunEvent> events = {{ms(0), "cluster.ready", "", ""},
+                                  stop,
+                                  crash,
                                   {ms(1500), "phase.final-reads", "", ""},
                                   {ms(9000), "fault.start", "db-2", "after the history"}};
   auto r = run(h, 0, events);
@@ -122,6 +124,7 @@ TEST(Availability, AnAnsweredPreconditionFailureIsServed) {
   h.op(1, 0, 10, Type::ok, "cas", {});
   h.invoke(2, 20, "cas");
   h.ops.push_back(h.ops.back());
+  h.ops.back().index = static_cast<int64_t>(h.ops.size() - 1);
   h.ops.back().type = Type::fail;
   h.ops.back().time = ms(30);
   h.ops.back().error = std::string(history::kPreconditionFailed);
@@ -136,9 +139,10 @@ TEST(Availability, EmptyOrMalformedIsUnknown) {
   EXPECT_EQ(run(HistoryBuilder{}).verdict, Verdict::unknown);
   HistoryBuilder bad;
   bad.complete(1, 0, Type::ok, "read");
-  auto r = run(bad);
-  EXPECT_EQ(r.verdict, Verdict::unknown);
-  EXPECT_NE(r.reason.find("malformed"), std::string::npos);
+  // A malformed history is the reader's error (history::compact), before any checker.
+  auto c = history::compact(bad.ops);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("completion without a pending invoke"), std::string::npos);
 }
 
 TEST(Availability, ThroughTheRegistryWithMinOkRatio) {
@@ -151,7 +155,7 @@ TEST(Availability, ThroughTheRegistryWithMinOkRatio) {
   h.op(1, 0, 1, Type::ok, "read", {});
   h.op(1, 2, 3, Type::fail, "read", {});
   std::vector<RunEvent> events = {{ms(1.5), "fault.start", "db", ""}};
-  Result res = (*checker)->check(Input{h.ops, events});
+  Result res = (*checker)->check(Input{compacted(h.ops), events});
   EXPECT_EQ(res.name, "availability");
   EXPECT_EQ(res.verdict, Verdict::invalid);
   EXPECT_NE(res.summary.find("50.00% ok"), std::string::npos) << res.summary;

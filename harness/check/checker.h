@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/error.h"
+#include "harness/history/compact.h"
 #include "harness/history/history.h"
 #include "harness/plan/plan.h"
 
@@ -32,8 +33,10 @@ struct RunEvent {
   bool expected = false;
 };
 
+// The history in its compact form (history::read_compact): a malformed history never gets here,
+// its reader's error says what is wrong with it.
 struct Input {
-  const std::vector<history::Op>& ops;
+  const history::Compact& history;
   const std::vector<RunEvent>& events;
 };
 

@@ -70,7 +70,7 @@ int64_t clamp64(Wide v) { return static_cast<int64_t>(std::clamp<Wide>(v, INT64_
 
 CounterReport check_counter(const Input& in, const CounterOptions& opts) {
   CounterReport r;
-  auto paired = pair_ops(in.ops);
+  auto paired = pair_ops(in.history);
   if (!paired) return unknown(std::move(r), "malformed history: " + paired.error().message);
   std::map<std::string_view, KeyOps> keys;
   for (const auto& p : *paired) {
@@ -78,18 +78,18 @@ CounterReport check_counter(const Input& in, const CounterOptions& opts) {
     if (p.f() == "add") {
       if (p.in().kind != Value::Kind::integer) {
         return unknown(std::move(r), fmt::format("add at op index {} has value {}, not an integer",
-                                                 p.invoke->index, history::to_string(p.in())));
+                                                 p.invoke_index(), history::to_string(p.in())));
       }
       const int64_t delta = p.in().integer;
-      switch (p.outcome) {
+      switch (p.outcome()) {
         case Type::ok:
           ++r.adds_ok;
-          k.acked.push_back({p.ret, delta});
-          k.attempted.push_back({p.call, delta});
+          k.acked.push_back({p.ret(), delta});
+          k.attempted.push_back({p.call(), delta});
           break;
         case Type::info:
           ++r.adds_info;
-          k.attempted.push_back({p.call, delta});
+          k.attempted.push_back({p.call(), delta});
           break;
         default:
           ++r.adds_fail;  // certainly not applied
@@ -100,13 +100,13 @@ CounterReport check_counter(const Input& in, const CounterOptions& opts) {
       const Value& v = p.out();
       if (v.kind != Value::Kind::integer && !v.is_null()) {
         return unknown(std::move(r), fmt::format("read at op index {} returned {}, not an integer",
-                                                 p.completion->index, history::to_string(v)));
+                                                 p.completion_index(), history::to_string(v)));
       }
       k.reads.push_back(&p);
     } else {
       return unknown(std::move(r),
                      fmt::format("op index {} has f '{}'; counter knows only add and read",
-                                 p.invoke->index, p.f()));
+                                 p.invoke_index(), p.f()));
     }
   }
 
@@ -130,16 +130,16 @@ CounterReport check_counter(const Input& in, const CounterOptions& opts) {
     for (const PairedOp* p : k.reads) {
       ++r.reads;
       const int64_t value = p->out().is_null() ? 0 : p->out().integer;
-      auto [lo, hi] = bounds(p->call, p->ret);
-      if (p->ret >= last_ret) {
+      auto [lo, hi] = bounds(p->call(), p->ret());
+      if (p->ret() >= last_ret) {
         last = value;
-        last_ret = p->ret;
+        last_ret = p->ret();
       }
       if (value >= lo && value <= hi) continue;
       ++r.bad;
       if (r.bad_reads.size() < opts.max_listed) {
         r.bad_reads.push_back(
-            {std::string(key), p->completion->index, value, clamp64(lo), clamp64(hi)});
+            {std::string(key), p->completion_index(), value, clamp64(lo), clamp64(hi)});
       }
     }
     auto [lo, hi] = bounds(kNoReturn, kNoReturn);

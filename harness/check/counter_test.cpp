@@ -13,7 +13,7 @@ using namespace testing;
 const std::vector<RunEvent> kNoEvents;
 
 CounterReport run(const HistoryBuilder& h) {
-  return check_counter(Input{h.ops, kNoEvents}, CounterOptions{});
+  return check_counter(Input{compacted(h.ops), kNoEvents}, CounterOptions{});
 }
 
 TEST(Counter, SequentialAddsAndReads) {
@@ -142,7 +142,7 @@ TEST(Counter, ThroughTheRegistry) {
   HistoryBuilder h;
   h.op(1, 0, 1, Type::ok, "add", Value::of(2));
   h.op(2, 2, 3, Type::ok, "read", {}, Value::of(3));
-  Result res = (*checker)->check(Input{h.ops, kNoEvents});
+  Result res = (*checker)->check(Input{compacted(h.ops), kNoEvents});
   EXPECT_EQ(res.name, "counter");
   EXPECT_EQ(res.verdict, Verdict::invalid);
   EXPECT_NE(res.summary.find("allowed 2..2"), std::string::npos) << res.summary;

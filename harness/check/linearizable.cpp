@@ -336,25 +336,21 @@ result<LinearizableReport> check_linearizable(const Compact& h, const Linearizab
 
 namespace {
 
-std::string op_text(const Compact& h, const std::vector<history::Op>& source, uint32_t op) {
+std::string op_text(const Compact& h, uint32_t op) {
   const CompactOp& co = h.ops[op];
-  const history::Op& inv = source[co.invoke];
-  std::string s = fmt::format("process {}: {}", co.process, inv.f);
-  if (!inv.value.is_null()) s += " " + history::to_string(inv.value);
-  if (co.complete == history::kNoPosition) {
+  const history::Value in = history::invoke_value(h, co);
+  std::string s = fmt::format("process {}: {}", co.process, h.functions[co.f]);
+  if (!in.is_null()) s += " " + history::to_string(in);
+  if (!co.completed()) {
     s += " -> (never completed)";
-  } else {
-    const history::Op& done = source[co.complete];
-    s += fmt::format(" -> {}", history::to_string(done.type));
-    if (!done.value.is_null() && done.value != inv.value) s += " " + history::to_string(done.value);
-    if (!done.error.empty()) s += " (" + done.error + ")";
+    s += fmt::format("  [index {}, time {}]", co.invoke, co.call);
+    return s;
   }
-  if (co.complete == history::kNoPosition) {
-    s += fmt::format("  [index {}, time {}]", inv.index, inv.time);
-  } else {
-    const history::Op& done = source[co.complete];
-    s += fmt::format("  [index {}..{}, time {}..{}]", inv.index, done.index, inv.time, done.time);
-  }
+  const history::Value out = co.echo ? in : h.values[co.out];
+  s += fmt::format(" -> {}", history::to_string(co.outcome));
+  if (!out.is_null() && out != in) s += " " + history::to_string(out);
+  if (co.error != 0) s += " (" + h.errors[co.error] + ")";
+  s += fmt::format("  [index {}..{}, time {}..{}]", co.invoke, co.complete(), co.call, co.done);
   return s;
 }
 
@@ -362,18 +358,25 @@ boost::json::value op_json(const history::Op& op) {
   return boost::json::parse(history::to_json_line(op));
 }
 
+boost::json::value invoke_json(const Compact& h, const CompactOp& co) {
+  return op_json(history::invoke_op(h, co));
+}
+
+boost::json::value completion_json(const Compact& h, const CompactOp& co) {
+  auto op = history::completion_op(h, co);
+  return op ? op_json(*op) : boost::json::value(nullptr);
+}
+
 }  // namespace
 
-std::string describe_op(const Compact& h, const std::vector<history::Op>& source,
-                        const ReportOp& op) {
-  std::string s = op_text(h, source, op.op);
+std::string describe_op(const Compact& h, const ReportOp& op) {
+  std::string s = op_text(h, op.op);
   if (op.pending) s += " (still running at the failing point)";
   if (op.optional) s += " (began before the window)";
   return s;
 }
 
-std::string report_json(const Compact& h, const std::vector<history::Op>& source,
-                        const LinearizableReport& r) {
+std::string report_json(const Compact& h, const LinearizableReport& r) {
   namespace json = boost::json;
   json::object o;
   o["verdict"] = to_string(r.verdict);
@@ -390,8 +393,8 @@ std::string report_json(const Compact& h, const std::vector<history::Op>& source
     if (r.failing_op != history::kNoPosition) {
       const CompactOp& f = h.ops[r.failing_op];
       json::object fo;
-      fo["invoke"] = op_json(source[f.invoke]);
-      if (f.complete != history::kNoPosition) fo["completion"] = op_json(source[f.complete]);
+      fo["invoke"] = invoke_json(h, f);
+      if (f.completed()) fo["completion"] = completion_json(h, f);
       o["failing_op"] = std::move(fo);
       json::object prefix;
       prefix["ops"] = r.prefix_ops;
@@ -403,14 +406,11 @@ std::string report_json(const Compact& h, const std::vector<history::Op>& source
       for (const auto& op : r.window) {
         const CompactOp& co = h.ops[op.op];
         json::object e;
-        e["invoke"] = op_json(source[co.invoke]);
-        if (co.complete != history::kNoPosition)
-          e["completion"] = op_json(source[co.complete]);
-        else
-          e["completion"] = nullptr;
+        e["invoke"] = invoke_json(h, co);
+        e["completion"] = completion_json(h, co);
         e["pending"] = op.pending;
         e["optional"] = op.optional;
-        e["text"] = describe_op(h, source, op);
+        e["text"] = describe_op(h, op);
         ops.push_back(std::move(e));
       }
       w["ops"] = std::move(ops);
@@ -431,12 +431,7 @@ class LinearizableChecker final : public Checker {
   Result check(const Input& in) override {
     Result res;
     res.name = "linearizable";
-    auto h = history::compact(in.ops);
-    if (!h) {
-      res.verdict = Verdict::unknown;
-      res.summary = "unknown: malformed history: " + h.error().message;
-      return res;
-    }
+    const history::Compact* h = &in.history;
     auto r = check_linearizable(*h, opts_);
     if (!r) {
       res.verdict = Verdict::unknown;
@@ -459,7 +454,7 @@ class LinearizableChecker final : public Checker {
         res.summary = "unknown: " + r->reason + "; " + counts;
         break;
     }
-    res.details_json = report_json(*h, in.ops, *r);
+    res.details_json = report_json(*h, *r);
     return res;
   }
 

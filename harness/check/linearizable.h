@@ -75,12 +75,10 @@ result<LinearizableReport> check_linearizable(const history::Compact& history,
                                               const LinearizableOptions& opts);
 
 // Renders one op readably: "process 3: cas [1,2] -> fail (index 12..15)".
-std::string describe_op(const history::Compact& history, const std::vector<history::Op>& source,
-                        const ReportOp& op);
+std::string describe_op(const history::Compact& history, const ReportOp& op);
 // The report as a JSON object (results.json's details): verdict, counts, and for a violation the
 // key, the failing op, the prefix and the window ops (as history.jsonl-style objects).
-std::string report_json(const history::Compact& history, const std::vector<history::Op>& source,
-                        const LinearizableReport& report);
+std::string report_json(const history::Compact& history, const LinearizableReport& report);
 
 // The [[check]] kind "linearizable".
 std::unique_ptr<Checker> make_linearizable_checker(const plan::CheckSpec& spec);

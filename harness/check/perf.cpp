@@ -20,10 +20,10 @@ struct Samples {
   std::vector<int64_t> latencies;
 
   void add(const PairedOp& p) {
-    switch (p.outcome) {
+    switch (p.outcome()) {
       case Type::ok:
         ++stats.ok;
-        latencies.push_back(p.ret - p.call);
+        latencies.push_back(p.ret() - p.call());
         break;
       case Type::fail:
         ++stats.fail;
@@ -59,7 +59,7 @@ json::object per_f_json(const PerfReport::PerF& s) {
 
 PerfReport check_perf(const Input& in) {
   PerfReport r;
-  auto paired = pair_ops(in.ops);
+  auto paired = pair_ops(in.history);
   if (!paired) {
     r.reason = "malformed history: " + paired.error().message;
     return r;
@@ -78,9 +78,9 @@ PerfReport check_perf(const Input& in) {
   Samples all;
   std::map<std::string_view, Samples> by_f;
   for (const auto& p : *paired) {
-    if (p.call >= final_phase) continue;
-    first = std::min(first, p.call);
-    last = std::max(last, p.completion ? p.ret : p.call);
+    if (p.call() >= final_phase) continue;
+    first = std::min(first, p.call());
+    last = std::max(last, p.completed() ? p.ret() : p.call());
     all.add(p);
     by_f[p.f()].add(p);
   }
@@ -117,8 +117,9 @@ class PerfChecker final : public Checker {
     if (r.verdict == Verdict::unknown) {
       out.summary = fmt::format("unknown: {}", r.reason);
     } else {
-      out.summary = fmt::format("valid: {:.1f} ok ops/s over {}; latency {}", r.throughput,
-                                format_duration_brief(Duration(r.span_ns)), brief(r.overall.latency));
+      out.summary =
+          fmt::format("valid: {:.1f} ok ops/s over {}; latency {}", r.throughput,
+                      format_duration_brief(Duration(r.span_ns)), brief(r.overall.latency));
     }
     out.details_json = report_json(r);
     return out;

@@ -76,7 +76,7 @@ SetFullReport unknown(SetFullReport r, std::string reason, const Clock& clock) {
 SetFullReport check_set_full(const Input& in, const SetFullOptions& opts) {
   Clock clock(opts.time_budget);
   SetFullReport r;
-  auto paired = pair_ops(in.ops);
+  auto paired = pair_ops(in.history);
   if (!paired) return unknown(std::move(r), "malformed history: " + paired.error().message, clock);
 
   // Memory: a position per element of every read, an entry per element added.
@@ -105,14 +105,14 @@ SetFullReport check_set_full(const Input& in, const SetFullOptions& opts) {
             std::move(r),
             fmt::format("element {} of key '{}' is added twice (op index {} and {}); "
                         "set-full needs unique elements",
-                        history::to_string(p.in()), p.key(), e.add_index, p.invoke->index),
+                        history::to_string(p.in()), p.key(), e.add_index, p.invoke_index()),
             clock);
       }
       e.added = true;
-      e.outcome = p.outcome;
-      e.add_call = p.call;
-      e.add_ret = p.ok() ? p.ret : kNoReturn;
-      e.add_index = p.invoke->index;
+      e.outcome = p.outcome();
+      e.add_call = p.call();
+      e.add_ret = p.ok() ? p.ret() : kNoReturn;
+      e.add_index = p.invoke_index();
     } else if (p.f() == "read") {
       if (!p.ok()) continue;  // a failed or indeterminate read observed nothing
       const Value& v = p.out();
@@ -120,14 +120,14 @@ SetFullReport check_set_full(const Input& in, const SetFullOptions& opts) {
       if (v.kind != Value::Kind::list && !v.is_null()) {
         return unknown(std::move(r),
                        fmt::format("read at op index {} returned {}, not a list of elements",
-                                   p.completion->index, history::to_string(v)),
+                                   p.completion_index(), history::to_string(v)),
                        clock);
       }
-      k.reads.push_back({p.call, p.ret, p.completion->index, v.is_null() ? &kEmpty : &v.list});
+      k.reads.push_back({p.call(), p.ret(), p.completion_index(), v.is_null() ? &kEmpty : &v.list});
     } else {
       return unknown(std::move(r),
                      fmt::format("op index {} has f '{}'; set-full knows only add and read",
-                                 p.invoke->index, p.f()),
+                                 p.invoke_index(), p.f()),
                      clock);
     }
   }

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "harness/check/checker.h"
+#include "harness/history/compact.h"
 #include "harness/history/history.h"
 
 namespace fl::check::testing {
@@ -59,6 +61,13 @@ class HistoryBuilder {
   }
   std::optional<std::string> key_;
 };
+
+// The compact form of `ops`, for a checker's Input; a malformed history throws (a test's bug).
+inline history::Compact compacted(const std::vector<history::Op>& ops) {
+  auto c = history::compact(ops);
+  if (!c) throw std::runtime_error(c.error().message);
+  return std::move(*c);
+}
 
 constexpr int64_t ms(double x) { return static_cast<int64_t>(x * 1e6); }
 

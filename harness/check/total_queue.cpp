@@ -48,27 +48,28 @@ TotalQueueReport unknown(TotalQueueReport r, std::string reason) {
 
 TotalQueueReport check_total_queue(const Input& in, const TotalQueueOptions& opts) {
   TotalQueueReport r;
-  auto paired = pair_ops(in.ops);
+  auto paired = pair_ops(in.history);
   if (!paired) return unknown(std::move(r), "malformed history: " + paired.error().message);
   std::map<std::string_view, KeyState> keys;
   for (const auto& p : *paired) {
     KeyState& k = keys[p.key()];
     if (p.f() == "enqueue") {
       std::string text = history::to_string(p.in());
-      auto [it, fresh] = k.enqueued.try_emplace(text, Enqueue{&p.in(), p.outcome, p.invoke->index});
+      auto [it, fresh] =
+          k.enqueued.try_emplace(text, Enqueue{&p.in(), p.outcome(), p.invoke_index()});
       if (!fresh) {
         return unknown(std::move(r),
                        fmt::format("value {} of key '{}' is enqueued twice (op index {} and {}); "
                                    "total-queue needs unique values",
-                                   text, p.key(), it->second.index, p.invoke->index));
+                                   text, p.key(), it->second.index, p.invoke_index()));
       }
       k.order.push_back(std::move(text));
     } else if (p.f() == "dequeue") {
-      if (p.outcome == Type::info) ++k.info_dequeues;
+      if (p.outcome() == Type::info) ++k.info_dequeues;
       if (!p.ok()) continue;
       k.any_dequeue = true;
-      if (p.ret >= k.last_dequeue_ret) {
-        k.last_dequeue_ret = p.ret;
+      if (p.ret() >= k.last_dequeue_ret) {
+        k.last_dequeue_ret = p.ret();
         k.last_dequeue_empty = p.out().is_null();
       }
       if (p.out().is_null()) {
@@ -77,14 +78,14 @@ TotalQueueReport check_total_queue(const Input& in, const TotalQueueOptions& opt
       }
       ++r.dequeued;
       std::string text = history::to_string(p.out());
-      auto [it, fresh] = k.dequeued.try_emplace(text, Dequeued{&p.out(), 0, p.completion->index});
+      auto [it, fresh] = k.dequeued.try_emplace(text, Dequeued{&p.out(), 0, p.completion_index()});
       if (fresh) k.dequeue_order.push_back(std::move(text));
       ++it->second.times;
     } else {
       return unknown(std::move(r),
                      fmt::format("op index {} has f '{}'; total-queue knows only enqueue and "
                                  "dequeue",
-                                 p.invoke->index, p.f()));
+                                 p.invoke_index(), p.f()));
     }
   }
 

@@ -13,7 +13,7 @@ using namespace testing;
 const std::vector<RunEvent> kNoEvents;
 
 TotalQueueReport run(const HistoryBuilder& h) {
-  return check_total_queue(Input{h.ops, kNoEvents}, TotalQueueOptions{});
+  return check_total_queue(Input{compacted(h.ops), kNoEvents}, TotalQueueOptions{});
 }
 
 HistoryBuilder& enqueue(HistoryBuilder& h, int64_t v, Type t = Type::ok) {
@@ -166,7 +166,7 @@ TEST(TotalQueue, ThroughTheRegistry) {
   dequeue(h, 1);
   dequeue(h, 1);
   dequeue(h, std::nullopt);
-  Result res = (*checker)->check(Input{h.ops, kNoEvents});
+  Result res = (*checker)->check(Input{compacted(h.ops), kNoEvents});
   EXPECT_EQ(res.name, "total-queue");
   EXPECT_EQ(res.verdict, Verdict::valid);
   EXPECT_NE(res.summary.find("1 duplicated"), std::string::npos) << res.summary;

@@ -59,16 +59,14 @@ FileResult check_file(const std::string& file, std::optional<history::Format> fo
   fr.file = file;
   auto started = std::chrono::steady_clock::now();
   auto fmt_used = format ? *format : history::detect_format(file);
-  auto ops = history::read(file, fmt_used);
+  auto h = history::read_compact(file, fmt_used);
   auto fail = [&](const std::string& msg) {
     fr.exit = kExitHarness;
     fr.error = msg;
     fr.json = fmt::format("{{\"file\":{},\"error\":{}}}", json_quote(file), json_quote(msg));
     return fr;
   };
-  if (!ops) return fail(ops.error().message);
-  auto h = history::compact(*ops);
-  if (!h) return fail(file + ": " + h.error().message);
+  if (!h) return fail(h.error().message);
   auto r = check::check_linearizable(*h, opts);
   if (!r) return fail(file + ": " + r.error().message);
   double ms =
@@ -84,19 +82,19 @@ FileResult check_file(const std::string& file, std::optional<history::Format> fo
                            key.empty() ? "(none)" : "'" + key + "'", r->keys_invalid, r->keys);
     if (r->failing_op != history::kNoPosition) {
       fr.text += fmt::format("  no linearization explains: {}\n",
-                             check::describe_op(*h, *ops, {r->failing_op, false, false}));
+                             check::describe_op(*h, {r->failing_op, false, false}));
       fr.text += fmt::format("  longest linearizable prefix: {} ops completed, up to time {}\n",
                              r->prefix_ops, r->prefix_end_time);
       fr.text += fmt::format("  smallest failing window: {} ops, {}\n", r->window.size(),
                              r->window_from_start ? "from the initial (absent) state"
                                                   : "not linearizable from any starting state");
       for (const auto& op : r->window) {
-        fr.text += fmt::format("    {}\n", check::describe_op(*h, *ops, op));
+        fr.text += fmt::format("    {}\n", check::describe_op(*h, op));
       }
     }
     if (!r->reason.empty()) fr.text += fmt::format("  ({})\n", r->reason);
   }
-  std::string details = check::report_json(*h, *ops, *r);
+  std::string details = check::report_json(*h, *r);
   // {"file":..., "format":..., "model":..., "ms":..., <details without its braces>}
   fr.json =
       fmt::format("{{\"file\":{},\"format\":\"{}\",\"model\":{},\"ms\":{:.3f},{}", json_quote(file),

@@ -352,5 +352,120 @@ TEST(Compact, RejectsMalformedPairings) {
   EXPECT_NE(c.error().message.find("before its invoke"), std::string::npos);
 }
 
+TEST(Compact, ReadCompactKeepsWhatReportsNeed) {
+  const std::string text =
+      R"({"index":0,"time":10,"process":0,"type":"invoke","f":"cas","key":"k","value":[1,2]})"
+      "\n"
+      R"({"index":1,"time":11,"process":"nemesis","type":"info","f":"kill"})"
+      "\n"
+      R"({"index":2,"time":12,"process":0,"type":"fail","f":"cas","key":"k","value":[1,2],)"
+      R"("error":"precondition failed"})"
+      "\n"
+      R"({"index":3,"time":13,"process":1,"type":"invoke","f":"write","value":"v"})"
+      "\n"
+      R"({"index":4,"time":14,"process":1,"type":"fail","f":"write","value":"v","error":"READONLY"})"
+      "\n"
+      R"({"index":5,"time":15,"process":2,"type":"invoke","f":"read"})"
+      "\n"
+      R"({"index":6,"time":16,"process":2,"type":"info","f":"read","error":"timeout"})"
+      "\n";
+  auto c = read_compact(text, Format::jsonl, "h.jsonl");
+  ASSERT_TRUE(c) << c.error().message;
+  auto ops = read_jsonl(text, "h.jsonl");
+  ASSERT_TRUE(ops);
+  ASSERT_EQ(c->ops.size(), 3u);
+  EXPECT_EQ(c->nemesis_ops, 1u);
+  // Each invoke and completion comes back as the line it was read from.
+  const size_t source[3][2] = {{0, 2}, {3, 4}, {5, 6}};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(to_json_line(invoke_op(*c, c->ops[i])), to_json_line((*ops)[source[i][0]]));
+    auto done = completion_op(*c, c->ops[i]);
+    ASSERT_TRUE(done);
+    Op want = (*ops)[source[i][1]];
+    if (want.type == Type::info) want.value = Value::null();  // info's value is not kept
+    EXPECT_EQ(to_json_line(*done), to_json_line(want));
+  }
+  EXPECT_TRUE(c->ops[0].pair);
+  EXPECT_TRUE(c->ops[0].echo);  // the fail came back with [1,2]: not interned again
+  EXPECT_EQ(c->ops[0].out, 0u);
+  EXPECT_TRUE(c->ops[0].precondition);
+  EXPECT_FALSE(c->ops[0].refused);
+  EXPECT_TRUE(c->ops[1].refused);
+  EXPECT_EQ(c->ops[2].ret, kNever);
+  EXPECT_EQ(c->ops[2].done, 16);
+  EXPECT_EQ(c->errors[c->ops[2].error], "timeout");
+  EXPECT_EQ(c->ops[2].complete(), 6);
+
+  // Errors name the source.
+  auto bad = read_compact(R"({"process":0,"type":"ok","f":"read"})", Format::jsonl, "b.jsonl");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("b.jsonl: op index 0"), std::string::npos)
+      << bad.error().message;
+}
+
+TEST(Compact, ReadCompactFromAFileMatchesTheText) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("fl-compact-" + std::to_string(::getpid()) + ".jsonl");
+  std::string text;
+  for (int i = 0; i < 5000; ++i) {
+    text += R"({"time":)" + std::to_string(2 * i) + R"(,"process":)" + std::to_string(i % 7) +
+            R"(,"type":"invoke","f":"write","key":"k)" + std::to_string(i % 13) + R"(","value":)" +
+            std::to_string(i) + "}\n";
+    text += R"({"time":)" + std::to_string(2 * i + 1) + R"(,"process":)" + std::to_string(i % 7) +
+            R"(,"type":"ok","f":"write","key":"k)" + std::to_string(i % 13) + R"(","value":)" +
+            std::to_string(i) + "}\n";
+  }
+  text += R"({"time":1,"proc)";  // a killed run's last line
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+  }
+  auto a = read_compact(path, Format::jsonl);
+  auto b = read_compact(text, Format::jsonl, "t");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  ASSERT_EQ(a->ops.size(), 5000u);
+  ASSERT_EQ(b->ops.size(), 5000u);
+  for (size_t i = 0; i < 5000; ++i) {
+    EXPECT_EQ(a->ops[i].invoke, static_cast<int64_t>(2 * i));
+    EXPECT_EQ(a->ops[i].complete(), static_cast<int64_t>(2 * i + 1));
+    EXPECT_EQ(a->values[a->ops[i].a], Value::of(static_cast<int64_t>(i)));
+    EXPECT_EQ(a->ops[i].out, a->ops[i].a);
+    EXPECT_EQ(a->keys[a->ops[i].key], b->keys[b->ops[i].key]);
+  }
+  auto missing = read_compact(std::filesystem::path("/nonexistent/h.jsonl"), Format::jsonl);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("cannot open"), std::string::npos);
+}
+
+TEST(Compact, ValueTableInternsByStructure) {
+  ValueTable t;
+  EXPECT_EQ(t.intern(Value::null()), 0u);
+  std::vector<uint32_t> ids;
+  for (int i = 0; i < 10000; ++i) ids.push_back(t.intern(Value::of("v" + std::to_string(i))));
+  for (int i = 0; i < 10000; ++i) {
+    EXPECT_EQ(t.find(Value::of("v" + std::to_string(i))), ids[static_cast<size_t>(i)]);
+    EXPECT_EQ(t[ids[static_cast<size_t>(i)]], Value::of("v" + std::to_string(i)));
+  }
+  auto l1 = Value::of(std::vector<Value>{Value::of(1), Value::of("1")});
+  auto l2 = Value::of(std::vector<Value>{Value::of("1"), Value::of(1)});
+  EXPECT_NE(t.intern(l1), t.intern(l2));
+  EXPECT_EQ(t.intern(l1), t.find(l1));
+  EXPECT_NE(t.intern(Value::of(1)), t.intern(Value::of("1")));
+  EXPECT_EQ(t.find(Value::of("never")), kNoPosition);
+  EXPECT_EQ(t.size(), 10000u + 5u);
+  // Integers are stored as integers; their Values are made on demand and stay put.
+  const uint32_t five = t.intern(Value::of(5));
+  EXPECT_TRUE(t.is_integer(five));
+  const Value& v = t[five];
+  EXPECT_EQ(v, Value::of(5));
+  EXPECT_EQ(&t[five], &v);
+  ValueTable copy = t;
+  EXPECT_EQ(copy.find(Value::of(5)), five);
+  EXPECT_EQ(copy[five], Value::of(5));
+  EXPECT_EQ(copy[ids[7]], Value::of("v7"));
+}
+
 }  // namespace
 }  // namespace fl::history

@@ -2,10 +2,13 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
+#include "harness/history/compact.h"
 #include "harness/history/edn.h"
 #include "harness/history/history.h"
 
@@ -20,12 +23,14 @@ Error line_error(std::string_view source, int line, std::string_view msg) {
 }
 
 // Gives ops without an index their position, and ops without a time their index.
-void fill_positions(std::vector<Op>& ops) {
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (ops[i].index < 0) ops[i].index = static_cast<int64_t>(i);
-    if (ops[i].time < 0) ops[i].time = ops[i].index;
+struct Positions {
+  int64_t next = 0;
+  void fill(Op& op) {
+    if (op.index < 0) op.index = next;
+    if (op.time < 0) op.time = op.index;
+    ++next;
   }
-}
+};
 
 result<Value> json_to_value(const json::value& v) {
   switch (v.kind()) {
@@ -165,6 +170,219 @@ std::string_view next_token(std::string_view& s) {
   return tok;
 }
 
+// Parses history.jsonl one line at a time.
+class JsonlParser {
+ public:
+  JsonlParser() : parser_({}, options()) {}
+  // Sets `op` and returns true for an op line; false for a blank or ignored line, or an error.
+  bool line(std::string_view line, int number, bool unterminated, std::string_view source, Op& op,
+            std::optional<Error>& error) {
+    if (blank(line)) return false;
+    boost::system::error_code ec;
+    unsigned char storage[4096];
+    json::monotonic_resource mr(storage, sizeof storage);
+    parser_.reset(&mr);
+    parser_.write(line, ec);
+    json::value v = ec ? json::value() : parser_.release();
+    if (ec) {
+      if (unterminated) return false;  // the truncated last line of a killed run
+      error = line_error(source, number, "invalid JSON: " + ec.message());
+      return false;
+    }
+    if (!v.is_object()) {
+      error = line_error(source, number, "expected a JSON object");
+      return false;
+    }
+    if (auto e = json_to_op(v.get_object(), op); !e.empty()) {
+      error = line_error(source, number, e);
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  static json::parse_options options() {
+    json::parse_options popts;
+    popts.max_depth = 64;
+    return popts;
+  }
+  // One parser reused for every line, its storage on the stack and freed line by line.
+  json::parser parser_;
+};
+
+// Parses the lines of a Jepsen log that carry ops.
+bool jepsen_log_line(std::string_view line, int number, bool unterminated,
+                     std::string_view source_name, Op& op, std::optional<Error>& error) {
+  static constexpr std::string_view kMarker = "jepsen.util - ";
+  size_t m = line.find(kMarker);
+  if (m == std::string_view::npos) return false;  // other log lines
+  std::string_view rest = line.substr(m + kMarker.size());
+  auto bad = [&](std::string msg) {
+    if (!unterminated) error = line_error(source_name, number, msg);
+    return false;
+  };
+  std::string_view process = next_token(rest);
+  std::string_view type = next_token(rest);
+  std::string_view f = next_token(rest);
+  std::string_view value = trim(rest);
+  if (process.empty() || type.empty() || f.empty()) {
+    return bad("expected '<process> <type> <f> <value>' after 'jepsen.util - '");
+  }
+  op = Op{};
+  op.time = -1;
+  if (process == ":nemesis" || process == "nemesis") {
+    op.process = kNemesis;
+  } else {
+    auto r = std::from_chars(process.data(), process.data() + process.size(), op.process);
+    if (r.ec != std::errc() || r.ptr != process.data() + process.size() || op.process < 0) {
+      return bad("process '" + std::string(process) + "' is not a non-negative integer");
+    }
+  }
+  if (type == ":invoke")
+    op.type = Type::invoke;
+  else if (type == ":ok")
+    op.type = Type::ok;
+  else if (type == ":fail")
+    op.type = Type::fail;
+  else if (type == ":info")
+    op.type = Type::info;
+  else
+    return bad("type must be :invoke, :ok, :fail or :info, not '" + std::string(type) + "'");
+  op.f = std::string(f.starts_with(':') ? f.substr(1) : f);
+  if (!value.empty()) {
+    edn::Reader vr(value);
+    edn::Form form;
+    if (!vr.read(form)) return bad("value '" + std::string(value) + "': " + vr.error());
+    if (vr.skip_space()) return bad("unexpected text after the value '" + std::string(value) + "'");
+    if (form.kind == edn::Form::Kind::map) return bad("a value may not be a map");
+    if (form.kind == edn::Form::Kind::keyword && op.type != Type::invoke) {
+      // `:timed-out` and friends: the outcome's reason, not a value.
+      op.error = form.value.string;
+    } else {
+      op.value = std::move(form.value);
+    }
+  }
+  return true;
+}
+
+// Calls sink(Op&) -> std::optional<Error> for each op of `text`, positions filled.
+template <class Sink>
+std::optional<Error> each_op(std::string_view text, Format format, std::string_view source,
+                             Sink&& sink) {
+  Positions pos;
+  Op op;
+  std::optional<Error> error;
+  switch (format) {
+    case Format::jsonl: {
+      JsonlParser parser;
+      return for_each_line(text, [&](std::string_view line, int number, bool unterminated) {
+        if (!parser.line(line, number, unterminated, source, op, error)) return error;
+        pos.fill(op);
+        return sink(op);
+      });
+    }
+    case Format::jepsen_log:
+      return for_each_line(text, [&](std::string_view line, int number, bool unterminated) {
+        if (!jepsen_log_line(line, number, unterminated, source, op, error)) return error;
+        pos.fill(op);
+        return sink(op);
+      });
+    case Format::edn: {
+      edn::Reader r(text);
+      // Jepsen writes one map per line; maps spread over several lines are accepted too.
+      while (r.skip_space()) {
+        int line = r.line();
+        edn::Form f;
+        if (!r.read(f)) {
+          if (r.hit_end()) break;  // a truncated last record
+          return line_error(source, r.line(), r.error());
+        }
+        if (f.kind != edn::Form::Kind::map) {
+          return line_error(source, line, "expected a map like {:process 0, :type :invoke, ...}");
+        }
+        op = Op{};
+        std::string e;
+        if (!edn::form_to_op(f, op, e)) return line_error(source, line, e);
+        pos.fill(op);
+        if (auto se = sink(op)) return se;
+      }
+      return std::nullopt;
+    }
+  }
+  return Error(errc::internal, "unknown format");
+}
+
+// Reads a file a chunk at a time and calls fn(line, number, unterminated) for each line.
+template <class Fn>
+std::optional<Error> for_each_file_line(std::FILE* file, const std::string& name, Fn&& fn) {
+  constexpr size_t kChunk = 1 << 20;
+  std::string buf;  // the unfinished line carried over, then the next chunk
+  std::unique_ptr<char[]> chunk(new char[kChunk]);
+  int number = 0;
+  for (;;) {
+    size_t n = std::fread(chunk.get(), 1, kChunk, file);
+    if (n == 0) {
+      if (std::ferror(file)) return Error(errc::io_error, name + ": read failed");
+      break;
+    }
+    buf.append(chunk.get(), n);
+    size_t pos = 0;
+    for (size_t nl; (nl = buf.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+      if (auto e = fn(std::string_view(buf).substr(pos, nl - pos), ++number, false)) return e;
+    }
+    buf.erase(0, pos);
+  }
+  if (!buf.empty()) return fn(std::string_view(buf), ++number, true);
+  return std::nullopt;
+}
+
+// Like each_op, from a file; JSONL and Jepsen logs are read a chunk at a time, EDN whole.
+template <class Sink>
+std::optional<Error> each_op_in_file(const std::filesystem::path& path, Format format,
+                                     Sink&& sink) {
+  std::string name = path.string();
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(name.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) return Error(errc::io_error, name + ": cannot open: " + std::strerror(errno));
+  if (format == Format::edn) {
+    std::string text;
+    char chunk[1 << 16];
+    for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0;) text.append(chunk, n);
+    if (std::ferror(file.get())) return Error(errc::io_error, name + ": read failed");
+    return each_op(text, format, name, sink);
+  }
+  Positions pos;
+  Op op;
+  std::optional<Error> error;
+  JsonlParser parser;
+  return for_each_file_line(
+      file.get(), name,
+      [&](std::string_view line, int number, bool unterminated) -> std::optional<Error> {
+        bool got = format == Format::jsonl
+                       ? parser.line(line, number, unterminated, name, op, error)
+                       : jepsen_log_line(line, number, unterminated, name, op, error);
+        if (!got) return error;
+        pos.fill(op);
+        return sink(op);
+      });
+}
+
+// The number of lines of a file (a bound on its ops), for reserving; 0 if unreadable.
+size_t count_lines(const std::filesystem::path& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.string().c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) return 0;
+  size_t lines = 0;
+  char chunk[1 << 16];
+  for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0;) {
+    for (const char* p = chunk;
+         (p = static_cast<const char*>(std::memchr(p, '\n', n - static_cast<size_t>(p - chunk))));
+         ++p)
+      ++lines;
+  }
+  return lines + 1;
+}
+
 }  // namespace
 
 std::optional<Format> parse_format(std::string_view name) {
@@ -203,142 +421,63 @@ Format detect_format(const std::filesystem::path& path) {
   return Format::jsonl;
 }
 
-result<std::vector<Op>> read_jsonl(std::string_view text, std::string_view source_name) {
+namespace {
+
+result<std::vector<Op>> read_all(std::string_view text, Format format, std::string_view name) {
   std::vector<Op> ops;
-  json::parse_options popts;
-  popts.max_depth = 64;
-  // One parser reused for every line, its storage on the stack and freed line by line.
-  json::parser parser({}, popts);
-  auto err = for_each_line(
-      text, [&](std::string_view line, int number, bool unterminated) -> std::optional<Error> {
-        if (blank(line)) return std::nullopt;
-        boost::system::error_code ec;
-        unsigned char storage[4096];
-        json::monotonic_resource mr(storage, sizeof storage);
-        parser.reset(&mr);
-        parser.write(line, ec);
-        json::value v = ec ? json::value() : parser.release();
-        if (ec) {
-          if (unterminated) return std::nullopt;  // the truncated last line of a killed run
-          return line_error(source_name, number, "invalid JSON: " + ec.message());
-        }
-        if (!v.is_object()) return line_error(source_name, number, "expected a JSON object");
-        Op op;
-        if (auto e = json_to_op(v.get_object(), op); !e.empty()) {
-          return line_error(source_name, number, e);
-        }
-        ops.push_back(std::move(op));
-        return std::nullopt;
-      });
-  if (err) return *err;
-  fill_positions(ops);
+  auto e = each_op(text, format, name, [&](Op& op) -> std::optional<Error> {
+    ops.push_back(std::move(op));
+    return std::nullopt;
+  });
+  if (e) return *e;
   return ops;
+}
+
+// Prefixes a compaction error with the source's name.
+std::optional<Error> add_to(CompactBuilder& b, const Op& op, std::string_view name) {
+  auto e = b.add(op);
+  if (e) e->message = std::string(name) + ": " + e->message;
+  return e;
+}
+
+}  // namespace
+
+result<std::vector<Op>> read_jsonl(std::string_view text, std::string_view source_name) {
+  return read_all(text, Format::jsonl, source_name);
 }
 
 result<std::vector<Op>> read_edn(std::string_view text, std::string_view source_name) {
-  std::vector<Op> ops;
-  edn::Reader r(text);
-  // Jepsen writes one map per line; maps spread over several lines are accepted too.
-  while (r.skip_space()) {
-    int line = r.line();
-    edn::Form f;
-    if (!r.read(f)) {
-      if (r.hit_end()) break;  // a truncated last record
-      return line_error(source_name, r.line(), r.error());
-    }
-    if (f.kind != edn::Form::Kind::map) {
-      return line_error(source_name, line, "expected a map like {:process 0, :type :invoke, ...}");
-    }
-    Op op;
-    std::string e;
-    if (!edn::form_to_op(f, op, e)) return line_error(source_name, line, e);
-    ops.push_back(std::move(op));
-  }
-  fill_positions(ops);
-  return ops;
+  return read_all(text, Format::edn, source_name);
 }
 
 result<std::vector<Op>> read_jepsen_log(std::string_view text, std::string_view source_name) {
-  static constexpr std::string_view kMarker = "jepsen.util - ";
-  std::vector<Op> ops;
-  auto err = for_each_line(
-      text, [&](std::string_view line, int number, bool unterminated) -> std::optional<Error> {
-        size_t m = line.find(kMarker);
-        if (m == std::string_view::npos) return std::nullopt;  // other log lines
-        std::string_view rest = line.substr(m + kMarker.size());
-        auto bad = [&](std::string msg) -> std::optional<Error> {
-          if (unterminated) return std::nullopt;
-          return line_error(source_name, number, msg);
-        };
-        std::string_view process = next_token(rest);
-        std::string_view type = next_token(rest);
-        std::string_view f = next_token(rest);
-        std::string_view value = trim(rest);
-        if (process.empty() || type.empty() || f.empty()) {
-          return bad("expected '<process> <type> <f> <value>' after 'jepsen.util - '");
-        }
-        Op op;
-        op.time = -1;
-        if (process == ":nemesis" || process == "nemesis") {
-          op.process = kNemesis;
-        } else {
-          auto r = std::from_chars(process.data(), process.data() + process.size(), op.process);
-          if (r.ec != std::errc() || r.ptr != process.data() + process.size() || op.process < 0) {
-            return bad("process '" + std::string(process) + "' is not a non-negative integer");
-          }
-        }
-        if (type == ":invoke")
-          op.type = Type::invoke;
-        else if (type == ":ok")
-          op.type = Type::ok;
-        else if (type == ":fail")
-          op.type = Type::fail;
-        else if (type == ":info")
-          op.type = Type::info;
-        else
-          return bad("type must be :invoke, :ok, :fail or :info, not '" + std::string(type) + "'");
-        op.f = std::string(f.starts_with(':') ? f.substr(1) : f);
-        if (!value.empty()) {
-          edn::Reader vr(value);
-          edn::Form form;
-          if (!vr.read(form)) return bad("value '" + std::string(value) + "': " + vr.error());
-          if (vr.skip_space())
-            return bad("unexpected text after the value '" + std::string(value) + "'");
-          if (form.kind == edn::Form::Kind::map) return bad("a value may not be a map");
-          if (form.kind == edn::Form::Kind::keyword && op.type != Type::invoke) {
-            // `:timed-out` and friends: the outcome's reason, not a value.
-            op.error = form.value.string;
-          } else {
-            op.value = std::move(form.value);
-          }
-        }
-        ops.push_back(std::move(op));
-        return std::nullopt;
-      });
-  if (err) return *err;
-  fill_positions(ops);
-  return ops;
+  return read_all(text, Format::jepsen_log, source_name);
 }
 
 result<std::vector<Op>> read(const std::filesystem::path& path, Format format) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error(errc::io_error, path.string() + ": cannot open: " + std::strerror(errno));
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) return Error(errc::io_error, path.string() + ": read failed");
-  std::string text = std::move(s).str();
-  std::string name = path.string();
-  switch (format) {
-    case Format::jsonl:
-      return read_jsonl(text, name);
-    case Format::edn:
-      return read_edn(text, name);
-    case Format::jepsen_log:
-      return read_jepsen_log(text, name);
-  }
-  return Error(errc::internal, "unknown format");
+  std::vector<Op> ops;
+  auto e = each_op_in_file(path, format, [&](Op& op) -> std::optional<Error> {
+    ops.push_back(std::move(op));
+    return std::nullopt;
+  });
+  if (e) return *e;
+  return ops;
+}
+
+result<Compact> read_compact(const std::filesystem::path& path, Format format) {
+  CompactBuilder b;
+  b.reserve(count_lines(path) / 2 + 1);
+  const std::string name = path.string();
+  auto e = each_op_in_file(path, format, [&](Op& op) { return add_to(b, op, name); });
+  if (e) return *e;
+  return std::move(b).finish();
+}
+
+result<Compact> read_compact(std::string_view text, Format format, std::string_view source_name) {
+  CompactBuilder b;
+  auto e = each_op(text, format, source_name, [&](Op& op) { return add_to(b, op, source_name); });
+  if (e) return *e;
+  return std::move(b).finish();
 }
 
 }  // namespace fl::history

@@ -256,8 +256,8 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   if (w.final_reads) r.phases.push_back(phase_metrics("final-reads", summary->final_reads));
 
   // Judge what is on disk, as `faultline check` would: the file is the record of the run.
-  auto ops = history::read(s.dir() / "history.jsonl", history::Format::jsonl);
-  if (!ops) return fail(s.dir(), ops.error().message);
+  // Read straight into the compact form, line by line: the history is never held as Ops.
+  auto h = history::read_compact(s.dir() / "history.jsonl", history::Format::jsonl);
   auto events = read_events(s.dir() / "events.jsonl");
   auto specs = plan.checks.empty() ? plan::default_checks(w) : plan.checks;
   check::Verdict overall = check::Verdict::valid;
@@ -265,13 +265,23 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     auto checker = check::make_checker(spec);
     if (!checker) return fail(s.dir(), checker.error().message);
     const auto t0 = std::chrono::steady_clock::now();
-    check::Result res = (*checker)->check({*ops, events});
+    check::Result res;
+    if (h) {
+      res = (*checker)->check({*h, events});
+    } else if (h.error().code == make_error_code(errc::parse_error)) {
+      // A malformed history is every checker's `unknown`, with the reason.
+      res.name = spec.kind;
+      res.verdict = check::Verdict::unknown;
+      res.summary = "unknown: malformed history: " + h.error().message;
+    } else {
+      return fail(s.dir(), h.error().message);
+    }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     overall = check::worst(overall, res.verdict);
     r.checks.push_back({spec.kind, spec.kind == "linearizable" ? spec.model : std::string(),
-                        std::string(check::to_string(res.verdict)), res.summary,
-                        res.details_json, secs});
+                        std::string(check::to_string(res.verdict)), res.summary, res.details_json,
+                        secs});
   }
   r.verdict = std::string(check::to_string(overall));
   r.exit_code = exit_code_of(overall);
