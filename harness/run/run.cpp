@@ -12,7 +12,6 @@
 #include "harness/run/session.h"
 
 #include <boost/json.hpp>
-#include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -92,10 +91,6 @@ report::PhaseMetrics phase_metrics(std::string name, const load::PhaseSummary& p
   m.ops_per_sec = p.ops_per_sec;
   m.latency = {ms(p.p50), ms(p.p90), ms(p.p99), ms(p.p999), ms(p.max)};
   return m;
-}
-
-std::string utc_now() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::time(nullptr)));
 }
 
 // Prints live progress until stopped: a line rewritten in place on a terminal, else a plain
@@ -186,7 +181,7 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   r.faultline_version = std::string(kVersion);
   r.plan = plan.name;
   r.plan_file = plan.source.string();
-  r.started_at = utc_now();
+  r.started_at = rundir::utc_timestamp();
   auto fail = [&](const fs::path& dir, std::string why) {
     r.verdict = "error";
     r.error = std::move(why);

@@ -4,7 +4,6 @@
 #include "harness/rundir/run_dir.h"
 
 #include <boost/json.hpp>
-#include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -23,12 +22,6 @@ std::string read_file(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string utc_now() {
-  auto now = std::chrono::system_clock::now();
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
 }
 
 json::object node_event_fields(const supervisor::Event& e) {
@@ -56,7 +49,7 @@ std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run
   root["seed"] = seed;
   root["run_dir"] = fs::absolute(run_dir).string();
   root["harness_pid"] = ::getpid();
-  root["written_at"] = utc_now();
+  root["written_at"] = rundir::utc_timestamp();
   json::array arr;
   for (const auto& n : nodes) {
     arr.push_back(json::object{

@@ -67,6 +67,10 @@ result<fs::path> create(std::string_view plan_name, const std::optional<fs::path
                                            base.string()));
 }
 
+std::string utc_timestamp() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::time(nullptr)));
+}
+
 result<void> write_atomic(const fs::path& path, std::string_view content) {
   fs::path tmp = path;
   tmp += fmt::format(".tmp.{}", ::getpid());

@@ -50,6 +50,9 @@ class JsonLines {
   int fd_ = -1;
 };
 
+// The current UTC time as ISO 8601, "2026-11-27T23:46:59Z".
+std::string utc_timestamp();
+
 // Nanoseconds since `start` on the monotonic clock: the "time" of events and history lines.
 inline int64_t since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
