@@ -21,12 +21,7 @@ class RegisterWorkload final : public Workload {
         mix_(kRegisterOps, kDefaultMix, spec.mix),
         last_sent_(keys_) {}
 
-  std::vector<Command> setup() const override {
-    std::vector<Command> out;
-    out.reserve(keys_);
-    for (uint64_t k = 0; k < keys_; ++k) out.push_back({"DEL", key_name("k", k, false)});
-    return out;
-  }
+  std::vector<Command> setup() const override { return delete_keys("k", keys_); }
 
   Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
     size_t which = mix_.next(rng);
@@ -73,11 +68,9 @@ class RegisterWorkload final : public Workload {
   }
 
   std::optional<Operation> final_op(int64_t) override {
-    if (final_next_ >= keys_) return std::nullopt;
-    Operation op;
-    op.key_index = final_next_++;
-    op.key = key_name("k", op.key_index, false);
-    return read(std::move(op));
+    auto op = next_final_key("k", keys_, final_next_);
+    if (!op) return std::nullopt;
+    return read(std::move(*op));
   }
 
  private:

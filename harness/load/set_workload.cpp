@@ -21,12 +21,7 @@ class SetWorkload final : public Workload {
   explicit SetWorkload(const plan::WorkloadSpec& spec)
       : keys_(static_cast<uint64_t>(spec.keys)), mix_(kSetOps, kDefaultMix, spec.mix) {}
 
-  std::vector<Command> setup() const override {
-    std::vector<Command> out;
-    out.reserve(keys_);
-    for (uint64_t k = 0; k < keys_; ++k) out.push_back({"DEL", key_name("s", k, false)});
-    return out;
-  }
+  std::vector<Command> setup() const override { return delete_keys("s", keys_); }
 
   Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
     size_t which = mix_.next(rng);
@@ -66,11 +61,9 @@ class SetWorkload final : public Workload {
   }
 
   std::optional<Operation> final_op(int64_t) override {
-    if (final_next_ >= keys_) return std::nullopt;
-    Operation op;
-    op.key_index = final_next_++;
-    op.key = key_name("s", op.key_index, false);
-    return read(std::move(op));
+    auto op = next_final_key("s", keys_, final_next_);
+    if (!op) return std::nullopt;
+    return read(std::move(*op));
   }
 
  private:

@@ -70,6 +70,21 @@ std::string key_name(std::string_view prefix, uint64_t index, bool warmup) {
   return fmt::format("{}{}{}", warmup ? "warmup:" : "", prefix, index);
 }
 
+std::vector<Command> delete_keys(std::string_view prefix, uint64_t keys) {
+  std::vector<Command> out;
+  out.reserve(keys);
+  for (uint64_t k = 0; k < keys; ++k) out.push_back({"DEL", key_name(prefix, k, false)});
+  return out;
+}
+
+std::optional<Operation> next_final_key(std::string_view prefix, uint64_t keys, uint64_t& cursor) {
+  if (cursor >= keys) return std::nullopt;
+  Operation op;
+  op.key_index = cursor++;
+  op.key = key_name(prefix, op.key_index, false);
+  return op;
+}
+
 std::optional<int64_t> parse_int(std::string_view s) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

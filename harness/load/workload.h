@@ -112,6 +112,11 @@ result<std::unique_ptr<Workload>> make_workload(const plan::WorkloadSpec& spec);
 Outcome unexpected_reply(const Operation& op, const resp::Value& reply);
 // "<prefix><index>", or "warmup:<prefix><index>" for warm-up operations kept off the recorded keys.
 std::string key_name(std::string_view prefix, uint64_t index, bool warmup);
+// The setup of a workload whose keys start empty: DEL of every recorded key.
+std::vector<Command> delete_keys(std::string_view prefix, uint64_t keys);
+// The final phase of a workload that reads every key once: the next key's operation (key and
+// key_index set, the rest for the caller), or nullopt after the last. `cursor` starts at 0.
+std::optional<Operation> next_final_key(std::string_view prefix, uint64_t keys, uint64_t& cursor);
 // Parses a whole decimal int64 ("-12"); nullopt for anything else.
 std::optional<int64_t> parse_int(std::string_view s);
 
