@@ -3,9 +3,12 @@
 #
 #   bench/db_vs_redis.sh                 # uses build/bin/faultline-db
 #   FL_BIN=build-db-rel/bin bench/db_vs_redis.sh
+#   DURABLE=everysec bench/db_vs_redis.sh   # both servers log every write, fsync once a second
 #
 # Knobs (environment): FL_BIN (dir holding faultline-db), REQUESTS (200000), CLIENTS (50),
-# PIPELINE (16), ROUNDS (3), TESTS (set,get). Both servers run on free loopback ports; rounds
+# PIPELINE (16), ROUNDS (3), TESTS (set,get), DURABLE (unset: both in memory only; always,
+# everysec or never: redis-server with `appendonly yes` and that `appendfsync`, faultline-db with
+# a data directory and that `--fsync`, as one shard master with no replicas). Both servers run on free loopback ports; rounds
 # alternate between the servers so machine noise hits both alike; the median of the rounds is
 # reported per test. Prints a markdown table; exits non-zero if a server fails to start.
 set -euo pipefail
@@ -53,13 +56,23 @@ wait_ping() {
   return 1
 }
 
+DURABLE=${DURABLE:-}
+redis_persist=(--appendonly no)
+db_persist=()
+if [[ -n $DURABLE ]]; then
+  case $DURABLE in always | everysec | never) ;; *) echo "db_vs_redis: DURABLE=$DURABLE: want always, everysec or never" >&2; exit 3 ;; esac
+  redis_persist=(--appendonly yes --appendfsync "$DURABLE")
+  mkdir -p "$work/db"
+  db_persist=(--dir "$work/db" --fsync "$DURABLE")
+fi
+
 redis_port=$(free_port)
-redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$redis_port" \
+redis-server --save "" "${redis_persist[@]}" --bind 127.0.0.1 --port "$redis_port" \
   --dir "$work" --logfile "$work/redis.log" &
 redis_pid=$!
 pids+=("$redis_pid")
 
-"$DB" --host 127.0.0.1 --port 0 --id bench --log-level warn >"$work/db.out" 2>"$work/db.err" &
+"$DB" --host 127.0.0.1 --port 0 --id bench --log-level warn "${db_persist[@]}" >"$work/db.out" 2>"$work/db.err" &
 db_pid=$!
 pids+=("$db_pid")
 deadline=$((SECONDS + 10))
@@ -108,7 +121,8 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo "\`redis-benchmark -t $TESTS -n $REQUESTS -c $CLIENTS\` without and with \`-P $PIPELINE\`;" \
-  "median of $ROUNDS alternating rounds. CPU = server CPU time per request."
+  "median of $ROUNDS alternating rounds. CPU = server CPU time per request." \
+  "${DURABLE:+Durable: appendfsync / --fsync $DURABLE.}"
 echo
 echo "| test | pipeline | redis-server req/s | faultline-db req/s | ratio | redis CPU µs/req | faultline CPU µs/req |"
 echo "|------|---------:|-------------------:|-------------------:|------:|-----------------:|---------------------:|"
