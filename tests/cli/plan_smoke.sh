@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if grep -q '^\[workload\]' "$plan"; then
+if grep -Eq '^\[\[?workload\]\]?' "$plan"; then
   status=0
   "$fl" run "$plan" --duration 2s --quiet --out "$out/run" || status=$?
   if [ "$status" -gt 2 ]; then echo "faultline run exited $status"; exit 1; fi
