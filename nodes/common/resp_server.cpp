@@ -61,6 +61,7 @@ struct RespServer::Impl {
   asio::signal_set signals{io};
   asio::steady_timer idle_timer{io};
   std::vector<std::unique_ptr<asio::steady_timer>> tick_timers;
+  std::vector<std::function<void()>> stop_hooks;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections;
   uint64_t next_id = 1;
   bool stopping = false;
@@ -227,6 +228,7 @@ void RespServer::Impl::stop() {
   signals.cancel(ec);
   idle_timer.cancel();
   for (auto& t : tick_timers) t->cancel();
+  for (auto& f : stop_hooks) f();
   // Closing cancels each connection's pending read or write; its coroutine then cleans up.
   for (auto& [id, c] : connections) {
     c->socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -297,6 +299,10 @@ void RespServer::stop() { impl_->stop(); }
 void RespServer::post_stop() {
   asio::post(impl_->io, [impl = impl_.get()] { impl->stop(); });
 }
+
+asio::io_context& RespServer::io() { return impl_->io; }
+
+void RespServer::on_stop(std::function<void()> f) { impl_->stop_hooks.push_back(std::move(f)); }
 
 uint16_t RespServer::port() const {
   boost::system::error_code ec;
