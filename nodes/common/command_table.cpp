@@ -59,6 +59,11 @@ std::shared_ptr<detail::PendingReply> CommandTable::dispatch(std::span<const std
                                                              resp::Writer& out,
                                                              Session& session) const {
   auto it = commands_.find(argv[0]);
+  if (it == commands_.end() && fallback_) {
+    CommandContext ctx{argv, out, session, nullptr};
+    fallback_(ctx);
+    return std::move(ctx.deferred);
+  }
   if (it == commands_.end()) {
     // Redis 7: "ERR unknown command 'FOO', with args beginning with: 'a' 'b' ".
     std::string msg =

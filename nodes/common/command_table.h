@@ -86,6 +86,10 @@ class CommandTable {
   std::shared_ptr<detail::PendingReply> dispatch(std::span<const std::string_view> argv,
                                                  resp::Writer& out, Session& session) const;
 
+  // Handles every command with a name not registered (instead of the unknown-command error),
+  // without an arity check: e.g. a node that routes commands on to another table.
+  void set_fallback(CommandHandler handler) { fallback_ = std::move(handler); }
+
   bool contains(std::string_view name) const;
   size_t size() const { return commands_.size(); }
 
@@ -104,6 +108,7 @@ class CommandTable {
     bool operator()(std::string_view a, std::string_view b) const noexcept;
   };
   std::unordered_map<std::string, Entry, CaseInsensitiveHash, CaseInsensitiveEqual> commands_;
+  CommandHandler fallback_;
 };
 
 // ASCII case-insensitive equality, for option words such as "NX" or "count".
