@@ -1,0 +1,1 @@
+#include "nodes/db/shard_replica.h"
