@@ -57,10 +57,11 @@ void DeferredReply::complete(std::string resp_bytes) {
 
 std::shared_ptr<detail::PendingReply> CommandTable::dispatch(std::span<const std::string_view> argv,
                                                              resp::Writer& out,
-                                                             Session& session) const {
+                                                             Session& session,
+                                                             std::string* buffer) const {
   auto it = commands_.find(argv[0]);
   if (it == commands_.end() && fallback_) {
-    CommandContext ctx{argv, out, session, nullptr};
+    CommandContext ctx{argv, out, session, nullptr, buffer};
     fallback_(ctx);
     return std::move(ctx.deferred);
   }
@@ -80,7 +81,7 @@ std::shared_ptr<detail::PendingReply> CommandTable::dispatch(std::span<const std
     out.error(fmt::format("ERR wrong number of arguments for '{}' command", e.name));
     return nullptr;
   }
-  CommandContext ctx{argv, out, session, nullptr};
+  CommandContext ctx{argv, out, session, nullptr, buffer};
   e.handler(ctx);
   return std::move(ctx.deferred);
 }

@@ -61,6 +61,18 @@ struct CommandContext {
   Session& session;
   // Set by defer(); read by the server after the handler returns.
   std::shared_ptr<detail::PendingReply> deferred = nullptr;
+  // The buffer `out` appends to, when the caller of dispatch() gave it (see reply_encoded).
+  std::string* buffer = nullptr;
+
+  // Appends a reply that is already RESP-encoded (one complete value), e.g. produced by another
+  // component. REQUIRES: nothing else appended by this handler, and no defer().
+  void reply_encoded(std::string_view bytes) {
+    if (buffer) {
+      buffer->append(bytes);
+    } else {
+      defer().complete(std::string(bytes));
+    }
+  }
 
   // Defers this command's reply: the handler then appends nothing to `out`, and whoever holds
   // the handle completes it later (or at once). `argv` is only valid during the handler: copy
@@ -82,9 +94,12 @@ class CommandTable {
 
   // Looks the command up, checks arity and calls its handler; on an unknown command or a wrong
   // number of arguments appends the Redis error instead. Returns the pending reply when the
-  // handler deferred it (see CommandContext::defer), else null. REQUIRES: !argv.empty().
+  // handler deferred it (see CommandContext::defer), else null. `buffer`, when given, is the
+  // string `out` appends to (lets handlers append encoded replies without a deferral).
+  // REQUIRES: !argv.empty().
   std::shared_ptr<detail::PendingReply> dispatch(std::span<const std::string_view> argv,
-                                                 resp::Writer& out, Session& session) const;
+                                                 resp::Writer& out, Session& session,
+                                                 std::string* buffer = nullptr) const;
 
   // Handles every command with a name not registered (instead of the unknown-command error),
   // without an arity check: e.g. a node that routes commands on to another table.

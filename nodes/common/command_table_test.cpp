@@ -101,5 +101,20 @@ TEST_F(CommandTableTest, DeferredReplyIsReturnedAndCompletedOnce) {
   EXPECT_FALSE(table_.dispatch(std::vector<std::string_view>{"get", "k"}, w, session_));
 }
 
+TEST_F(CommandTableTest, EncodedReplyGoesToTheBufferOrBecomesACompletedDeferral) {
+  table_.add("raw", 1, [](CommandContext& ctx) { ctx.reply_encoded(":7\r\n"); });
+  const std::vector<std::string_view> argv = {"raw"};
+  std::string out;
+  resp::Writer w(out);
+  EXPECT_FALSE(table_.dispatch(argv, w, session_, &out));
+  EXPECT_EQ(out, ":7\r\n");
+  out.clear();
+  auto pending = table_.dispatch(argv, w, session_);
+  ASSERT_TRUE(pending);
+  EXPECT_TRUE(pending->done);
+  EXPECT_EQ(pending->bytes, ":7\r\n");
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace fl::nodes

@@ -137,7 +137,7 @@ asio::awaitable<void> RespServer::Impl::serve(std::shared_ptr<Connection> c) {
         break;
       }
       ++stats.total_commands_processed;
-      if (auto pending = commands.dispatch(argv, writer, session)) {
+      if (auto pending = commands.dispatch(argv, writer, session, &out)) {
         if (!pending->done) {
           pending->wake = [conn = c.get()] { conn->wake.cancel(); };
           while (!pending->done && !stopping && c->socket.is_open()) {

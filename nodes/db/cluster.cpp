@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <set>
+#include <unordered_map>
 
 #include "common/hash_ring.h"
 #include "common/log.h"
@@ -43,6 +45,45 @@ const SystemClock kSystem;
 bool has_prefix(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
+
+// Hands a client command to a component that answers through a callback, now or later. A reply
+// given during the call is appended to the connection's buffer at once (no allocation for the
+// deferral); otherwise the command's reply is deferred and completed when the callback runs.
+class ReplyBridge {
+ public:
+  using Reply = std::function<void(std::string)>;
+
+  template <typename Call>
+  void run(nodes::CommandContext& ctx, Call&& call) {
+    const uint64_t seq = ++seq_;
+    current_ = &ctx;
+    current_seq_ = seq;
+    answered_ = false;
+    // Captures 16 trivially copyable bytes: std::function keeps them inline.
+    call(Reply([this, seq](std::string bytes) { on_reply(seq, std::move(bytes)); }));
+    current_ = nullptr;
+    if (!answered_) waiting_.emplace(seq, ctx.defer());
+  }
+
+ private:
+  void on_reply(uint64_t seq, std::string bytes) {
+    if (current_ && seq == current_seq_) {
+      answered_ = true;
+      current_->reply_encoded(bytes);
+      return;
+    }
+    auto it = waiting_.find(seq);
+    if (it == waiting_.end()) return;
+    it->second.complete(std::move(bytes));
+    waiting_.erase(it);
+  }
+
+  uint64_t seq_ = 0;
+  nodes::CommandContext* current_ = nullptr;
+  uint64_t current_seq_ = 0;
+  bool answered_ = false;
+  std::unordered_map<uint64_t, nodes::DeferredReply> waiting_;
+};
 
 }  // namespace
 
@@ -131,7 +172,7 @@ class ClusterNode::LocalBackend final : public ClusterNode::Backend {
   }
   result<void> open() override { return {}; }
   void execute(nodes::CommandContext& ctx) override {
-    ctx.deferred = table_.dispatch(ctx.argv, ctx.out, ctx.session);
+    ctx.deferred = table_.dispatch(ctx.argv, ctx.out, ctx.session, ctx.buffer);
   }
   void on_peer_message(std::span<const std::string_view>, TimeMs) override {}
   void tick(TimeMs now) override {
@@ -157,8 +198,9 @@ class ClusterNode::ReplicaBackend final : public ClusterNode::Backend {
       : replica_(options_for(o, stats), kSystem, std::move(send)) {}
   result<void> open() override { return replica_.open(); }
   void execute(nodes::CommandContext& ctx) override {
-    replica_.execute(ctx.argv, ctx.session,
-                     [h = ctx.defer()](std::string bytes) mutable { h.complete(std::move(bytes)); });
+    bridge_.run(ctx, [&](ReplyBridge::Reply reply) {
+      replica_.execute(ctx.argv, ctx.session, std::move(reply));
+    });
   }
   void on_peer_message(std::span<const std::string_view> argv, TimeMs now) override {
     replica_.on_peer_message(argv, now);
@@ -194,6 +236,7 @@ class ClusterNode::ReplicaBackend final : public ClusterNode::Backend {
     return s;
   }
   ShardReplica replica_;
+  ReplyBridge bridge_;
 };
 #endif
 
@@ -210,11 +253,12 @@ class ClusterNode::QuorumBackend final : public ClusterNode::Backend {
   result<void> open() override { return node_.open(); }
   void execute(nodes::CommandContext& ctx) override {
     if (!QuorumNode::handles(ctx.argv[0])) {
-      ctx.deferred = table_.dispatch(ctx.argv, ctx.out, ctx.session);
+      ctx.deferred = table_.dispatch(ctx.argv, ctx.out, ctx.session, ctx.buffer);
       return;
     }
-    node_.execute(ctx.argv, ctx.session,
-                  [h = ctx.defer()](std::string bytes) mutable { h.complete(std::move(bytes)); });
+    bridge_.run(ctx, [&](ReplyBridge::Reply reply) {
+      node_.execute(ctx.argv, ctx.session, std::move(reply));
+    });
   }
   void on_peer_message(std::span<const std::string_view> argv, TimeMs now) override {
     node_.on_peer_message(argv, now);
@@ -240,6 +284,7 @@ class ClusterNode::QuorumBackend final : public ClusterNode::Backend {
     return q;
   }
   QuorumNode node_;
+  ReplyBridge bridge_;
   Store store_;
   DbCommands commands_;
   nodes::CommandTable table_;

@@ -166,6 +166,7 @@ DbCluster::DbCluster(int shards, int replicas, std::vector<std::string> extra) {
       args.push_back(m.id + "," + std::to_string(m.shard) + ",127.0.0.1:" + std::to_string(m.port));
     }
     args.insert(args.end(), extra.begin(), extra.end());
+    args_.push_back(args);
     nodes_.push_back(std::make_unique<DbProcess>(args, dir_.path / (n.id + ".log")));
     clients_.push_back(std::make_unique<RespClient>("127.0.0.1", n.port));
   }
@@ -173,6 +174,19 @@ DbCluster::DbCluster(int shards, int replicas, std::vector<std::string> extra) {
 
 DbCluster::~DbCluster() {
   for (auto& n : nodes_) n->kill(SIGKILL);
+}
+
+void DbCluster::standalone() {
+  std::vector<std::string> args;
+  const auto& all = args_.at(0);
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i] == "--member" || all[i] == "--shard") {
+      ++i;
+      continue;
+    }
+    args.push_back(all[i]);
+  }
+  nodes_[0] = std::make_unique<DbProcess>(args, dir_.path / (specs_[0].id + ".log"));
 }
 
 std::string DbCluster::address(size_t i) const {

@@ -87,6 +87,8 @@ class DbCluster {
   DbCluster(int shards, int replicas, std::vector<std::string> extra = {});
   ~DbCluster();
 
+  // Drops the --member flags: a standalone node. REQUIRES: one node, before start().
+  void standalone();
   // Starts every node and waits until each answers PING.
   bool start();
   size_t size() const { return nodes_.size(); }
@@ -112,6 +114,7 @@ class DbCluster {
   ScratchDir dir_;
   supervisor::PortAllocator ports_;
   std::vector<NodeSpec> specs_;
+  std::vector<std::vector<std::string>> args_;
   std::vector<std::unique_ptr<DbProcess>> nodes_;
   std::vector<std::unique_ptr<RespClient>> clients_;
 };
