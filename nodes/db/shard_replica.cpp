@@ -320,7 +320,8 @@ void ShardReplica::tick(TimePoint t) {
   if (options_.bugs.ack_before_log && t - last_batch_ >= kBugBatchMs) {
     last_batch_ = t;
     storage_->write_batch();
-    for (Outgoing& o : held_) core_->outbox().push_back(std::move(o));
+    storage_->sync();
+    for (Outgoing& o : held_) send_(o.to, encode_message(o.message));
     held_.clear();
   }
   for (auto& [index, p] : pending_) {
