@@ -280,6 +280,7 @@ void Replication::become_master(TimePoint now) {
   }
   append_local(LogEntry{last_index() + 1, term_, {}});
   term_start_index_ = last_index();
+  term_started_at_ = now;
   last_heartbeat_ = now;
   broadcast(now, false);
   advance_commit();
@@ -585,7 +586,9 @@ void Replication::on_append_reply(const AppendReply& m, TimePoint now) {
   Peer* p = peer(m.from);
   if (!p) return;
   p->last_reply = now;
-  p->echoed = std::max(p->echoed, m.stamp);
+  // Only a stamp of this term proves the slave took this node as its master when it answered
+  // (a reply in this term to an Append of an older term echoes an older stamp).
+  if (m.stamp >= term_started_at_) p->echoed = std::max(p->echoed, m.stamp);
   if (m.success) {
     if (p->state == Peer::State::snapshot) return;
     while (!p->inflight.empty() && p->inflight.front().first <= m.index) p->inflight.pop_front();
@@ -641,7 +644,9 @@ void Replication::on_snapshot_reply(const SnapshotReply& m, TimePoint now) {
   Peer* p = peer(m.from);
   if (!p) return;
   p->last_reply = now;
-  p->echoed = std::max(p->echoed, m.stamp);
+  // Only a stamp of this term proves the slave took this node as its master when it answered
+  // (a reply in this term to an Append of an older term echoes an older stamp).
+  if (m.stamp >= term_started_at_) p->echoed = std::max(p->echoed, m.stamp);
   if (p->state != Peer::State::snapshot) return;
   p->match = std::max(p->match, m.index);
   p->next = p->match + 1;

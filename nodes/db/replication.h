@@ -323,6 +323,7 @@ class Replication {
   TimePoint last_contact_ = 0;  // slave: from its master; master: from a majority
   TimePoint last_heartbeat_ = 0;
   uint64_t term_start_index_ = 0;  // master: index of its no-op
+  TimePoint term_started_at_ = 0;  // master: when it was elected
   std::vector<Peer> peers_;
   std::vector<Outgoing> outbox_;
 };

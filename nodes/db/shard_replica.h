@@ -33,11 +33,10 @@
 #include "nodes/db/commands.h"
 #include "nodes/db/replication.h"
 #include "nodes/db/store.h"
+#include "nodes/db/wal.h"
 
 namespace fl::db {
 
-enum class FsyncPolicy;  // nodes/db/wal.h
-class Wal;
 
 // Where reads are served.
 enum class ReadPolicy : uint8_t {
@@ -74,7 +73,7 @@ struct ShardOptions {
   ReplicationMode mode = ReplicationMode::sync;
   ReadPolicy reads = ReadPolicy::master;
   // Durability of the log; ignored without `dir`. Default everysec.
-  FsyncPolicy fsync{1};
+  FsyncPolicy fsync = FsyncPolicy::everysec;
   // Data directory of the WAL and snapshots. Empty: no persistence (state lives in memory).
   std::filesystem::path dir;
   // Milliseconds: heartbeat < lease < election timeout (elections after [T, 2T)).
@@ -149,12 +148,18 @@ class ShardReplica final : public StateMachine, public ReplicationStatusSource {
   };
 
   TimePoint now() const { return replication_clock_.now_ms(); }
-  // Sends the core's outbox after syncing storage, then maintenance (snapshots, deadlines).
+  // After every call into the core: syncs storage, sends the outbox, notices a step-down,
+  // compacts, and only then delivers the replies that became ready.
   void after_core(TimePoint now);
-  void reply_error_for(Refusal r, const Reply& reply);
+  void refuse(Refusal r, const Reply& reply);
   void moved_or_down(const Reply& reply);
-  void answer(uint64_t index, std::string resp);
+  // Settles the pending write at `index` (if any) with `resp`.
+  void settle(uint64_t index, std::string resp);
   void maybe_snapshot();
+  // The entry data of a client write: argv with relative expiries made absolute.
+  std::string entry_for(std::span<const std::string_view> argv) const;
+  void run_local(std::span<const std::string_view> argv, nodes::Session& session,
+                 const Reply& reply);
 
   ShardOptions options_;
   const Clock& clock_;
@@ -167,8 +172,16 @@ class ShardReplica final : public StateMachine, public ReplicationStatusSource {
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<Replication> core_;
   std::map<uint64_t, Pending> pending_;
+  // Replies settled inside a core call, delivered once storage is synced.
+  std::vector<std::pair<Reply, std::string>> ready_;
+  // ack-before-log: Appends that carry entries wait for the next batch write.
+  std::vector<Outgoing> held_;
+  TimePoint last_batch_ = 0;
+  TimePoint last_sweep_ = 0;
   Role last_role_ = Role::slave;
+  uint64_t last_term_ = 0;
   uint64_t last_snapshot_index_ = 0;
+  uint64_t prev_snapshot_index_ = 0;
   std::string apply_out_;
   nodes::Session apply_session_;
 };
