@@ -190,7 +190,6 @@ class ClusterNode::LocalBackend final : public ClusterNode::Backend {
   TimeMs last_sweep_ = 0;
 };
 
-#ifdef FL_DB_SHARD_REPLICA
 // A replica of a master/slave shard group (async or sync mode, or durable standalone).
 class ClusterNode::ReplicaBackend final : public ClusterNode::Backend {
  public:
@@ -238,7 +237,6 @@ class ClusterNode::ReplicaBackend final : public ClusterNode::Backend {
   ShardReplica replica_;
   ReplyBridge bridge_;
 };
-#endif
 
 // A node of a leaderless quorum cluster: key commands are coordinated by the QuorumNode; the
 // admin commands (PING, INFO, ROLE, ...) answered by the ordinary table over an empty store.
@@ -314,11 +312,9 @@ result<void> ClusterNode::start(nodes::CommandTable& table) {
   if (options_.mode == ClusterMode::quorum) {
     backend_ = std::make_unique<QuorumBackend>(options_, stats_, send);
   } else {
-#ifdef FL_DB_SHARD_REPLICA
     if (!options_.members.empty() || !options_.dir.empty()) {
       backend_ = std::make_unique<ReplicaBackend>(options_, stats_, send);
     }
-#endif
     if (!backend_) backend_ = std::make_unique<LocalBackend>(options_, stats_);
   }
   if (auto r = backend_->open(); !r) return r;
