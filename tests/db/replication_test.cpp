@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/hash_ring.h"
 #include "tests/db/db_cluster.h"
 
 namespace fl::dbtest {
@@ -106,6 +107,56 @@ TEST(DbReplication, SyncShardFailsOverWithoutLosingAcknowledgedWrites) {
   for (double ms : failover_ms) list += std::to_string(static_cast<int>(ms)) + "ms ";
   std::printf("failover (SIGKILL of the master -> first acknowledged write): %s\n", list.c_str());
   RecordProperty("failover_ms", list);
+}
+
+TEST(DbReplication, OtherShardsRedirectToTheNewMasterAfterAFailover) {
+  DbCluster c(2, 3, {"--replication", "sync"});
+  ASSERT_TRUE(c.start()) << c.logs();
+  std::optional<size_t> m0, m1;
+  ASSERT_TRUE(eventually([&] {
+    m0 = c.master_of(0);
+    m1 = c.master_of(1);
+    return m0 && m1;
+  })) << c.logs();
+  // A key of shard 1, asked of every node of shard 0: MOVED to shard 1's master.
+  std::string key;
+  for (int k = 0; key.empty(); ++k) {
+    if (fl::shard_of("r" + std::to_string(k), 2) == 1) key = "r" + std::to_string(k);
+  }
+  const auto moved_to = [&](size_t asked) -> std::string {
+    auto v = c.call(asked, {"SET", key, "x"});
+    return is_error(v, "MOVED") ? v->str : "";
+  };
+  ASSERT_TRUE(eventually([&] {
+    for (size_t i = 0; i < 3; ++i) {
+      if (moved_to(i) != "MOVED 1 " + c.address(*m1)) return false;
+    }
+    return true;
+  })) << moved_to(0) << " vs " << c.address(*m1);
+
+  c.process(*m1).kill(SIGKILL);
+  std::optional<size_t> next;
+  ASSERT_TRUE(eventually([&] {
+    next = c.master_of(1);
+    return next.has_value();
+  })) << c.logs();
+  ASSERT_NE(*next, *m1);
+  // Shard 0's nodes learn the new master from the status broadcasts.
+  ASSERT_TRUE(eventually([&] {
+    for (size_t i = 0; i < 3; ++i) {
+      if (moved_to(i) != "MOVED 1 " + c.address(*next)) return false;
+    }
+    return true;
+  })) << moved_to(0) << " vs " << c.address(*next);
+  ASSERT_TRUE(is_ok(c.call_routed(0, {"SET", key, "y"})));
+  auto got = c.call_routed(1, {"GET", key});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, Value::bulk("y"));
+  // CLUSTER SHARDS on a shard-0 node names the new master and its term.
+  auto shards = c.call(0, {"CLUSTER", "SHARDS"});
+  ASSERT_TRUE(shards && shards->elements.size() == 2);
+  EXPECT_EQ(shards->elements[1].elements[1].str, c.address(*next));
+  EXPECT_GT(shards->elements[1].elements[2].integer, 0);
 }
 
 TEST(DbDurability, FsyncAlwaysKeepsEveryAcknowledgedWriteThroughSigkill) {
