@@ -250,6 +250,7 @@ class ClusterNode::QuorumBackend final : public ClusterNode::Backend {
   }
   result<void> open() override { return node_.open(); }
   void execute(nodes::CommandContext& ctx) override {
+    if (iequals(ctx.argv[0], "info")) return info(ctx);
     if (!QuorumNode::handles(ctx.argv[0])) {
       ctx.deferred = table_.dispatch(ctx.argv, ctx.out, ctx.session, ctx.buffer);
       return;
@@ -265,6 +266,30 @@ class ClusterNode::QuorumBackend final : public ClusterNode::Backend {
   ReplicationStatus status() const override { return {}; }
 
  private:
+  // INFO as the ordinary table answers it, plus the quorum section when asked for (by name, or
+  // no section, "all", "everything").
+  void info(nodes::CommandContext& ctx) {
+    bool with_quorum = ctx.argv.size() == 1;
+    for (size_t i = 1; i < ctx.argv.size(); ++i) {
+      for (std::string_view w : {"quorum", "all", "everything", "default"}) {
+        if (iequals(ctx.argv[i], w)) with_quorum = true;
+      }
+    }
+    std::string plain;
+    resp::Writer w(plain);
+    table_.dispatch(ctx.argv, w, ctx.session, &plain);
+    resp::Parser parser;
+    parser.feed(plain);
+    resp::Value v;
+    if (!with_quorum || parser.next(v) != resp::Status::ok || v.type != resp::Type::bulk_string) {
+      ctx.reply_encoded(plain);
+      return;
+    }
+    if (!v.str.empty()) v.str += "\r\n";
+    v.str += node_.info_section();
+    ctx.out.bulk(v.str);
+  }
+
   static QuorumOptions options_for(const ClusterOptions& o) {
     QuorumOptions q;
     q.id = o.id;
