@@ -110,7 +110,10 @@ bool is_error(const std::optional<resp::Value>& v, std::string_view prefix) {
 DbProcess::DbProcess(std::vector<std::string> args, std::filesystem::path log)
     : args_(std::move(args)), log_(std::move(log)) {}
 
-DbProcess::~DbProcess() { kill(SIGKILL); }
+DbProcess::~DbProcess() {
+  signal(SIGCONT);
+  kill(SIGKILL);
+}
 
 void DbProcess::start() {
   if (pid_ > 0) return;
@@ -136,6 +139,10 @@ void DbProcess::kill(int sig) {
     ::kill(pid_, SIGKILL);
   }
   pid_ = -1;
+}
+
+void DbProcess::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
 }
 
 std::string DbProcess::log_tail() const {

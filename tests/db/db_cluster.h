@@ -65,6 +65,8 @@ class DbProcess {
   void start();
   // Sends `sig` and reaps the process.
   void kill(int sig = 9);
+  // Sends `sig` (e.g. SIGSTOP, SIGCONT) and leaves the process be.
+  void signal(int sig);
   bool running() const { return pid_ > 0; }
   std::string log_tail() const;
 

@@ -159,6 +159,50 @@ TEST(DbReplication, OtherShardsRedirectToTheNewMasterAfterAFailover) {
   EXPECT_GT(shards->elements[1].elements[2].integer, 0);
 }
 
+TEST(DbReplication, PausedMasterIsReplacedAndStepsDownWhenResumed) {
+  DbCluster c(1, 3, {"--replication", "sync"});
+  ASSERT_TRUE(c.start()) << c.logs();
+  std::optional<size_t> master;
+  ASSERT_TRUE(eventually([&] { return (master = c.master_of(0)).has_value(); })) << c.logs();
+  ASSERT_TRUE(write_acked(c, "before", "pause"));
+  const size_t old = *master;
+  c.process(old).signal(SIGSTOP);
+  // A write through the other nodes succeeds once they elected a new master.
+  const size_t other = (old + 1) % 3;
+  ASSERT_TRUE(eventually([&] { return is_ok(c.call_routed(other, {"SET", "during", "pause"})); }))
+      << c.logs();
+  c.process(old).signal(SIGCONT);
+  // The old master learns the higher term, steps down and redirects writes.
+  ASSERT_TRUE(eventually([&] {
+    auto v = c.call(old, {"SET", "after", "resume"});
+    return is_error(v, "MOVED");
+  })) << c.logs();
+  EXPECT_EQ(c.role(old), "slave");
+  for (const char* k : {"before", "during"}) {
+    auto got = c.call_routed(old, {"GET", k});
+    ASSERT_TRUE(got) << k;
+    EXPECT_EQ(got->type, Type::bulk_string) << k;
+  }
+}
+
+TEST(DbReplication, AsyncShardElectsAMasterAndServesWrites) {
+  DbCluster c(1, 3, {"--replication", "async"});
+  ASSERT_TRUE(c.start()) << c.logs();
+  ASSERT_TRUE(eventually([&] { return c.master_of(0).has_value(); })) << c.logs();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(write_acked(c, "a" + std::to_string(i), "v")) << c.logs();
+  }
+  const size_t m = *c.master_of(0);
+  // The slaves catch up with the master's log.
+  ASSERT_TRUE(eventually([&] {
+    const int64_t off = master_offset(c, m);
+    for (size_t i = 0; i < 3; ++i) {
+      if (i != m && slave_offset(c, i) < off) return false;
+    }
+    return off > 0;
+  })) << c.logs();
+}
+
 TEST(DbDurability, FsyncAlwaysKeepsEveryAcknowledgedWriteThroughSigkill) {
   for (bool clustered : {false, true}) {
     SCOPED_TRACE(clustered ? "1 shard x 1 replica" : "standalone");
