@@ -86,10 +86,11 @@ bool is_replication_message(std::string_view command) {
 std::vector<std::string> encode_message(const Message& m) {
   struct Encoder {
     std::vector<std::string> operator()(const VoteRequest& v) const {
-      return {"REPL.VOTE", num(v.term), v.candidate, num(v.last_index), num(v.last_term)};
+      return {"REPL.VOTE",       num(v.term),     v.candidate, num(v.last_index),
+              num(v.last_term), num(v.prevote ? 1 : 0)};
     }
     std::vector<std::string> operator()(const VoteReply& v) const {
-      return {"REPL.VOTED", num(v.term), v.from, num(v.granted ? 1 : 0)};
+      return {"REPL.VOTED", num(v.term), v.from, num(v.granted ? 1 : 0), num(v.prevote ? 1 : 0)};
     }
     std::vector<std::string> operator()(const AppendRequest& a) const {
       std::vector<std::string> out = {"REPL.APPEND",     num(a.term),   a.master,
@@ -129,11 +130,11 @@ result<Message> decode_message(std::span<const std::string_view> argv) {
   Fields f(argv);
   if (iequals_ascii(name, "repl.vote")) {
     VoteRequest v;
-    f.u64(v.term), f.str(v.candidate), f.u64(v.last_index), f.u64(v.last_term);
+    f.u64(v.term), f.str(v.candidate), f.u64(v.last_index), f.u64(v.last_term), f.flag(v.prevote);
     if (f.done()) return Message(std::move(v));
   } else if (iequals_ascii(name, "repl.voted")) {
     VoteReply v;
-    f.u64(v.term), f.str(v.from), f.flag(v.granted);
+    f.u64(v.term), f.str(v.from), f.flag(v.granted), f.flag(v.prevote);
     if (f.done()) return Message(std::move(v));
   } else if (iequals_ascii(name, "repl.append")) {
     AppendRequest a;
@@ -244,6 +245,7 @@ void Replication::become_slave(uint64_t term, const std::string& master, TimePoi
   if (term > term_) set_term(term);
   const bool was_slave = role_ == Role::slave;
   role_ = Role::slave;
+  prevoting_ = false;
   master_ = master;
   if (!was_slave) {
     for (Peer& p : peers_) p.inflight.clear();
@@ -251,8 +253,20 @@ void Replication::become_slave(uint64_t term, const std::string& master, TimePoi
   reset_election_timer(now);
 }
 
+void Replication::start_prevote(TimePoint now) {
+  role_ = Role::candidate;
+  prevoting_ = true;
+  master_.clear();
+  reset_election_timer(now);
+  for (Peer& p : peers_) {
+    p.vote_granted = false;
+    send(p.id, VoteRequest{term_ + 1, options_.id, last_index(), last_term(), true});
+  }
+}
+
 void Replication::become_candidate(TimePoint now) {
   role_ = Role::candidate;
+  prevoting_ = false;
   master_.clear();
   term_ += 1;
   voted_for_ = options_.id;
@@ -267,6 +281,7 @@ void Replication::become_candidate(TimePoint now) {
 
 void Replication::become_master(TimePoint now) {
   role_ = Role::master;
+  prevoting_ = false;
   master_ = options_.id;
   awaiting_snapshot_ = false;
   last_contact_ = now;
@@ -288,7 +303,7 @@ void Replication::become_master(TimePoint now) {
 
 void Replication::tick(TimePoint now) {
   if (role_ != Role::master) {
-    if (now >= election_deadline_) become_candidate(now);
+    if (now >= election_deadline_) start_prevote(now);
     return;
   }
   // Check quorum: the newest time a majority (this node included) was heard from.
@@ -489,11 +504,16 @@ void Replication::receive(const Message& m, TimePoint now) {
 
 void Replication::on_vote(const VoteRequest& m, TimePoint now) {
   if (!peer(m.candidate)) return;
-  VoteReply r{term_, options_.id, false};
+  VoteReply r{term_, options_.id, false, m.prevote};
   // Stickiness: a live master (or a slave that heard from one within the minimum election
   // timeout) refuses without adopting the term, so a lease given to the master stays valid.
   const bool sticky = role_ == Role::master ||
                       (role_ == Role::slave && now - last_contact_ < options_.election_timeout_ms);
+  if (m.prevote) {
+    r.granted = m.term > term_ && !sticky && log_up_to_date(m.last_index, m.last_term);
+    if (r.granted) r.term = m.term;
+    return send(m.candidate, r);
+  }
   if (m.term < term_ || sticky) return send(m.candidate, r);
   if (m.term > term_) become_slave(m.term, "", now);
   if ((voted_for_.empty() || voted_for_ == m.candidate) &&
@@ -508,8 +528,22 @@ void Replication::on_vote(const VoteRequest& m, TimePoint now) {
 }
 
 void Replication::on_vote_reply(const VoteReply& m, TimePoint now) {
+  if (m.prevote) {
+    if (!m.granted) {
+      if (m.term > term_) become_slave(m.term, "", now);
+      return;
+    }
+    if (role_ != Role::candidate || !prevoting_ || m.term != term_ + 1) return;
+    Peer* p = peer(m.from);
+    if (!p) return;
+    p->vote_granted = true;
+    size_t votes = 1;
+    for (const Peer& q : peers_) votes += q.vote_granted ? 1 : 0;
+    if (majority(votes)) become_candidate(now);
+    return;
+  }
   if (m.term > term_) return become_slave(m.term, "", now);
-  if (role_ != Role::candidate || m.term != term_ || !m.granted) return;
+  if (role_ != Role::candidate || prevoting_ || m.term != term_ || !m.granted) return;
   Peer* p = peer(m.from);
   if (!p) return;
   p->vote_granted = true;

@@ -10,8 +10,11 @@
 //   whose log is at least as up to date as its own (last term, then last index), and not at all
 //   while it has heard from a live master within the minimum election timeout (or in the first
 //   election timeout after it started): this "leader stickiness" is what makes leases safe.
-// - A slave that hears nothing for a random timeout in [T, 2T) becomes a candidate. A candidate
-//   with a majority of votes becomes master and appends a no-op entry of its term.
+// - A slave that hears nothing for a random timeout in [T, 2T) becomes a candidate. It first
+//   runs a pre-vote (no term change anywhere) and starts a real election only if a majority
+//   would vote for it, so a node that was cut off or paused cannot depose a healthy master by
+//   coming back with a higher term. A candidate with a majority of votes becomes master and
+//   appends a no-op entry of its term.
 // - Append carries (prev index, prev term), entries, the master's commit index and the master's
 //   send time (its clock). A slave accepts only if its log has prev with that term, truncates a
 //   conflicting suffix, and echoes the send time in its reply.
@@ -67,11 +70,14 @@ struct VoteRequest {
   std::string candidate;
   uint64_t last_index = 0;
   uint64_t last_term = 0;
+  // A pre-vote asks "would you vote for me in `term`?" and changes no state on either side.
+  bool prevote = false;
 };
 struct VoteReply {
-  uint64_t term = 0;
+  uint64_t term = 0;  // granted: the term asked; refused: the voter's term
   std::string from;
   bool granted = false;
+  bool prevote = false;
 };
 struct AppendRequest {
   uint64_t term = 0;
@@ -286,6 +292,7 @@ class Replication {
   void on_snapshot_reply(const SnapshotReply& m, TimePoint now);
 
   void become_slave(uint64_t term, const std::string& master, TimePoint now);
+  void start_prevote(TimePoint now);
   void become_candidate(TimePoint now);
   void become_master(TimePoint now);
   void set_term(uint64_t term);  // new term, no vote; persisted
@@ -318,6 +325,7 @@ class Replication {
   uint64_t commit_ = 0;
   uint64_t applied_ = 0;
   bool awaiting_snapshot_ = false;
+  bool prevoting_ = false;  // candidate: still in the pre-vote
 
   TimePoint election_deadline_ = 0;
   TimePoint last_contact_ = 0;  // slave: from its master; master: from a majority

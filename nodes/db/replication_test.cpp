@@ -480,7 +480,8 @@ std::vector<Violation> run_random(uint64_t seed, SimOptions o, size_t* acked = n
 
 TEST(ReplicationCodec, RoundTripsEveryMessage) {
   AppendRequest a{7, "n1", 10, 6, 9, -5, {{11, 6, "x"}, {12, 7, std::string("\0\r\n", 3)}}};
-  std::vector<Message> msgs = {VoteRequest{3, "n2", 40, 2}, VoteReply{3, "n0", true}, a,
+  std::vector<Message> msgs = {VoteRequest{3, "n2", 40, 2, true}, VoteReply{3, "n0", true, false},
+                               a,
                                AppendReply{7, "n2", false, 10, 4, true, 99},
                                SnapshotRequest{8, "n1", 50, 7, 1234, "data"},
                                SnapshotReply{8, "n0", 50, 1234}};
@@ -557,8 +558,8 @@ TEST(Replication, LaggingSlaveCatchesUp) {
     ASSERT_TRUE(sim.write());
     sim.step();
   }
-  sim.run_until(sim.now() + 100, 0);
-  EXPECT_EQ(sim.acked(), 100u);  // a majority without the lagging slave
+  // A majority without the lagging slave acknowledges everything.
+  ASSERT_TRUE(sim.wait_for([&] { return sim.acked() == 100; }, 1000));
   EXPECT_LT(sim.machine(lag).state.size(), 100u);
   sim.heal();
   ASSERT_TRUE(sim.wait_for([&] { return sim.machine(lag).state.size() == 100; }, 2000));
@@ -635,6 +636,26 @@ TEST(Replication, CutLinkDoesNotYieldTwoLeases) {
     sim.run_until(sim.now() + 3000, 0);
     EXPECT_TRUE(sim.violations().empty()) << "seed " << seed << "\n" << describe(sim.violations());
   }
+}
+
+// Pre-vote: a slave that was cut off (its election timer firing again and again) rejoins
+// without deposing the healthy master.
+TEST(Replication, RejoiningSlaveDoesNotDeposeTheMaster) {
+  Sim sim(8, {});
+  ASSERT_TRUE(sim.wait_for([&] { return sim.writable_master().has_value(); }, 3000));
+  const size_t m = *sim.writable_master();
+  const uint64_t term = sim.core(m)->term();
+  const size_t s = (m + 1) % sim.size();
+  sim.isolate(s);
+  sim.run_until(sim.now() + 2000, 0.05);
+  EXPECT_EQ(sim.core(s)->term(), term);  // pre-votes never raise its term
+  EXPECT_EQ(sim.core(s)->role(), Role::candidate);
+  sim.heal();
+  ASSERT_TRUE(sim.wait_for([&] { return sim.core(s)->role() == Role::slave; }, 1000));
+  sim.run_until(sim.now() + 1000, 0.05);
+  EXPECT_EQ(sim.core(m)->role(), Role::master);
+  EXPECT_EQ(sim.core(m)->term(), term);
+  EXPECT_TRUE(sim.violations().empty()) << describe(sim.violations());
 }
 
 TEST(Replication, SyncRandomSchedulesKeepEveryInvariant) {

@@ -391,6 +391,35 @@ TEST(ShardReplica, AsyncAcknowledgesAfterTheLocalLog) {
   EXPECT_EQ(c.exec(m, {"SET", "k", "v"}).text(), "+OK\r\n");  // no slave has it
 }
 
+// The deposed async master applied a write no one else has: on rejoining it drops its state and
+// resyncs from the new master's snapshot, and the acknowledged write is gone.
+TEST(ShardReplica, AsyncRollbackResyncsTheDeposedMasterFromASnapshot) {
+  ClusterOptions o;
+  o.mode = ReplicationMode::async;
+  o.persistent = true;
+  Cluster c(o);
+  const size_t m = c.wait_master();
+  Answer first = c.exec(m, {"SET", "a", "1"});
+  c.run(100);
+  c.isolate(m, true);
+  EXPECT_EQ(c.exec(m, {"SET", "lost", "v"}).text(), "+OK\r\n");
+  ASSERT_TRUE(c.wait_for([&] { return c.master().has_value() && *c.master() != m; }, 2000));
+  const size_t n = *c.master();
+  EXPECT_EQ(c.exec(n, {"SET", "b", "2"}).text(), "+OK\r\n");
+  c.isolate(m, false);
+  ASSERT_TRUE(c.wait_for([&] { return c.node(m).store().find("b") != nullptr; }, 2000));
+  EXPECT_EQ(c.node(m).store().find("lost"), nullptr);
+  EXPECT_NE(c.node(m).store().find("a"), nullptr);
+  EXPECT_EQ(c.node(m).role(), Role::slave);
+  EXPECT_GT(c.node(m).core().first_index(), 1u);  // its log now starts at the snapshot
+  // It restarts from the resynced state, not from the rolled-back log.
+  c.crash(m);
+  c.start(m);
+  c.run(500);
+  EXPECT_EQ(c.node(m).store().find("lost"), nullptr);
+  EXPECT_NE(c.node(m).store().find("b"), nullptr);
+}
+
 TEST(ShardReplica, AckBeforeLogBugLosesAnAcknowledgedWriteOnCrash) {
   ClusterOptions o;
   o.nodes = 1;
