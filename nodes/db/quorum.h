@@ -166,11 +166,15 @@ struct WriteResult {
   Outcome outcome = Outcome::ok;
   // Some acknowledging replica held a live value before this write (DEL's count).
   bool had_value = false;
+  // The version the write was given (also when it failed: it may still be applied).
+  Version version;
 };
 struct ReadResult {
   Outcome outcome = Outcome::ok;
   // The newest value among the answers; nullopt when the key is absent or deleted.
   std::optional<std::string> value;
+  // Its version; a zero Version when no answering replica ever saw the key.
+  Version version;
 };
 
 struct CoordinatorStats {
@@ -179,6 +183,7 @@ struct CoordinatorStats {
   uint64_t repairs_sent = 0;       // Q.PUTs sent (or local applies) by read repair
   uint64_t replica_puts = 0;       // puts this node applied or acknowledged as a replica
   uint64_t replica_gets = 0;
+  uint64_t persist_failures = 0;   // records the replica stored but could not make durable
   uint64_t bad_messages = 0;       // unknown request ids are not counted: late replies are normal
 };
 
@@ -187,8 +192,9 @@ class Coordinator {
   // Queues a message to peer `to` (never this node). Must not call back into the coordinator.
   using Send = std::function<void(const std::string& to, const PeerMessage& m)>;
   // Called after the local replica stored a record and before that is acknowledged to anyone
-  // (to a peer or to the local coordinator): the place to write it durably.
-  using OnApply = std::function<void(std::string_view key, const Record& r)>;
+  // (to a peer or to the local coordinator): the place to write it durably. Returning false
+  // (the record could not be made durable) withholds the acknowledgement.
+  using OnApply = std::function<bool(std::string_view key, const Record& r)>;
   // Microseconds since the epoch for the hybrid clock's physical part.
   using PhysicalClock = std::function<int64_t()>;
   using WriteDone = std::function<void(const WriteResult&)>;
@@ -246,8 +252,9 @@ class Coordinator {
 
   Timestamp stamp();
   void send(const std::string& to, decltype(PeerMessage::body) body);
-  // The local replica's side of a Q.PUT: store and persist if newer; returns had_value.
-  bool replica_put(std::string_view key, const Record& r);
+  // The local replica's side of a Q.PUT: store and persist if newer. Returns whether the
+  // replica may acknowledge, and in `had` whether it held a live value before.
+  bool replica_put(std::string_view key, const Record& r, bool& had);
   void on_put_ack(const std::string& from, const PutAckMsg& m);
   void on_got(const std::string& from, GotMsg m);
   void read_answer(uint64_t req, const std::string& from, std::optional<Record> rec);

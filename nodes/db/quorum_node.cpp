@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "common/log.h"
 #include "common/resp/resp.h"
 #include "nodes/common/command_table.h"
 #include "nodes/db/quorum.h"
@@ -21,8 +22,8 @@ using quorum::Outcome;
 class ReplicaLog {
  public:
   virtual ~ReplicaLog() = default;
-  // Appends and makes the record as durable as the fsync policy says, before returning.
-  virtual void append(std::string_view entry_bytes) = 0;
+  // Appends and makes the record as durable as the fsync policy says; false on an I/O error.
+  virtual bool append(std::string_view entry_bytes) = 0;
   // Replaces everything logged so far by `store_bytes` (compaction).
   virtual void snapshot(std::string store_bytes) = 0;
 };
@@ -30,8 +31,35 @@ class ReplicaLog {
 // No persistence (QuorumOptions::dir empty): for tests.
 class MemoryLog final : public ReplicaLog {
  public:
-  void append(std::string_view) override {}
+  bool append(std::string_view) override { return true; }
   void snapshot(std::string) override {}
+};
+
+// The replica store's records in the write-ahead log: each applied (key, record) is one entry
+// (term 0); a snapshot is the whole store encoded.
+class WalLog final : public ReplicaLog {
+ public:
+  explicit WalLog(std::unique_ptr<Wal> wal) : wal_(std::move(wal)) {}
+
+  bool append(std::string_view entry_bytes) override {
+    wal_->append(WalRecord{wal_->last_index() + 1, 0, std::string(entry_bytes)});
+    auto synced = wal_->sync();
+    if (!synced) log_failure(synced.error());
+    return synced.has_value();
+  }
+
+  void snapshot(std::string store_bytes) override {
+    auto written = wal_->write_snapshot(WalSnapshot{wal_->last_index(), 0, std::move(store_bytes)});
+    if (!written) log_failure(written.error());
+  }
+
+ private:
+  void log_failure(const Error& e) {
+    if (!failed_) fl::log::error("quorum replica log: {}", e.message);
+    failed_ = true;
+  }
+  std::unique_ptr<Wal> wal_;
+  bool failed_ = false;
 };
 
 std::string resp_error(std::string_view msg) {
@@ -82,18 +110,19 @@ struct QuorumNode::Impl {
         [this](const std::string& to, const quorum::PeerMessage& m) {
           this->send(to, quorum::encode(m));
         },
-        [this](std::string_view key, const quorum::Record& r) { persist(key, r); },
+        [this](std::string_view key, const quorum::Record& r) { return persist(key, r); },
         static_cast<uint64_t>(options.physical_us()));
   }
 
-  void persist(std::string_view key, const quorum::Record& r) {
-    if (!log) return;
-    log->append(quorum::encode_entry(key, r));
+  bool persist(std::string_view key, const quorum::Record& r) {
+    if (!log) return true;  // before open()
+    if (!log->append(quorum::encode_entry(key, r))) return false;
     ++log_records;
     if (++since_snapshot >= std::max<uint64_t>(options.snapshot_every, 1)) {
       log->snapshot(quorum::encode_store(coord->store()));
       since_snapshot = 0;
     }
+    return true;
   }
 
   std::string no_quorum(bool write) const {
@@ -137,7 +166,33 @@ result<void> QuorumNode::open() {
   if (o.timeout_ms <= 0) {
     return Error(errc::invalid_argument, "quorum mode: the timeout must be positive");
   }
-  s.log = std::make_unique<MemoryLog>();
+  if (o.dir.empty()) {
+    s.log = std::make_unique<MemoryLog>();
+  } else {
+    WalRecovery rec;
+    auto wal = Wal::open(o.dir, o.fsync, rec);
+    if (!wal) return wal.error();
+    quorum::ReplicaStore& store = s.coord->store();
+    if (rec.snapshot) {
+      if (auto r = quorum::decode_entries(rec.snapshot->data, store); !r) {
+        return Error(r.error().code, "quorum snapshot in " + o.dir.string() + ": " +
+                                         r.error().message);
+      }
+    }
+    for (const WalRecord& r : rec.records) {
+      if (auto d = quorum::decode_entries(r.data, store); !d) {
+        return Error(d.error().code, "quorum log record " + std::to_string(r.index) + " in " +
+                                         o.dir.string() + ": " + d.error().message);
+      }
+    }
+    s.recovered_records = rec.records.size();
+    s.since_snapshot = rec.records.size();
+    if (rec.torn_bytes > 0) {
+      fl::log::warn("quorum replica log: cut {} bytes of torn tail ({})", rec.torn_bytes,
+                  rec.torn_reason);
+    }
+    s.log = std::make_unique<WalLog>(std::move(*wal));
+  }
   // Versions this node writes from now on must exceed the ones it wrote before a restart, even
   // if the wall clock went back.
   s.coord->clock().observe(s.coord->store().max_version().ts, o.physical_us());

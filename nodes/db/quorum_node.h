@@ -17,10 +17,9 @@
 #include "common/error.h"
 #include "nodes/common/session.h"
 #include "nodes/db/clock.h"
+#include "nodes/db/wal.h"
 
 namespace fl::db {
-
-enum class FsyncPolicy;  // nodes/db/wal.h
 
 namespace quorum {
 class Coordinator;
@@ -45,8 +44,9 @@ struct QuorumOptions {
   int64_t timeout_ms = 500;
   // Where the replica store's log and snapshots live; empty = in memory only (tests).
   std::filesystem::path dir;
-  // When a record is durable before it is acknowledged. Set by the caller.
-  FsyncPolicy fsync{};
+  // When a record the replica stores is durable: with `always` it is fsynced before the replica
+  // acknowledges it. Default everysec.
+  FsyncPolicy fsync = FsyncPolicy::everysec;
   // Log records between snapshots of the whole replica store. Default 100000.
   uint64_t snapshot_every = 100000;
   // Seeded bugs (test-only); the one this mode knows is "quorum-read-one". Others are ignored.
