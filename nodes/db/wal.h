@@ -71,12 +71,12 @@ struct WalRecovery {
 
 // Counters for INFO persistence. Cumulative since open().
 struct WalStats {
-  uint64_t records = 0;        // records appended (entries, truncations, meta)
-  uint64_t bytes = 0;          // bytes written to segments
-  uint64_t fsyncs = 0;         // fdatasyncs of segments (by sync(), the thread, or rotation)
-  uint64_t last_fsync_us = 0;  // duration of the latest fdatasync, microseconds
-  uint64_t torn_bytes = 0;     // bytes cut at recovery
-  uint64_t snapshots = 0;      // snapshots written
+  uint64_t records = 0;         // records appended (entries, truncations, meta)
+  uint64_t bytes = 0;           // bytes written to segments
+  uint64_t fsyncs = 0;          // fdatasyncs of segments (by sync(), the thread, or rotation)
+  uint64_t last_fsync_us = 0;   // duration of the latest fdatasync, microseconds
+  uint64_t torn_bytes = 0;      // bytes cut at recovery
+  uint64_t snapshots = 0;       // snapshots written
   uint64_t snapshot_index = 0;  // index of the current snapshot (0 = none)
   uint64_t snapshot_bytes = 0;  // size of the current snapshot file
   uint64_t segments = 0;        // segment files on disk
@@ -141,7 +141,10 @@ class Wal {
   Wal(std::filesystem::path dir, FsyncPolicy policy);
   result<void> recover(WalRecovery& out);
   result<void> open_segment(uint64_t seq);
+  // Frames `body` as one record and writes it; entry_index != 0 for entries.
   void write_record(uint8_t type, std::string_view body, uint64_t entry_index);
+  // Frames the body already in buf_ after its header room, and writes it.
+  void finish_record(uint8_t type, uint64_t entry_index);
   result<void> fsync_active();
   void fail(Error e);
   void flusher_loop();
@@ -158,6 +161,7 @@ class Wal {
   // Guards fd_ changes and failure_ against the flusher.
   mutable std::mutex mu_;
   std::optional<Error> failure_;
+  std::atomic<bool> failed_{false};
   std::atomic<bool> dirty_{false};
   std::atomic<uint64_t> records_{0}, bytes_{0}, fsyncs_{0}, last_fsync_us_{0};
   uint64_t torn_bytes_ = 0, snapshots_ = 0, snapshot_bytes_ = 0;
