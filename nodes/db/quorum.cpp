@@ -124,7 +124,8 @@ result<void> decode_entries(std::string_view bytes, ReplicaStore& store) {
     r.version.writer = std::string(rd.bytes());
     const uint64_t flag = rd.take(1);
     const std::string_view value = rd.bytes();
-    if (!rd.ok || flag > 1) return Error(errc::parse_error, "quorum log entry is truncated or malformed");
+    if (!rd.ok || flag > 1)
+      return Error(errc::parse_error, "quorum log entry is truncated or malformed");
     if (flag == 1) r.value = std::string(value);
     store.apply(key, r);
   }
@@ -146,7 +147,9 @@ constexpr std::string_view kPutAck = "Q.PUTACK";
 constexpr std::string_view kGet = "Q.GET";
 constexpr std::string_view kGot = "Q.GOT";
 
-std::string hlc_text(Timestamp t) { return std::to_string(t.physical) + "." + std::to_string(t.logical); }
+std::string hlc_text(Timestamp t) {
+  return std::to_string(t.physical) + "." + std::to_string(t.logical);
+}
 std::string version_text(const Version& v) { return hlc_text(v.ts) + "." + v.writer; }
 
 template <class T>

@@ -87,7 +87,9 @@ class ReplicaStore {
  private:
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   std::unordered_map<std::string, Record, Hash, std::equal_to<>> records_;
   size_t tombstones_ = 0;
@@ -180,11 +182,11 @@ struct ReadResult {
 struct CoordinatorStats {
   uint64_t writes_ok = 0, writes_no_quorum = 0;
   uint64_t reads_ok = 0, reads_no_quorum = 0;
-  uint64_t repairs_sent = 0;       // Q.PUTs sent (or local applies) by read repair
-  uint64_t replica_puts = 0;       // puts this node applied or acknowledged as a replica
+  uint64_t repairs_sent = 0;  // Q.PUTs sent (or local applies) by read repair
+  uint64_t replica_puts = 0;  // puts this node applied or acknowledged as a replica
   uint64_t replica_gets = 0;
-  uint64_t persist_failures = 0;   // records the replica stored but could not make durable
-  uint64_t bad_messages = 0;       // unknown request ids are not counted: late replies are normal
+  uint64_t persist_failures = 0;  // records the replica stored but could not make durable
+  uint64_t bad_messages = 0;      // unknown request ids are not counted: late replies are normal
 };
 
 class Coordinator {

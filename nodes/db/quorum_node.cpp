@@ -127,12 +127,12 @@ struct QuorumNode::Impl {
 
   std::string no_quorum(bool write) const {
     const QuorumOptions& o = options;
-    return resp_error(write ? "NOQUORUM fewer than W=" + std::to_string(o.w) +
-                                  " replicas acknowledged the write within " +
-                                  std::to_string(o.timeout_ms) + "ms; outcome unknown"
-                            : "NOQUORUM fewer than R=" + std::to_string(o.r) +
-                                  " replicas answered within " + std::to_string(o.timeout_ms) +
-                                  "ms");
+    return resp_error(write
+                          ? "NOQUORUM fewer than W=" + std::to_string(o.w) +
+                                " replicas acknowledged the write within " +
+                                std::to_string(o.timeout_ms) + "ms; outcome unknown"
+                          : "NOQUORUM fewer than R=" + std::to_string(o.r) +
+                                " replicas answered within " + std::to_string(o.timeout_ms) + "ms");
   }
 };
 
@@ -154,14 +154,13 @@ result<void> QuorumNode::open() {
     return Error(errc::invalid_argument, "quorum mode: this node (" + o.id + ") is not a member");
   }
   if (o.n < 1 || o.w < 1 || o.r < 1 || o.w > o.n || o.r > o.n) {
-    return Error(errc::invalid_argument, "quorum mode: need 1 <= W, R <= N (N=" +
-                                             std::to_string(o.n) + " W=" + std::to_string(o.w) +
-                                             " R=" + std::to_string(o.r) + ")");
+    return Error(errc::invalid_argument,
+                 "quorum mode: need 1 <= W, R <= N (N=" + std::to_string(o.n) +
+                     " W=" + std::to_string(o.w) + " R=" + std::to_string(o.r) + ")");
   }
   if (static_cast<size_t>(o.n) > o.members.size()) {
-    return Error(errc::invalid_argument,
-                 "quorum mode: N=" + std::to_string(o.n) + " exceeds the " +
-                     std::to_string(o.members.size()) + " members");
+    return Error(errc::invalid_argument, "quorum mode: N=" + std::to_string(o.n) + " exceeds the " +
+                                             std::to_string(o.members.size()) + " members");
   }
   if (o.timeout_ms <= 0) {
     return Error(errc::invalid_argument, "quorum mode: the timeout must be positive");
@@ -175,8 +174,8 @@ result<void> QuorumNode::open() {
     quorum::ReplicaStore& store = s.coord->store();
     if (rec.snapshot) {
       if (auto r = quorum::decode_entries(rec.snapshot->data, store); !r) {
-        return Error(r.error().code, "quorum snapshot in " + o.dir.string() + ": " +
-                                         r.error().message);
+        return Error(r.error().code,
+                     "quorum snapshot in " + o.dir.string() + ": " + r.error().message);
       }
     }
     for (const WalRecord& r : rec.records) {
@@ -189,7 +188,7 @@ result<void> QuorumNode::open() {
     s.since_snapshot = rec.records.size();
     if (rec.torn_bytes > 0) {
       fl::log::warn("quorum replica log: cut {} bytes of torn tail ({})", rec.torn_bytes,
-                  rec.torn_reason);
+                    rec.torn_reason);
     }
     s.log = std::make_unique<WalLog>(std::move(*wal));
   }
@@ -312,9 +311,9 @@ void QuorumNode::on_peer_message(std::span<const std::string_view> argv, TimeMs 
 void QuorumNode::tick(TimeMs now) { impl_->coord->tick(now); }
 
 bool QuorumNode::handles(std::string_view command) {
-  static constexpr std::string_view kAdmin[] = {"ping",    "echo",     "info",   "role",
-                                                "client",  "config",   "command", "quit",
-                                                "shutdown", "select",  "hello",  "cluster"};
+  static constexpr std::string_view kAdmin[] = {"ping",     "echo",   "info",    "role",
+                                                "client",   "config", "command", "quit",
+                                                "shutdown", "select", "hello",   "cluster"};
   for (std::string_view a : kAdmin) {
     if (iequals(command, a)) return false;
   }

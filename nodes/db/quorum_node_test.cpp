@@ -21,7 +21,11 @@ class Nodes {
  public:
   explicit Nodes(fs::path dir = {}, std::vector<std::string> bugs = {}, int w = 2, int r = 2,
                  uint64_t snapshot_every = 100000)
-      : dir_(std::move(dir)), bugs_(std::move(bugs)), w_(w), r_(r), snapshot_every_(snapshot_every) {
+      : dir_(std::move(dir)),
+        bugs_(std::move(bugs)),
+        w_(w),
+        r_(r),
+        snapshot_every_(snapshot_every) {
     for (int i = 0; i < 3; ++i) start(i);
   }
   // W and R for nodes started from now on.
@@ -33,7 +37,8 @@ class Nodes {
   void start(int i) {
     QuorumOptions o;
     o.id = id(i);
-    for (int j = 0; j < 3; ++j) o.members.push_back({id(j), "127.0.0.1:" + std::to_string(7000 + j)});
+    for (int j = 0; j < 3; ++j)
+      o.members.push_back({id(j), "127.0.0.1:" + std::to_string(7000 + j)});
     o.w = w_;
     o.r = r_;
     o.timeout_ms = 100;
@@ -207,9 +212,10 @@ TEST(QuorumNode, InfoSection) {
 class QuorumNodeDisk : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("quorum_node_test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        fs::temp_directory_path() /
+        ("quorum_node_test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -249,7 +255,8 @@ TEST_F(QuorumNodeDisk, RestartRecoversTheReplicaStoreFromTheLog) {
 TEST_F(QuorumNodeDisk, SnapshotsCompactTheLog) {
   {
     Nodes n(dir_, {}, 2, 2, /*snapshot_every=*/50);
-    for (int i = 0; i < 300; ++i) n.run(i % 3, {"SET", "k" + std::to_string(i % 7), std::to_string(i)});
+    for (int i = 0; i < 300; ++i)
+      n.run(i % 3, {"SET", "k" + std::to_string(i % 7), std::to_string(i)});
     n.settle();
   }
   Nodes n(dir_, {}, 2, 2, 50);

@@ -100,7 +100,9 @@ class Cluster {
     while (!done() && now_us_ < end) step();
     return done();
   }
-  void settle() { run_until([&] { return queue_.empty(); }); }
+  void settle() {
+    run_until([&] { return queue_.empty(); });
+  }
 
   uint64_t messages_sent() const { return sent_; }
 
@@ -561,12 +563,9 @@ TEST(QuorumCodec, RoundTripsEveryMessage) {
   const Record rec{Version{{1700000000123456, 3}, "db-s0-r1"}, std::string("va\r\nl ue")};
   const Record tomb{Version{{42, 0}, "n.with.dots"}, std::nullopt};
   const std::vector<PeerMessage> msgs = {
-      {"a", {1, 2}, PutMsg{7, "key", rec}},
-      {"a", {1, 2}, PutMsg{8, "", tomb}},
-      {"b", {3, 0}, PutAckMsg{9, true}},
-      {"c", {4, 5}, GetMsg{10, "k e y"}},
-      {"d", {6, 7}, GotMsg{11, rec}},
-      {"d", {6, 7}, GotMsg{12, tomb}},
+      {"a", {1, 2}, PutMsg{7, "key", rec}},    {"a", {1, 2}, PutMsg{8, "", tomb}},
+      {"b", {3, 0}, PutAckMsg{9, true}},       {"c", {4, 5}, GetMsg{10, "k e y"}},
+      {"d", {6, 7}, GotMsg{11, rec}},          {"d", {6, 7}, GotMsg{12, tomb}},
       {"d", {6, 7}, GotMsg{13, std::nullopt}},
   };
   for (const PeerMessage& m : msgs) {
@@ -584,10 +583,10 @@ TEST(QuorumCodec, RoundTripsEveryMessage) {
 TEST(QuorumCodec, RejectsMalformedMessages) {
   const std::vector<std::vector<std::string_view>> bad = {
       {"Q.PUT"},
-      {"Q.PUT", "a", "1.2", "7", "k", "1.2", "1", "v"},           // version without writer
-      {"Q.PUT", "a", "x.2", "7", "k", "1.2.w", "1", "v"},         // bad hlc
-      {"Q.PUT", "a", "1.2", "-7", "k", "1.2.w", "1", "v"},        // bad request id
-      {"Q.PUT", "a", "1.2", "7", "k", "1.2.w", "2", "v"},         // bad flag
+      {"Q.PUT", "a", "1.2", "7", "k", "1.2", "1", "v"},     // version without writer
+      {"Q.PUT", "a", "x.2", "7", "k", "1.2.w", "1", "v"},   // bad hlc
+      {"Q.PUT", "a", "1.2", "-7", "k", "1.2.w", "1", "v"},  // bad request id
+      {"Q.PUT", "a", "1.2", "7", "k", "1.2.w", "2", "v"},   // bad flag
       {"Q.PUTACK", "a", "1.2", "7", "yes"},
       {"Q.GET", "a", "1.2", "7"},
       {"Q.GOT", "a", "1.2", "7", "1", "bad", "1", "v"},
