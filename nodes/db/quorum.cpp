@@ -394,6 +394,19 @@ void Coordinator::on_put_ack(const std::string& from, const PutAckMsg& m) {
 }
 
 void Coordinator::on_got(const std::string& from, GotMsg m) {
+  if (auto late = late_.find(m.req); late != late_.end()) {
+    Late& l = late->second;
+    auto pos = std::find(l.unanswered.begin(), l.unanswered.end(), from);
+    if (pos == l.unanswered.end()) return;
+    l.unanswered.erase(pos);
+    if (!m.record || m.record->version < l.newest.version) {
+      ++stats_.repairs_sent;
+      ++stats_.late_repairs;
+      send(from, PutMsg{m.req, l.key, l.newest});
+    }
+    if (l.unanswered.empty()) late_.erase(late);
+    return;
+  }
   auto it = ops_.find(m.req);
   if (it == ops_.end() || !it->second.is_read) return;
   const Op& op = it->second;
@@ -522,11 +535,19 @@ void Coordinator::finish_read(std::map<uint64_t, Op>::iterator it, Outcome o) {
   }
   ReadDone done = std::move(it->second.read_done);
   ++(o == Outcome::ok ? stats_.reads_ok : stats_.reads_no_quorum);
+  if (o == Outcome::ok) {
+    Late late{it->second.key, it->second.newest, {}, it->second.deadline_ms};
+    for (const std::string& rep : it->second.replicas) {
+      if (!it->second.answers.contains(rep)) late.unanswered.push_back(rep);
+    }
+    if (!late.unanswered.empty()) late_.emplace(it->first, std::move(late));
+  }
   ops_.erase(it);
   done(res);
 }
 
 void Coordinator::tick(int64_t now_ms) {
+  std::erase_if(late_, [&](const auto& kv) { return kv.second.deadline_ms <= now_ms; });
   std::vector<uint64_t> expired;
   for (const auto& [req, op] : ops_) {
     if (op.deadline_ms <= now_ms) expired.push_back(req);

@@ -183,6 +183,7 @@ struct CoordinatorStats {
   uint64_t writes_ok = 0, writes_no_quorum = 0;
   uint64_t reads_ok = 0, reads_no_quorum = 0;
   uint64_t repairs_sent = 0;  // Q.PUTs sent (or local applies) by read repair
+  uint64_t late_repairs = 0;  // of which to replicas that answered after the read was answered
   uint64_t replica_puts = 0;  // puts this node applied or acknowledged as a replica
   uint64_t replica_gets = 0;
   uint64_t persist_failures = 0;  // records the replica stored but could not make durable
@@ -275,6 +276,15 @@ class Coordinator {
   ReplicaStore store_;
   uint64_t next_req_;
   std::map<uint64_t, Op> ops_;
+  // Answered reads whose other replicas have not answered yet: a late answer older than the
+  // value returned is repaired in the background (no one waits for it). Dropped at the deadline.
+  struct Late {
+    std::string key;
+    Record newest;
+    std::vector<std::string> unanswered;
+    int64_t deadline_ms = 0;
+  };
+  std::map<uint64_t, Late> late_;
   CoordinatorStats stats_;
 };
 

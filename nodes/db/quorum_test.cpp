@@ -57,6 +57,7 @@ class Cluster {
     }
     queue_ = std::move(keep);
   }
+  void drop_held() { held_.clear(); }
   void heal() {
     blocked_.clear();
     for (auto& m : held_) queue_.push(std::move(m));
@@ -422,6 +423,26 @@ TEST(Quorum, ReadRepairFixesARemoteStaleReplicaBeforeAnswering) {
   ASSERT_TRUE(c.run_until([&] { return res.has_value(); }));
   EXPECT_EQ(res->value, "new");
   EXPECT_EQ(r2_at_answer, "new");  // repaired before the read answered
+}
+
+// A replica that answers after the read was answered, with an older version, is repaired in the
+// background.
+TEST(Quorum, LateAnswersAreRepairedInTheBackground) {
+  Cluster c({});
+  write(c, 0, "k", "old");
+  c.settle();
+  c.block("db-s0-r0", "db-s0-r2");
+  write(c, 0, "k", "new");
+  c.drop_held();  // r2 never gets "new"
+  c.heal();
+  c.block("db-s0-r2", "db-s0-r0");  // r2's answer to the next read comes late
+  EXPECT_EQ(read(c, 0, "k").value, "new");
+  EXPECT_EQ(c.node(2).store().find("k")->value, "old");
+  EXPECT_EQ(c.node(0).stats().late_repairs, 0u);
+  c.heal();
+  c.settle();
+  EXPECT_EQ(c.node(0).stats().late_repairs, 1u);
+  EXPECT_EQ(c.node(2).store().find("k")->value, "new");
 }
 
 // A write that reached only one replica (the others unreachable) is not acknowledged; a read
