@@ -124,7 +124,8 @@ result<void> decode_entries(std::string_view bytes, ReplicaStore& store) {
     r.version.writer = std::string(rd.bytes());
     const uint64_t flag = rd.take(1);
     const std::string_view value = rd.bytes();
-    if (!rd.ok || flag > 1) return Error(errc::parse_error, "quorum log entry is truncated or malformed");
+    if (!rd.ok || flag > 1)
+      return Error(errc::parse_error, "quorum log entry is truncated or malformed");
     if (flag == 1) r.value = std::string(value);
     store.apply(key, r);
   }
@@ -146,7 +147,9 @@ constexpr std::string_view kPutAck = "Q.PUTACK";
 constexpr std::string_view kGet = "Q.GET";
 constexpr std::string_view kGot = "Q.GOT";
 
-std::string hlc_text(Timestamp t) { return std::to_string(t.physical) + "." + std::to_string(t.logical); }
+std::string hlc_text(Timestamp t) {
+  return std::to_string(t.physical) + "." + std::to_string(t.logical);
+}
 std::string version_text(const Version& v) { return hlc_text(v.ts) + "." + v.writer; }
 
 template <class T>
@@ -293,12 +296,15 @@ void Coordinator::send(const std::string& to, decltype(PeerMessage::body) body) 
   send_(to, PeerMessage{options_.self, stamp(), std::move(body)});
 }
 
-bool Coordinator::replica_put(std::string_view key, const Record& r) {
+bool Coordinator::replica_put(std::string_view key, const Record& r, bool& had) {
   ++stats_.replica_puts;
   const Record* before = store_.find(key);
-  const bool had = before && before->value;
-  if (store_.apply(key, r) && on_apply_) on_apply_(key, r);
-  return had;
+  had = before && before->value;
+  if (store_.apply(key, r) && on_apply_ && !on_apply_(key, r)) {
+    ++stats_.persist_failures;
+    return false;
+  }
+  return true;
 }
 
 void Coordinator::write(std::string key, std::optional<std::string> value, int64_t now_ms,
@@ -310,6 +316,7 @@ void Coordinator::write(std::string key, std::optional<std::string> value, int64
   op.deadline_ms = now_ms + options_.timeout_ms;
   op.write_done = std::move(done);
   const Record rec{Version{stamp(), options_.self}, std::move(value)};
+  op.newest.version = rec.version;
   bool local = false;
   for (const std::string& rep : op.replicas) {
     if (rep == options_.self) {
@@ -320,8 +327,8 @@ void Coordinator::write(std::string key, std::optional<std::string> value, int64
   }
   if (local) {
     // The sends above may not have reentered (peers answer asynchronously), so `op` is valid.
-    const bool had = replica_put(op.key, rec);
-    on_put_ack(options_.self, PutAckMsg{req, had});
+    bool had = false;
+    if (replica_put(op.key, rec, had)) on_put_ack(options_.self, PutAckMsg{req, had});
   }
 }
 
@@ -352,8 +359,8 @@ void Coordinator::on_message(const PeerMessage& m, int64_t now_ms) {
   (void)now_ms;
   hlc_.observe(m.hlc, physical_());
   if (const auto* p = std::get_if<PutMsg>(&m.body)) {
-    const bool had = replica_put(p->key, p->record);
-    send(m.from, PutAckMsg{p->req, had});
+    bool had = false;
+    if (replica_put(p->key, p->record, had)) send(m.from, PutAckMsg{p->req, had});
   } else if (const auto* a = std::get_if<PutAckMsg>(&m.body)) {
     on_put_ack(m.from, *a);
   } else if (const auto* g = std::get_if<GetMsg>(&m.body)) {
@@ -387,6 +394,19 @@ void Coordinator::on_put_ack(const std::string& from, const PutAckMsg& m) {
 }
 
 void Coordinator::on_got(const std::string& from, GotMsg m) {
+  if (auto late = late_.find(m.req); late != late_.end()) {
+    Late& l = late->second;
+    auto pos = std::find(l.unanswered.begin(), l.unanswered.end(), from);
+    if (pos == l.unanswered.end()) return;
+    l.unanswered.erase(pos);
+    if (!m.record || m.record->version < l.newest.version) {
+      ++stats_.repairs_sent;
+      ++stats_.late_repairs;
+      send(from, PutMsg{m.req, l.key, l.newest});
+    }
+    if (l.unanswered.empty()) late_.erase(late);
+    return;
+  }
   auto it = ops_.find(m.req);
   if (it == ops_.end() || !it->second.is_read) return;
   const Op& op = it->second;
@@ -418,7 +438,11 @@ void Coordinator::read_answer(uint64_t req, const std::string& from, std::option
   if (op.answers.size() < want) return;
   if (options_.bug_read_one) {
     const auto& first = op.answers.begin()->second;
-    ReadResult res{Outcome::ok, first ? first->value : std::nullopt};
+    ReadResult res;
+    if (first) {
+      res.value = first->value;
+      res.version = first->version;
+    }
     ReadDone done = std::move(op.read_done);
     ++stats_.reads_ok;
     ops_.erase(it);
@@ -440,7 +464,7 @@ void Coordinator::start_repair(uint64_t req, Op& op) {
     ++stats_.reads_ok;
     ReadDone done = std::move(op.read_done);
     ops_.erase(it);
-    done(ReadResult{Outcome::ok, std::nullopt});
+    done(ReadResult{});
     return;
   }
   op.newest = **newest;
@@ -474,9 +498,11 @@ void Coordinator::repair(uint64_t req, Op& op, const std::string& replica) {
   ++stats_.repairs_sent;
   op.repair_waiting.insert(replica);
   if (replica == options_.self) {
-    replica_put(op.key, op.newest);
-    op.repair_waiting.erase(replica);
-    op.holding.insert(replica);
+    bool had = false;
+    if (replica_put(op.key, op.newest, had)) {
+      op.repair_waiting.erase(replica);
+      op.holding.insert(replica);
+    }
   } else {
     send(replica, PutMsg{req, op.key, op.newest});
   }
@@ -493,7 +519,7 @@ void Coordinator::maybe_finish_read(uint64_t req) {
 }
 
 void Coordinator::finish_write(std::map<uint64_t, Op>::iterator it, Outcome o) {
-  WriteResult res{o, it->second.had_value};
+  WriteResult res{o, it->second.had_value, it->second.newest.version};
   WriteDone done = std::move(it->second.write_done);
   ++(o == Outcome::ok ? stats_.writes_ok : stats_.writes_no_quorum);
   ops_.erase(it);
@@ -501,14 +527,27 @@ void Coordinator::finish_write(std::map<uint64_t, Op>::iterator it, Outcome o) {
 }
 
 void Coordinator::finish_read(std::map<uint64_t, Op>::iterator it, Outcome o) {
-  ReadResult res{o, o == Outcome::ok ? it->second.newest.value : std::nullopt};
+  ReadResult res;
+  res.outcome = o;
+  if (o == Outcome::ok) {
+    res.value = it->second.newest.value;
+    res.version = it->second.newest.version;
+  }
   ReadDone done = std::move(it->second.read_done);
   ++(o == Outcome::ok ? stats_.reads_ok : stats_.reads_no_quorum);
+  if (o == Outcome::ok) {
+    Late late{it->second.key, it->second.newest, {}, it->second.deadline_ms};
+    for (const std::string& rep : it->second.replicas) {
+      if (!it->second.answers.contains(rep)) late.unanswered.push_back(rep);
+    }
+    if (!late.unanswered.empty()) late_.emplace(it->first, std::move(late));
+  }
   ops_.erase(it);
   done(res);
 }
 
 void Coordinator::tick(int64_t now_ms) {
+  std::erase_if(late_, [&](const auto& kv) { return kv.second.deadline_ms <= now_ms; });
   std::vector<uint64_t> expired;
   for (const auto& [req, op] : ops_) {
     if (op.deadline_ms <= now_ms) expired.push_back(req);

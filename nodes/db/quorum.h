@@ -87,7 +87,9 @@ class ReplicaStore {
  private:
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   std::unordered_map<std::string, Record, Hash, std::equal_to<>> records_;
   size_t tombstones_ = 0;
@@ -166,20 +168,26 @@ struct WriteResult {
   Outcome outcome = Outcome::ok;
   // Some acknowledging replica held a live value before this write (DEL's count).
   bool had_value = false;
+  // The version the write was given (also when it failed: it may still be applied).
+  Version version;
 };
 struct ReadResult {
   Outcome outcome = Outcome::ok;
   // The newest value among the answers; nullopt when the key is absent or deleted.
   std::optional<std::string> value;
+  // Its version; a zero Version when no answering replica ever saw the key.
+  Version version;
 };
 
 struct CoordinatorStats {
   uint64_t writes_ok = 0, writes_no_quorum = 0;
   uint64_t reads_ok = 0, reads_no_quorum = 0;
-  uint64_t repairs_sent = 0;       // Q.PUTs sent (or local applies) by read repair
-  uint64_t replica_puts = 0;       // puts this node applied or acknowledged as a replica
+  uint64_t repairs_sent = 0;  // Q.PUTs sent (or local applies) by read repair
+  uint64_t late_repairs = 0;  // of which to replicas that answered after the read was answered
+  uint64_t replica_puts = 0;  // puts this node applied or acknowledged as a replica
   uint64_t replica_gets = 0;
-  uint64_t bad_messages = 0;       // unknown request ids are not counted: late replies are normal
+  uint64_t persist_failures = 0;  // records the replica stored but could not make durable
+  uint64_t bad_messages = 0;      // unknown request ids are not counted: late replies are normal
 };
 
 class Coordinator {
@@ -187,8 +195,9 @@ class Coordinator {
   // Queues a message to peer `to` (never this node). Must not call back into the coordinator.
   using Send = std::function<void(const std::string& to, const PeerMessage& m)>;
   // Called after the local replica stored a record and before that is acknowledged to anyone
-  // (to a peer or to the local coordinator): the place to write it durably.
-  using OnApply = std::function<void(std::string_view key, const Record& r)>;
+  // (to a peer or to the local coordinator): the place to write it durably. Returning false
+  // (the record could not be made durable) withholds the acknowledgement.
+  using OnApply = std::function<bool(std::string_view key, const Record& r)>;
   // Microseconds since the epoch for the hybrid clock's physical part.
   using PhysicalClock = std::function<int64_t()>;
   using WriteDone = std::function<void(const WriteResult&)>;
@@ -246,8 +255,9 @@ class Coordinator {
 
   Timestamp stamp();
   void send(const std::string& to, decltype(PeerMessage::body) body);
-  // The local replica's side of a Q.PUT: store and persist if newer; returns had_value.
-  bool replica_put(std::string_view key, const Record& r);
+  // The local replica's side of a Q.PUT: store and persist if newer. Returns whether the
+  // replica may acknowledge, and in `had` whether it held a live value before.
+  bool replica_put(std::string_view key, const Record& r, bool& had);
   void on_put_ack(const std::string& from, const PutAckMsg& m);
   void on_got(const std::string& from, GotMsg m);
   void read_answer(uint64_t req, const std::string& from, std::optional<Record> rec);
@@ -266,6 +276,15 @@ class Coordinator {
   ReplicaStore store_;
   uint64_t next_req_;
   std::map<uint64_t, Op> ops_;
+  // Answered reads whose other replicas have not answered yet: a late answer older than the
+  // value returned is repaired in the background (no one waits for it). Dropped at the deadline.
+  struct Late {
+    std::string key;
+    Record newest;
+    std::vector<std::string> unanswered;
+    int64_t deadline_ms = 0;
+  };
+  std::map<uint64_t, Late> late_;
   CoordinatorStats stats_;
 };
 

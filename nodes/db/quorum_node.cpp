@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "common/log.h"
 #include "common/resp/resp.h"
 #include "nodes/common/command_table.h"
 #include "nodes/db/quorum.h"
@@ -21,8 +22,8 @@ using quorum::Outcome;
 class ReplicaLog {
  public:
   virtual ~ReplicaLog() = default;
-  // Appends and makes the record as durable as the fsync policy says, before returning.
-  virtual void append(std::string_view entry_bytes) = 0;
+  // Appends and makes the record as durable as the fsync policy says; false on an I/O error.
+  virtual bool append(std::string_view entry_bytes) = 0;
   // Replaces everything logged so far by `store_bytes` (compaction).
   virtual void snapshot(std::string store_bytes) = 0;
 };
@@ -30,8 +31,35 @@ class ReplicaLog {
 // No persistence (QuorumOptions::dir empty): for tests.
 class MemoryLog final : public ReplicaLog {
  public:
-  void append(std::string_view) override {}
+  bool append(std::string_view) override { return true; }
   void snapshot(std::string) override {}
+};
+
+// The replica store's records in the write-ahead log: each applied (key, record) is one entry
+// (term 0); a snapshot is the whole store encoded.
+class WalLog final : public ReplicaLog {
+ public:
+  explicit WalLog(std::unique_ptr<Wal> wal) : wal_(std::move(wal)) {}
+
+  bool append(std::string_view entry_bytes) override {
+    wal_->append(WalRecord{wal_->last_index() + 1, 0, std::string(entry_bytes)});
+    auto synced = wal_->sync();
+    if (!synced) log_failure(synced.error());
+    return synced.has_value();
+  }
+
+  void snapshot(std::string store_bytes) override {
+    auto written = wal_->write_snapshot(WalSnapshot{wal_->last_index(), 0, std::move(store_bytes)});
+    if (!written) log_failure(written.error());
+  }
+
+ private:
+  void log_failure(const Error& e) {
+    if (!failed_) fl::log::error("quorum replica log: {}", e.message);
+    failed_ = true;
+  }
+  std::unique_ptr<Wal> wal_;
+  bool failed_ = false;
 };
 
 std::string resp_error(std::string_view msg) {
@@ -82,28 +110,29 @@ struct QuorumNode::Impl {
         [this](const std::string& to, const quorum::PeerMessage& m) {
           this->send(to, quorum::encode(m));
         },
-        [this](std::string_view key, const quorum::Record& r) { persist(key, r); },
+        [this](std::string_view key, const quorum::Record& r) { return persist(key, r); },
         static_cast<uint64_t>(options.physical_us()));
   }
 
-  void persist(std::string_view key, const quorum::Record& r) {
-    if (!log) return;
-    log->append(quorum::encode_entry(key, r));
+  bool persist(std::string_view key, const quorum::Record& r) {
+    if (!log) return true;  // before open()
+    if (!log->append(quorum::encode_entry(key, r))) return false;
     ++log_records;
     if (++since_snapshot >= std::max<uint64_t>(options.snapshot_every, 1)) {
       log->snapshot(quorum::encode_store(coord->store()));
       since_snapshot = 0;
     }
+    return true;
   }
 
   std::string no_quorum(bool write) const {
     const QuorumOptions& o = options;
-    return resp_error(write ? "NOQUORUM fewer than W=" + std::to_string(o.w) +
-                                  " replicas acknowledged the write within " +
-                                  std::to_string(o.timeout_ms) + "ms; outcome unknown"
-                            : "NOQUORUM fewer than R=" + std::to_string(o.r) +
-                                  " replicas answered within " + std::to_string(o.timeout_ms) +
-                                  "ms");
+    return resp_error(write
+                          ? "NOQUORUM fewer than W=" + std::to_string(o.w) +
+                                " replicas acknowledged the write within " +
+                                std::to_string(o.timeout_ms) + "ms; outcome unknown"
+                          : "NOQUORUM fewer than R=" + std::to_string(o.r) +
+                                " replicas answered within " + std::to_string(o.timeout_ms) + "ms");
   }
 };
 
@@ -125,19 +154,44 @@ result<void> QuorumNode::open() {
     return Error(errc::invalid_argument, "quorum mode: this node (" + o.id + ") is not a member");
   }
   if (o.n < 1 || o.w < 1 || o.r < 1 || o.w > o.n || o.r > o.n) {
-    return Error(errc::invalid_argument, "quorum mode: need 1 <= W, R <= N (N=" +
-                                             std::to_string(o.n) + " W=" + std::to_string(o.w) +
-                                             " R=" + std::to_string(o.r) + ")");
+    return Error(errc::invalid_argument,
+                 "quorum mode: need 1 <= W, R <= N (N=" + std::to_string(o.n) +
+                     " W=" + std::to_string(o.w) + " R=" + std::to_string(o.r) + ")");
   }
   if (static_cast<size_t>(o.n) > o.members.size()) {
-    return Error(errc::invalid_argument,
-                 "quorum mode: N=" + std::to_string(o.n) + " exceeds the " +
-                     std::to_string(o.members.size()) + " members");
+    return Error(errc::invalid_argument, "quorum mode: N=" + std::to_string(o.n) + " exceeds the " +
+                                             std::to_string(o.members.size()) + " members");
   }
   if (o.timeout_ms <= 0) {
     return Error(errc::invalid_argument, "quorum mode: the timeout must be positive");
   }
-  s.log = std::make_unique<MemoryLog>();
+  if (o.dir.empty()) {
+    s.log = std::make_unique<MemoryLog>();
+  } else {
+    WalRecovery rec;
+    auto wal = Wal::open(o.dir, o.fsync, rec);
+    if (!wal) return wal.error();
+    quorum::ReplicaStore& store = s.coord->store();
+    if (rec.snapshot) {
+      if (auto r = quorum::decode_entries(rec.snapshot->data, store); !r) {
+        return Error(r.error().code,
+                     "quorum snapshot in " + o.dir.string() + ": " + r.error().message);
+      }
+    }
+    for (const WalRecord& r : rec.records) {
+      if (auto d = quorum::decode_entries(r.data, store); !d) {
+        return Error(d.error().code, "quorum log record " + std::to_string(r.index) + " in " +
+                                         o.dir.string() + ": " + d.error().message);
+      }
+    }
+    s.recovered_records = rec.records.size();
+    s.since_snapshot = rec.records.size();
+    if (rec.torn_bytes > 0) {
+      fl::log::warn("quorum replica log: cut {} bytes of torn tail ({})", rec.torn_bytes,
+                    rec.torn_reason);
+    }
+    s.log = std::make_unique<WalLog>(std::move(*wal));
+  }
   // Versions this node writes from now on must exceed the ones it wrote before a restart, even
   // if the wall clock went back.
   s.coord->clock().observe(s.coord->store().max_version().ts, o.physical_us());
@@ -257,9 +311,9 @@ void QuorumNode::on_peer_message(std::span<const std::string_view> argv, TimeMs 
 void QuorumNode::tick(TimeMs now) { impl_->coord->tick(now); }
 
 bool QuorumNode::handles(std::string_view command) {
-  static constexpr std::string_view kAdmin[] = {"ping",    "echo",     "info",   "role",
-                                                "client",  "config",   "command", "quit",
-                                                "shutdown", "select",  "hello",  "cluster"};
+  static constexpr std::string_view kAdmin[] = {"ping",     "echo",   "info",    "role",
+                                                "client",   "config", "command", "quit",
+                                                "shutdown", "select", "hello",   "cluster"};
   for (std::string_view a : kAdmin) {
     if (iequals(command, a)) return false;
   }

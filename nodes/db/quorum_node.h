@@ -17,14 +17,9 @@
 #include "common/error.h"
 #include "nodes/common/session.h"
 #include "nodes/db/clock.h"
+#include "nodes/db/wal.h"
 
 namespace fl::db {
-
-enum class FsyncPolicy;  // nodes/db/wal.h
-
-namespace quorum {
-class Coordinator;
-}
 
 struct QuorumMember {
   std::string id;       // node id, e.g. "db-s0-r1"; the ring is over these
@@ -45,13 +40,17 @@ struct QuorumOptions {
   int64_t timeout_ms = 500;
   // Where the replica store's log and snapshots live; empty = in memory only (tests).
   std::filesystem::path dir;
-  // When a record is durable before it is acknowledged. Set by the caller.
-  FsyncPolicy fsync{};
+  // When a record the replica stores is durable: with `always` it is fsynced before the replica
+  // acknowledges it. Default everysec.
+  FsyncPolicy fsync = FsyncPolicy::everysec;
   // Log records between snapshots of the whole replica store. Default 100000.
   uint64_t snapshot_every = 100000;
   // Seeded bugs (test-only); the one this mode knows is "quorum-read-one". Others are ignored.
   std::vector<std::string> bugs;
-  // Microseconds since the epoch for the hybrid clock; default the system clock. Tests inject.
+  // Microseconds since the epoch for the hybrid clock's physical part; default the system
+  // clock. Last write wins by these timestamps, so a write that starts after another finished
+  // gets the larger version only if the nodes' clocks agree to better than that gap: true for
+  // nodes of one host (one clock), in microseconds. Tests inject a fake clock.
   std::function<int64_t()> physical_us;
 };
 
@@ -63,7 +62,7 @@ struct QuorumInfo {
   uint32_t hlc_logical = 0;
   uint64_t pending = 0;  // requests in flight
   uint64_t writes_ok = 0, writes_no_quorum = 0, reads_ok = 0, reads_no_quorum = 0;
-  uint64_t read_repairs = 0;
+  uint64_t read_repairs = 0;  // repair puts sent (blocking and background)
   uint64_t replica_puts = 0, replica_gets = 0;
   uint64_t log_records = 0;  // records appended since open
   uint64_t recovered_records = 0;
