@@ -99,9 +99,10 @@ class Wal {
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;
 
-  // Writes one entry (a single write(2)); durable after the next sync() under `always`.
-  // REQUIRES: r.index == last_index() + 1. An I/O error is latched: the log stops writing and
-  // sync()/status() return the error from then on.
+  // Writes one entry with a single write(2), so it survives a kill of the process at once, and
+  // a machine crash after the next sync() under `always` (several appends and then one sync()
+  // are a group commit). REQUIRES: r.index == last_index() + 1; a violation, like an I/O error,
+  // is latched: the log stops writing and sync()/status() return the error from then on.
   void append(const WalRecord& r);
 
   // Drops entries with index > `index`, as a logged record (applied again at recovery); the next
@@ -119,7 +120,8 @@ class Wal {
 
   // Replaces the snapshot atomically (temp file, fsync, rename, directory fsync), then starts a
   // new segment and deletes the oldest segments that hold only entries <= s.index. Entries after
-  // s.index are kept; last_index() becomes at least s.index.
+  // s.index are kept; last_index() becomes at least s.index. A failure to write the snapshot
+  // file is returned and leaves the log as it was; a failure after the rename is latched.
   result<void> write_snapshot(const WalSnapshot& s);
 
   // The index of the last entry, or of the snapshot when no entry follows it (0 when empty).
