@@ -121,7 +121,7 @@ class Wal {
   // Replaces the snapshot atomically (temp file, fsync, rename, directory fsync), then starts a
   // new segment and deletes the oldest segments that hold only entries <= s.index. Entries after
   // s.index are kept; last_index() becomes at least s.index. A failure to write the snapshot
-  // file is returned and leaves the log as it was; a failure after the rename is latched.
+  // file is returned and leaves the log as it was; a failure to start the new segment is latched.
   result<void> write_snapshot(const WalSnapshot& s);
 
   // The index of the last entry, or of the snapshot when no entry follows it (0 when empty).
