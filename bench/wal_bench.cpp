@@ -55,6 +55,40 @@ void BM_AppendSync(benchmark::State& state) {
   fs::remove_all(dir);
 }
 
+// Group commit under `always`: `batch` appends, then one sync() for all of them.
+void BM_GroupCommitAlways(benchmark::State& state) {
+  const auto batch = static_cast<uint64_t>(state.range(0));
+  std::string tmpl = (fs::temp_directory_path() / "wal_bench.XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    state.SkipWithError("mkdtemp failed");
+    return;
+  }
+  const fs::path dir = tmpl;
+  {
+    WalRecovery rec;
+    auto wal = Wal::open(dir, FsyncPolicy::always, rec);
+    if (!wal) {
+      state.SkipWithError(wal.error().message.c_str());
+      return;
+    }
+    WalRecord r{0, 1, std::string(32, 'v')};
+    for (auto _ : state) {
+      for (uint64_t i = 0; i < batch; ++i) {
+        r.index = (*wal)->last_index() + 1;
+        (*wal)->append(r);
+      }
+      if (!(*wal)->sync()) {
+        state.SkipWithError("sync failed");
+        break;
+      }
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch));
+  }
+  fs::remove_all(dir);
+}
+
+BENCHMARK(BM_GroupCommitAlways)->ArgName("batch")->Arg(16)->Arg(128)->UseRealTime();
+
 BENCHMARK(BM_AppendSync)
     ->ArgNames({"policy", "bytes"})
     ->ArgsProduct({{static_cast<int64_t>(FsyncPolicy::always),

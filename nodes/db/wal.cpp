@@ -316,6 +316,7 @@ result<void> Wal::open_segment(uint64_t seq) {
   std::lock_guard lk(mu_);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+  fd_path_ = p;
   return {};
 }
 
@@ -341,7 +342,7 @@ void Wal::finish_record(uint8_t type, uint64_t entry_index) {
   c.process_bytes(buf_.data() + 8, 1 + len);
   bytes::store_at<uint32_t>(buf_, 4, c.checksum());
   if (int err = write_all(fd_, buf_); err != 0) {
-    fail(io_error("cannot append to", segments_.back().path, err));
+    fail(io_error("cannot append to", fd_path_, err));
     return;
   }
   records_.fetch_add(1, std::memory_order_relaxed);
@@ -387,7 +388,7 @@ result<void> Wal::fsync_active() {
                                              std::chrono::steady_clock::now() - start)
                                              .count());
   fsyncs_.fetch_add(1, std::memory_order_relaxed);
-  if (rc != 0) return io_error("cannot fdatasync", segments_.back().path, err);
+  if (rc != 0) return io_error("cannot fdatasync", fd_path_, err);
   return {};
 }
 
@@ -410,6 +411,7 @@ void Wal::flusher_loop() {
     stop_cv_.wait_for(lk, std::chrono::seconds(1), [&] { return stop_; });
     if (stop_ || failed_ || !dirty_) continue;
     // Under mu_, so the segment is not rotated away meanwhile; appends do not take mu_.
+    background_fsyncs_.fetch_add(1, std::memory_order_relaxed);
     if (auto r = fsync_active(); !r) {
       if (!failure_) failure_ = r.error();
       failed_ = true;
@@ -484,6 +486,7 @@ WalStats Wal::stats() const {
   st.records = records_.load();
   st.bytes = bytes_.load();
   st.fsyncs = fsyncs_.load();
+  st.background_fsyncs = background_fsyncs_.load();
   st.last_fsync_us = last_fsync_us_.load();
   st.torn_bytes = torn_bytes_;
   st.snapshots = snapshots_;

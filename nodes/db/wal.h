@@ -71,15 +71,16 @@ struct WalRecovery {
 
 // Counters for INFO persistence. Cumulative since open().
 struct WalStats {
-  uint64_t records = 0;         // records appended (entries, truncations, meta)
-  uint64_t bytes = 0;           // bytes written to segments
-  uint64_t fsyncs = 0;          // fdatasyncs of segments (by sync(), the thread, or rotation)
-  uint64_t last_fsync_us = 0;   // duration of the latest fdatasync, microseconds
-  uint64_t torn_bytes = 0;      // bytes cut at recovery
-  uint64_t snapshots = 0;       // snapshots written
-  uint64_t snapshot_index = 0;  // index of the current snapshot (0 = none)
-  uint64_t snapshot_bytes = 0;  // size of the current snapshot file
-  uint64_t segments = 0;        // segment files on disk
+  uint64_t records = 0;            // records appended (entries, truncations, meta)
+  uint64_t bytes = 0;              // bytes written to segments
+  uint64_t fsyncs = 0;             // fdatasyncs of segments (by sync(), the thread, or rotation)
+  uint64_t background_fsyncs = 0;  // of those, by the everysec thread
+  uint64_t last_fsync_us = 0;      // duration of the latest fdatasync, microseconds
+  uint64_t torn_bytes = 0;         // bytes cut at recovery
+  uint64_t snapshots = 0;          // snapshots written
+  uint64_t snapshot_index = 0;     // index of the current snapshot (0 = none)
+  uint64_t snapshot_bytes = 0;     // size of the current snapshot file
+  uint64_t segments = 0;           // segment files on disk
   uint64_t last_index = 0;
   bool failed = false;  // a write or fsync failed; see status()
 };
@@ -98,9 +99,10 @@ class Wal {
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;
 
-  // Writes one entry (a single write(2)); durable after the next sync() under `always`.
-  // REQUIRES: r.index == last_index() + 1. An I/O error is latched: the log stops writing and
-  // sync()/status() return the error from then on.
+  // Writes one entry with a single write(2), so it survives a kill of the process at once, and
+  // a machine crash after the next sync() under `always` (several appends and then one sync()
+  // are a group commit). REQUIRES: r.index == last_index() + 1; a violation, like an I/O error,
+  // is latched: the log stops writing and sync()/status() return the error from then on.
   void append(const WalRecord& r);
 
   // Drops entries with index > `index`, as a logged record (applied again at recovery); the next
@@ -118,7 +120,8 @@ class Wal {
 
   // Replaces the snapshot atomically (temp file, fsync, rename, directory fsync), then starts a
   // new segment and deletes the oldest segments that hold only entries <= s.index. Entries after
-  // s.index are kept; last_index() becomes at least s.index.
+  // s.index are kept; last_index() becomes at least s.index. A failure to write the snapshot
+  // file is returned and leaves the log as it was; a failure to start the new segment is latched.
   result<void> write_snapshot(const WalSnapshot& s);
 
   // The index of the last entry, or of the snapshot when no entry follows it (0 when empty).
@@ -153,6 +156,7 @@ class Wal {
   FsyncPolicy policy_;
   std::vector<Segment> segments_;  // oldest first; back() is the active one
   int fd_ = -1;                    // the active segment, O_APPEND
+  std::filesystem::path fd_path_;  // its path (segments_ is not shared with the flusher)
   uint64_t last_index_ = 0;
   uint64_t snapshot_index_ = 0;
   std::string meta_;
@@ -163,7 +167,8 @@ class Wal {
   std::optional<Error> failure_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> dirty_{false};
-  std::atomic<uint64_t> records_{0}, bytes_{0}, fsyncs_{0}, last_fsync_us_{0};
+  std::atomic<uint64_t> records_{0}, bytes_{0}, fsyncs_{0}, background_fsyncs_{0},
+      last_fsync_us_{0};
   uint64_t torn_bytes_ = 0, snapshots_ = 0, snapshot_bytes_ = 0;
 
   std::condition_variable stop_cv_;

@@ -156,6 +156,30 @@ TEST_F(WalTest, EverysecFlusherSyncsInTheBackground) {
   while (w->stats().fsyncs == 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(w->stats().fsyncs, 1u);
+  EXPECT_EQ(w->stats().background_fsyncs, 1u);
+}
+
+// Appends and rotations race the flusher (run under TSan too); then everything is there.
+TEST_F(WalTest, EverysecFlusherRacesAppendsAndRotation) {
+  uint64_t last = 0;
+  {
+    WalRecovery rec;
+    auto w = open(rec, FsyncPolicy::everysec);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (w->stats().background_fsyncs < 2 && std::chrono::steady_clock::now() < deadline) {
+      w->append(entry(++last));
+      if (last % 5000 == 0) {
+        ASSERT_TRUE(w->write_snapshot(WalSnapshot{last - 100, 1, "s"}));
+      }
+      ASSERT_TRUE(w->sync());
+    }
+    EXPECT_GE(w->stats().background_fsyncs, 2u);
+  }
+  WalRecovery rec;
+  auto w = open(rec);
+  ASSERT_TRUE(rec.snapshot);
+  const uint64_t first = rec.snapshot->index + 1;
+  expect_range(rec.records, first, last);
 }
 
 TEST_F(WalTest, TornTailAtEveryOffsetRecoversToThePreviousRecord) {
