@@ -367,6 +367,17 @@ void ClusterNode::route(nodes::CommandContext& ctx) {
     on_peer(ctx);
     return;
   }
+  if (ctx.argv.size() == 2 && iequals(name, "info") && iequals(ctx.argv[1], "peers")) {
+    std::string text = "# Peers\r\n";
+    size_t i = 0;
+    for (const nodes::PeerLinkStats& p : links_->stats()) {
+      text += fmt::format(
+          "peer{}:id={},addr={},connected={},connects={},sent={},dropped={},queued={}\r\n", i++,
+          p.peer_id, p.address, p.connected ? 1 : 0, p.connects, p.sent, p.dropped, p.queued);
+    }
+    ctx.out.bulk(text);
+    return;
+  }
   if (shard_count_ > 1) {
     const CommandInfo* info = DbCommands::command_info(name);
     const int argc = static_cast<int>(ctx.argv.size());

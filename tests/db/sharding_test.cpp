@@ -80,6 +80,18 @@ TEST(DbSharding, MultiKeyCommandsMustStayInOneShard) {
 TEST(DbSharding, ClusterShardsListsEveryShardWithItsMaster) {
   DbCluster c(3, 1);
   ASSERT_TRUE(c.start()) << c.logs();
+  // Every node has a connected link to each of the two others.
+  for (size_t i = 0; i < c.size(); ++i) {
+    ASSERT_TRUE(eventually([&] {
+      auto v = c.call(i, {"INFO", "peers"});
+      if (!v || v->type != Type::bulk_string) return false;
+      size_t connected = 0;
+      for (size_t at = 0; (at = v->str.find("connected=1", at)) != std::string::npos; ++at) {
+        ++connected;
+      }
+      return connected == 2;
+    })) << c.call(i, {"INFO", "peers"})->str;
+  }
   for (size_t i = 0; i < c.size(); ++i) {
     // Other shards' roles arrive with the first status broadcasts.
     std::optional<Value> v;
