@@ -56,8 +56,7 @@ void DeferredReply::complete(std::string resp_bytes) {
 }
 
 std::shared_ptr<detail::PendingReply> CommandTable::dispatch(std::span<const std::string_view> argv,
-                                                             resp::Writer& out,
-                                                             Session& session,
+                                                             resp::Writer& out, Session& session,
                                                              std::string* buffer) const {
   auto it = commands_.find(argv[0]);
   if (it == commands_.end() && fallback_) {

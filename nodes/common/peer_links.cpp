@@ -94,8 +94,8 @@ asio::awaitable<bool> PeerLinks::Impl::connect(Link& link, std::shared_ptr<tcp::
   tcp::endpoint ep;
   if (ec) {
     tcp::resolver resolver(io);
-    auto [rec, results] = co_await resolver.async_resolve(link.host, std::to_string(link.port),
-                                                          kUseTuple);
+    auto [rec, results] =
+        co_await resolver.async_resolve(link.host, std::to_string(link.port), kUseTuple);
     if (rec || results.empty()) co_return false;
     ep = results.begin()->endpoint();
   } else {

@@ -34,11 +34,11 @@ struct PeerLinkStats {
   std::string peer_id;
   std::string address;  // host:port
   bool connected = false;
-  uint64_t connects = 0;       // successful connects
-  uint64_t sent = 0;           // messages written to the socket
-  uint64_t dropped = 0;        // messages dropped: queue full, or lost with a broken link
-  uint64_t queued = 0;         // messages waiting now
-  uint64_t reply_bytes = 0;    // bytes read back (replies, discarded)
+  uint64_t connects = 0;     // successful connects
+  uint64_t sent = 0;         // messages written to the socket
+  uint64_t dropped = 0;      // messages dropped: queue full, or lost with a broken link
+  uint64_t queued = 0;       // messages waiting now
+  uint64_t reply_bytes = 0;  // bytes read back (replies, discarded)
 };
 
 class PeerLinks {

@@ -68,7 +68,8 @@ class DeferredReplyTest : public ::testing::Test {
     // DEFER name: defers its reply under `name`. RELEASE name value: completes it with a bulk
     // string. ECHO x: counts and echoes. COUNT: how many ECHOs ran. NOW x: defers and completes
     // at once.
-    table_.add("defer", 2, [this](CommandContext& c) { held_[std::string(c.argv[1])] = c.defer(); });
+    table_.add("defer", 2,
+               [this](CommandContext& c) { held_[std::string(c.argv[1])] = c.defer(); });
     table_.add("release", 3, [this](CommandContext& c) {
       auto it = held_.find(std::string(c.argv[1]));
       if (it == held_.end()) return c.out.error("ERR nothing held");
@@ -92,8 +93,9 @@ class DeferredReplyTest : public ::testing::Test {
       resp::Writer(reply).bulk(c.argv[1]);
       h.complete(std::move(reply));
     });
-    table_.add("clients", 1,
-               [this](CommandContext& c) { c.out.integer(static_cast<int64_t>(stats_.connected_clients)); });
+    table_.add("clients", 1, [this](CommandContext& c) {
+      c.out.integer(static_cast<int64_t>(stats_.connected_clients));
+    });
   }
   void start(ServerOptions o = {}) {
     o.port = 0;

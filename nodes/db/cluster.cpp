@@ -89,9 +89,12 @@ class ReplyBridge {
 
 std::string_view to_string(ClusterMode m) {
   switch (m) {
-    case ClusterMode::async: return "async";
-    case ClusterMode::sync: return "sync";
-    case ClusterMode::quorum: return "quorum";
+    case ClusterMode::async:
+      return "async";
+    case ClusterMode::sync:
+      return "sync";
+    case ClusterMode::quorum:
+      return "quorum";
   }
   return "?";
 }
@@ -104,7 +107,8 @@ const std::vector<std::string_view>& known_bugs() {
 
 result<void> validate(const ClusterOptions& o) {
   if (o.members.empty()) {
-    if (o.shard != 0) return Error(errc::invalid_argument, "--shard needs --member (standalone is shard 0)");
+    if (o.shard != 0)
+      return Error(errc::invalid_argument, "--shard needs --member (standalone is shard 0)");
     if (o.mode == ClusterMode::quorum) {
       return Error(errc::invalid_argument, "--replication quorum needs --member");
     }
@@ -122,9 +126,9 @@ result<void> validate(const ClusterOptions& o) {
     if (m.id == o.id) {
       self = true;
       if (m.shard != o.shard) {
-        return Error(errc::invalid_argument,
-                     fmt::format("--member {} says shard {} but --shard is {}", m.id, m.shard,
-                                 o.shard));
+        return Error(
+            errc::invalid_argument,
+            fmt::format("--member {} says shard {} but --shard is {}", m.id, m.shard, o.shard));
       }
     }
   }
@@ -443,10 +447,9 @@ NodeStatus ClusterNode::own_status() const {
 
 void ClusterNode::broadcast_status() {
   const NodeStatus s = own_status();
-  std::vector<std::string> argv = {std::string(kNodeStatus), options_.id,
-                                   std::to_string(options_.shard), s.role,
-                                   std::to_string(s.term), s.master_id,
-                                   std::to_string(s.offset)};
+  std::vector<std::string> argv = {
+      std::string(kNodeStatus), options_.id, std::to_string(options_.shard), s.role,
+      std::to_string(s.term),   s.master_id, std::to_string(s.offset)};
   for (const ShardMember& m : options_.members) {
     if (m.id != options_.id) links_->send(m.id, argv);
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
@@ -11,7 +12,6 @@
 #include <sstream>
 #include <tuple>
 #include <vector>
-#include <algorithm>
 
 #include "common/log.h"
 #include "common/units.h"
@@ -100,12 +100,12 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
                                    "close clients idle this long (e.g. 30s); 0 disables")(
       "scan-count", po::value(&scan_count)->default_value(scan_count), "cap on SCAN/SSCAN COUNT")(
       "log-level", po::value(&log_level)->default_value(log_level),
-      "trace|debug|info|warn|error|off")(
-      "shard", po::value(&shard)->default_value(shard), "this node's shard")(
+      "trace|debug|info|warn|error|off")("shard", po::value(&shard)->default_value(shard),
+                                         "this node's shard")(
       "member", po::value(&members)->composing(),
       "ID,SHARD,HOST:PORT of every node of the cluster, this one included (repeated); none = "
-      "standalone")(
-      "replication", po::value(&replication)->default_value(replication), "async|sync|quorum")(
+      "standalone")("replication", po::value(&replication)->default_value(replication),
+                    "async|sync|quorum")(
       "reads", po::value(&reads)->default_value(reads),
       "master|slaves|any: who serves reads (slaves/any may be stale)")(
       "fsync", po::value(&fsync)->default_value(fsync), "always|everysec|never")(
@@ -120,8 +120,8 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
       "quorum-timeout", po::value(&quorum_timeout)->default_value(quorum_timeout),
       "quorum mode: -NOQUORUM after this")(
       "snapshot-every", po::value(&snapshot_every)->default_value(snapshot_every),
-      "log entries between snapshots (0 disables)")(
-      "seed", po::value(&seed)->default_value(seed), "seed of election jitter")(
+      "log entries between snapshots (0 disables)")("seed", po::value(&seed)->default_value(seed),
+                                                    "seed of election jitter")(
       "bug", po::value(&bugs)->composing(),
       "TEST ONLY: enable a seeded bug (repeated): ack-before-majority, ack-before-log, "
       "quorum-read-one, no-fencing");
@@ -243,8 +243,8 @@ int db_main(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::create_directories(cl.dir, ec);
     if (ec) {
-      std::cerr << "faultline-db: cannot create --dir '" << cl.dir.string()
-                << "': " << ec.message() << '\n';
+      std::cerr << "faultline-db: cannot create --dir '" << cl.dir.string() << "': " << ec.message()
+                << '\n';
       return kExitBadUsage;
     }
   }
@@ -278,8 +278,8 @@ int db_main(int argc, char** argv) {
     return kExitBadUsage;
   }
 
-  log::debug("faultline-db {} listening on {}:{} ({} shard(s), {})", cl.id, cfg.server.host,
-             *port, node.shard_count(), to_string(cl.mode));
+  log::debug("faultline-db {} listening on {}:{} ({} shard(s), {})", cl.id, cfg.server.host, *port,
+             node.shard_count(), to_string(cl.mode));
   std::printf("faultline-db %s ready on %s:%u\n", cl.id.c_str(), cfg.server.host.c_str(),
               static_cast<unsigned>(*port));
   std::fflush(stdout);

@@ -195,9 +195,18 @@ DbCluster::DbCluster(int shards, int replicas, std::vector<std::string> extra) {
   }
   for (const NodeSpec& n : specs_) {
     std::vector<std::string> args = {std::string(FL_BIN_DIR) + "/faultline-db",
-                                     "--id", n.id, "--shard", std::to_string(n.shard),
-                                     "--host", "127.0.0.1", "--port", std::to_string(n.port),
-                                     "--dir", (dir_.path / n.id).string(), "--log-level", "info"};
+                                     "--id",
+                                     n.id,
+                                     "--shard",
+                                     std::to_string(n.shard),
+                                     "--host",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(n.port),
+                                     "--dir",
+                                     (dir_.path / n.id).string(),
+                                     "--log-level",
+                                     "info"};
     for (const NodeSpec& m : specs_) {
       args.push_back("--member");
       args.push_back(m.id + "," + std::to_string(m.shard) + ",127.0.0.1:" + std::to_string(m.port));

@@ -132,7 +132,8 @@ TEST(DbReplication, OtherShardsRedirectToTheNewMasterAfterAFailover) {
       if (moved_to(i) != "MOVED 1 " + c.address(*m1)) return false;
     }
     return true;
-  })) << moved_to(0) << " vs " << c.address(*m1);
+  })) << moved_to(0)
+      << " vs " << c.address(*m1);
 
   c.process(*m1).kill(SIGKILL);
   std::optional<size_t> next;
@@ -147,7 +148,8 @@ TEST(DbReplication, OtherShardsRedirectToTheNewMasterAfterAFailover) {
       if (moved_to(i) != "MOVED 1 " + c.address(*next)) return false;
     }
     return true;
-  })) << moved_to(0) << " vs " << c.address(*next);
+  })) << moved_to(0)
+      << " vs " << c.address(*next);
   ASSERT_TRUE(is_ok(c.call_routed(0, {"SET", key, "y"})));
   auto got = c.call_routed(1, {"GET", key});
   ASSERT_TRUE(got);
@@ -169,8 +171,9 @@ TEST(DbReplication, PausedMasterIsReplacedAndStepsDownWhenResumed) {
   c.process(old).signal(SIGSTOP);
   // A write through the other nodes succeeds once they elected a new master.
   const size_t other = (old + 1) % 3;
-  ASSERT_TRUE(eventually([&] { return is_ok(c.call_routed(other, {"SET", "during", "pause"})); }))
-      << c.logs();
+  ASSERT_TRUE(eventually([&] {
+    return is_ok(c.call_routed(other, {"SET", "during", "pause"}));
+  })) << c.logs();
   c.process(old).signal(SIGCONT);
   // The old master learns the higher term, steps down and redirects writes.
   ASSERT_TRUE(eventually([&] {

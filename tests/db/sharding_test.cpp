@@ -118,8 +118,8 @@ TEST(DbSharding, ClusterShardsListsEveryShardWithItsMaster) {
 }
 
 TEST(DbQuorum, ReadsAndWritesThroughAnyNode) {
-  DbCluster c(1, 3, {"--replication", "quorum", "--quorum-n", "3", "--quorum-w", "2",
-                     "--quorum-r", "2"});
+  DbCluster c(1, 3,
+              {"--replication", "quorum", "--quorum-n", "3", "--quorum-w", "2", "--quorum-r", "2"});
   ASSERT_TRUE(c.start()) << c.logs();
   for (int k = 0; k < 30; ++k) {
     const std::string key = "q" + std::to_string(k);
@@ -156,8 +156,7 @@ TEST(DbFlags, BadTopologyAndOptionsAreUsageErrors) {
       {{"--bug", "nope"}, "unknown bug"},
       {{"--lease", "400ms"}, "shorter than --election-timeout"},
       {{"--replication", "quorum"}, "needs --member"},
-      {{"--replication", "quorum", "--id", "a", "--member", "a,0,127.0.0.1:1", "--quorum-n",
-        "3"},
+      {{"--replication", "quorum", "--id", "a", "--member", "a,0,127.0.0.1:1", "--quorum-n", "3"},
        "N <= members"},
       {{"--fsync", "sometimes"}, "--fsync"},
       {{"--reads", "nobody"}, "--reads"},
