@@ -97,20 +97,15 @@ struct NamedInfo {
 
 // Every command that touches keys. Keyless commands (PING, INFO, ...) are absent.
 constexpr NamedInfo kCommandInfo[] = {
-    {"get", {false, 1, 1, 1}},       {"set", {true, 1, 1, 1}},
-    {"del", {true, 1, -1, 1}},       {"exists", {false, 1, -1, 1}},
-    {"incr", {true, 1, 1, 1}},       {"decr", {true, 1, 1, 1}},
-    {"incrby", {true, 1, 1, 1}},     {"decrby", {true, 1, 1, 1}},
-    {"mget", {false, 1, -1, 1}},     {"mset", {true, 1, -1, 2}},
-    {"type", {false, 1, 1, 1}},      {"expire", {true, 1, 1, 1}},
-    {"pexpire", {true, 1, 1, 1}},    {"pexpireat", {true, 1, 1, 1}},
-    {"ttl", {false, 1, 1, 1}},       {"pttl", {false, 1, 1, 1}},
-    {"persist", {true, 1, 1, 1}},    {"sadd", {true, 1, 1, 1}},
-    {"srem", {true, 1, 1, 1}},       {"scard", {false, 1, 1, 1}},
-    {"sismember", {false, 1, 1, 1}}, {"smembers", {false, 1, 1, 1}},
-    {"sscan", {false, 1, 1, 1}},     {"scan", {false, 0, 0, 0}},
-    {"dbsize", {false, 0, 0, 0}},    {"flushall", {true, 0, 0, 0}},
-    {"flushdb", {true, 0, 0, 0}},
+    {"get", {false, 1, 1, 1}},      {"set", {true, 1, 1, 1}},       {"del", {true, 1, -1, 1}},
+    {"exists", {false, 1, -1, 1}},  {"incr", {true, 1, 1, 1}},      {"decr", {true, 1, 1, 1}},
+    {"incrby", {true, 1, 1, 1}},    {"decrby", {true, 1, 1, 1}},    {"mget", {false, 1, -1, 1}},
+    {"mset", {true, 1, -1, 2}},     {"type", {false, 1, 1, 1}},     {"expire", {true, 1, 1, 1}},
+    {"pexpire", {true, 1, 1, 1}},   {"pexpireat", {true, 1, 1, 1}}, {"ttl", {false, 1, 1, 1}},
+    {"pttl", {false, 1, 1, 1}},     {"persist", {true, 1, 1, 1}},   {"sadd", {true, 1, 1, 1}},
+    {"srem", {true, 1, 1, 1}},      {"scard", {false, 1, 1, 1}},    {"sismember", {false, 1, 1, 1}},
+    {"smembers", {false, 1, 1, 1}}, {"sscan", {false, 1, 1, 1}},    {"scan", {false, 0, 0, 0}},
+    {"dbsize", {false, 0, 0, 0}},   {"flushall", {true, 0, 0, 0}},  {"flushdb", {true, 0, 0, 0}},
 };
 
 }  // namespace
@@ -562,7 +557,8 @@ void DbCommands::info(Ctx& c) {
                    stats_.misses);
   }
   if (section(3, "Replication")) {
-    const ReplicationStatus r = replication_ ? replication_->replication_status() : ReplicationStatus{};
+    const ReplicationStatus r =
+        replication_ ? replication_->replication_status() : ReplicationStatus{};
     fmt::format_to(out,
                    "role:{}\r\nterm:{}\r\nshard:{}\r\nmaster_id:{}\r\nmaster_host:{}\r\n"
                    "master_port:{}\r\n",
@@ -587,7 +583,8 @@ void DbCommands::info(Ctx& c) {
 
 // As Redis's ROLE, with the term appended as the last element.
 void DbCommands::role(Ctx& c) {
-  const ReplicationStatus r = replication_ ? replication_->replication_status() : ReplicationStatus{};
+  const ReplicationStatus r =
+      replication_ ? replication_->replication_status() : ReplicationStatus{};
   if (r.role == "master") {
     c.out.array_header(4);
     c.out.bulk("master");

@@ -55,8 +55,12 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
 class Fields {
  public:
   explicit Fields(std::span<const std::string_view> argv) : argv_(argv) {}
-  bool u64(uint64_t& v) { return ok_ = ok_ && pos_ < argv_.size() && parse_number(argv_[pos_++], v); }
-  bool i64(int64_t& v) { return ok_ = ok_ && pos_ < argv_.size() && parse_number(argv_[pos_++], v); }
+  bool u64(uint64_t& v) {
+    return ok_ = ok_ && pos_ < argv_.size() && parse_number(argv_[pos_++], v);
+  }
+  bool i64(int64_t& v) {
+    return ok_ = ok_ && pos_ < argv_.size() && parse_number(argv_[pos_++], v);
+  }
   bool flag(bool& v) {
     uint64_t x = 0;
     if (!u64(x) || x > 1) return ok_ = false;
@@ -86,15 +90,15 @@ bool is_replication_message(std::string_view command) {
 std::vector<std::string> encode_message(const Message& m) {
   struct Encoder {
     std::vector<std::string> operator()(const VoteRequest& v) const {
-      return {"REPL.VOTE",       num(v.term),     v.candidate, num(v.last_index),
-              num(v.last_term), num(v.prevote ? 1 : 0)};
+      return {"REPL.VOTE",       num(v.term),      v.candidate,
+              num(v.last_index), num(v.last_term), num(v.prevote ? 1 : 0)};
     }
     std::vector<std::string> operator()(const VoteReply& v) const {
       return {"REPL.VOTED", num(v.term), v.from, num(v.granted ? 1 : 0), num(v.prevote ? 1 : 0)};
     }
     std::vector<std::string> operator()(const AppendRequest& a) const {
-      std::vector<std::string> out = {"REPL.APPEND",     num(a.term),   a.master,
-                                      num(a.prev_index), num(a.prev_term), num(a.commit),
+      std::vector<std::string> out = {"REPL.APPEND",     num(a.term),          a.master,
+                                      num(a.prev_index), num(a.prev_term),     num(a.commit),
                                       snum(a.stamp),     num(a.entries.size())};
       out.reserve(out.size() + 2 * a.entries.size());
       for (const LogEntry& e : a.entries) {
@@ -104,12 +108,17 @@ std::vector<std::string> encode_message(const Message& m) {
       return out;
     }
     std::vector<std::string> operator()(const AppendReply& r) const {
-      return {"REPL.APPENDED",  num(r.term), r.from,
-              num(r.success ? 1 : 0), num(r.index), num(r.hint),
-              num(r.need_snapshot ? 1 : 0), snum(r.stamp)};
+      return {"REPL.APPENDED",
+              num(r.term),
+              r.from,
+              num(r.success ? 1 : 0),
+              num(r.index),
+              num(r.hint),
+              num(r.need_snapshot ? 1 : 0),
+              snum(r.stamp)};
     }
     std::vector<std::string> operator()(const SnapshotRequest& s) const {
-      return {"REPL.SNAPSHOT", num(s.term),  s.master, num(s.index),
+      return {"REPL.SNAPSHOT",  num(s.term),   s.master, num(s.index),
               num(s.last_term), snum(s.stamp), s.data};
     }
     std::vector<std::string> operator()(const SnapshotReply& s) const {
@@ -312,8 +321,7 @@ void Replication::tick(TimePoint now) {
   std::sort(heard.begin(), heard.end(), std::greater<>());
   const size_t need = options_.members.size() / 2;  // peers needed besides this node
   if (need > 0) last_contact_ = heard[need - 1];
-  if (need > 0 && now - last_contact_ >= options_.election_timeout_ms &&
-      !options_.bug_no_fencing) {
+  if (need > 0 && now - last_contact_ >= options_.election_timeout_ms && !options_.bug_no_fencing) {
     become_slave(term_, "", now);
     return;
   }

@@ -50,9 +50,7 @@ struct FakeStorage final : ReplicationStorage {
     snap_data = data;
     std::erase_if(entries, [&](const LogEntry& e) { return e.index <= index; });
   }
-  ReplicationRecovery recover() const {
-    return {term, vote, snap_index, snap_term, entries};
-  }
+  ReplicationRecovery recover() const { return {term, vote, snap_index, snap_term, entries}; }
 };
 
 // The replicated state: the data of every applied non-empty entry, in order.
@@ -480,7 +478,8 @@ std::vector<Violation> run_random(uint64_t seed, SimOptions o, size_t* acked = n
 
 TEST(ReplicationCodec, RoundTripsEveryMessage) {
   AppendRequest a{7, "n1", 10, 6, 9, -5, {{11, 6, "x"}, {12, 7, std::string("\0\r\n", 3)}}};
-  std::vector<Message> msgs = {VoteRequest{3, "n2", 40, 2, true}, VoteReply{3, "n0", true, false},
+  std::vector<Message> msgs = {VoteRequest{3, "n2", 40, 2, true},
+                               VoteReply{3, "n0", true, false},
                                a,
                                AppendReply{7, "n2", false, 10, 4, true, 99},
                                SnapshotRequest{8, "n1", 50, 7, 1234, "data"},
@@ -727,8 +726,7 @@ TEST(Replication, AsyncLosesWritesWhenTheMasterIsCutOff) {
   sim.heal();
   // The old master rejoins, finds its applied write gone from the new master's log and
   // resyncs from a snapshot: the acknowledged write is lost everywhere.
-  ASSERT_TRUE(sim.wait_for([&] { return sim.machine(m).state == sim.machine(next).state; },
-                           3000));
+  ASSERT_TRUE(sim.wait_for([&] { return sim.machine(m).state == sim.machine(next).state; }, 3000));
   EXPECT_TRUE(sim.machine(m).rolled_back);
   EXPECT_EQ(sim.machine(m).state.size(), 2u);
   sim.check_converged();

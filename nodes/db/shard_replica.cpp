@@ -353,7 +353,8 @@ void ShardReplica::after_core(TimePoint t) {
   }
   out.clear();
   // A master that stepped down (or moved to a new term) gives its unsettled writes a deadline.
-  if (last_role_ == Role::master && (core_->role() != Role::master || core_->term() != last_term_)) {
+  if (last_role_ == Role::master &&
+      (core_->role() != Role::master || core_->term() != last_term_)) {
     for (auto& [index, p] : pending_) {
       if (p.deadline == 0) p.deadline = t + kFateWaitMs;
     }

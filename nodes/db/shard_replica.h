@@ -37,7 +37,6 @@
 
 namespace fl::db {
 
-
 // Where reads are served.
 enum class ReadPolicy : uint8_t {
   master,  // only the master with a valid lease; slaves answer -MOVED

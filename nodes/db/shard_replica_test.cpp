@@ -54,8 +54,8 @@ class Cluster {
  public:
   explicit Cluster(ClusterOptions o) : opt_(o) {
     for (size_t i = 0; i < o.nodes; ++i) {
-      members_.push_back({"db-s0-r" + std::to_string(i), 0, "127.0.0.1",
-                          static_cast<uint16_t>(7000 + i)});
+      members_.push_back(
+          {"db-s0-r" + std::to_string(i), 0, "127.0.0.1", static_cast<uint16_t>(7000 + i)});
       dirs_.push_back(std::make_unique<TempDir>());
     }
     nodes_.resize(o.nodes);
@@ -197,8 +197,7 @@ TEST(ShardReplica, SyncWriteIsAnsweredAtCommitAndSlavesRedirect) {
   EXPECT_FALSE(a.ready());  // deferred until a majority has it
   ASSERT_TRUE(c.wait_for([&] { return a.ready(); }, 100));
   EXPECT_EQ(a.text(), "+OK\r\n");
-  const std::string moved =
-      "-MOVED 0 127.0.0.1:" + std::to_string(7000 + m) + "\r\n";
+  const std::string moved = "-MOVED 0 127.0.0.1:" + std::to_string(7000 + m) + "\r\n";
   EXPECT_EQ(c.exec(s, {"GET", "k"}).text(), moved);
   EXPECT_EQ(c.exec(s, {"SET", "k", "w"}).text(), moved);
   EXPECT_EQ(c.exec(m, {"GET", "k"}).text(), "$1\r\nv\r\n");
@@ -212,8 +211,7 @@ TEST(ShardReplica, SyncWriteIsAnsweredAtCommitAndSlavesRedirect) {
   const std::string role_s = c.exec(s, {"ROLE"}).text();
   EXPECT_EQ(role_s, "*6\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:" + std::to_string(7000 + m) +
                         "\r\n$9\r\nconnected\r\n:" +
-                        std::to_string(c.node(s).core().applied_index()) + "\r\n:" + term +
-                        "\r\n");
+                        std::to_string(c.node(s).core().applied_index()) + "\r\n:" + term + "\r\n");
 }
 
 TEST(ShardReplica, ReadsFromSlavesWhenThePolicySaysSo) {
@@ -263,10 +261,12 @@ TEST(ShardReplica, MasterCrashElectsANewMasterThatHasEveryAcknowledgedWrite) {
     EXPECT_EQ(c.exec(n, {"GET", "k" + std::to_string(i)}).text(), "$1\r\nv\r\n");
   }
   c.start(m);  // recovers from its WAL and follows
-  ASSERT_TRUE(c.wait_for([&] { return c.node(m).role() == Role::slave &&
-                                      c.node(m).core().applied_index() ==
-                                          c.node(n).core().applied_index(); },
-                         2000));
+  ASSERT_TRUE(c.wait_for(
+      [&] {
+        return c.node(m).role() == Role::slave &&
+               c.node(m).core().applied_index() == c.node(n).core().applied_index();
+      },
+      2000));
   EXPECT_NE(c.node(m).store().find("k19"), nullptr);
 }
 
