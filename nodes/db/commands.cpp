@@ -511,8 +511,8 @@ void DbCommands::flushall(Ctx& c) {
 }
 
 void DbCommands::info(Ctx& c) {
-  static constexpr std::string_view kSections[] = {"server", "clients", "stats", "replication",
-                                                   "keyspace"};
+  static constexpr std::string_view kSections[] = {"server",      "clients",     "stats",
+                                                   "replication", "persistence", "keyspace"};
   bool want[std::size(kSections)] = {};
   if (c.argv.size() == 1) {
     for (bool& w : want) w = true;
@@ -575,7 +575,8 @@ void DbCommands::info(Ctx& c) {
     }
     fmt::format_to(out, "lease_ms_left:{}\r\n", r.lease_ms_left);
   }
-  if (section(4, "Keyspace") && store_.size() > 0) {
+  if (replication_ && section(4, "Persistence")) text += replication_->persistence_info();
+  if (section(5, "Keyspace") && store_.size() > 0) {
     fmt::format_to(out, "db0:keys={},expires={},avg_ttl=0\r\n", store_.size(), store_.expires());
   }
   c.out.bulk(text);

@@ -187,6 +187,8 @@ TEST(ShardReplica, StandaloneServesAtOnceAndRecoversFromItsLog) {
   EXPECT_EQ(c.exec(0, {"GET", "k"}).text(), "$1\r\nv\r\n");
   EXPECT_EQ(c.exec(0, {"INCR", "n"}).text(), ":2\r\n");
   EXPECT_EQ(c.node(0).term(), 2u);
+  const std::string info = c.exec(0, {"INFO", "persistence"}).text();
+  EXPECT_NE(info.find("wal_enabled:1\r\nwal_fsync:never\r\n"), std::string::npos) << info;
 }
 
 TEST(ShardReplica, SyncWriteIsAnsweredAtCommitAndSlavesRedirect) {
