@@ -580,6 +580,20 @@ void Replication::on_append(const AppendRequest& m, TimePoint now) {
     r.need_snapshot = true;
     return send(m.master, r);
   }
+  if (m.prev_index < base_index_) {
+    // Entries folded into this node's snapshot cannot be compared one by one. Compare at the
+    // snapshot's own index (its term is known), or have the master resume there.
+    const uint64_t end = m.prev_index + m.entries.size();
+    if (end < base_index_) {
+      r.hint = base_index_;
+      return send(m.master, r);
+    }
+    if (m.entries[base_index_ - m.prev_index - 1].term != base_term_) {
+      awaiting_snapshot_ = true;  // the snapshot holds writes the master never had (async)
+      r.need_snapshot = true;
+      return send(m.master, r);
+    }
+  }
   if (m.prev_index > last_index()) {
     r.hint = last_index();
     return send(m.master, r);
@@ -599,7 +613,7 @@ void Replication::on_append(const AppendRequest& m, TimePoint now) {
     return send(m.master, r);
   }
   for (const LogEntry& e : m.entries) {
-    if (e.index <= base_index_) continue;  // inside the snapshot: committed, so matching
+    if (e.index <= base_index_) continue;  // matched at base_index_ above
     if (e.index <= last_index()) {
       if (term_at(e.index) == e.term) continue;
       if (e.index <= applied_) {
@@ -653,8 +667,12 @@ void Replication::on_append_reply(const AppendReply& m, TimePoint now) {
   if (!current) return;
   p->state = Peer::State::probe;
   p->inflight.clear();
+  if (m.hint > last_index()) {
+    // The slave's snapshot reaches past this log: it applied writes this master never had.
+    return send_snapshot(*p, now);
+  }
   p->match = std::min(p->match, m.hint);
-  p->next = std::min(m.hint, last_index()) + 1;
+  p->next = m.hint + 1;
   send_append(*p, now, false);
 }
 
@@ -667,7 +685,9 @@ void Replication::on_snapshot(const SnapshotRequest& m, TimePoint now) {
   last_contact_ = now;
   reset_election_timer(now);
   r.term = term_;
-  if (m.index > commit_ || awaiting_snapshot_) {
+  // Install when it brings news, when this node asked for it, or when this node's own snapshot
+  // reaches past the master's state (it applied writes the master never had: async rollback).
+  if (m.index > commit_ || awaiting_snapshot_ || m.index < base_index_) {
     machine_.restore(m.index, m.last_term, m.data);
     storage_.install_snapshot(m.index, m.last_term, m.data);
     log_.clear();
