@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "common/rng.h"
+#include "nodes/db/snapshot.h"
 
 namespace fl::db {
 namespace {
@@ -454,10 +455,12 @@ struct RandomRun {
   size_t acked = 0;
   size_t lost = 0;
   std::string first_lost;
+  bool converged = false;  // every node's keyspace is the same at the end
 };
 
-RandomRun run_random(uint64_t seed, ShardBugs bugs) {
+RandomRun run_random(uint64_t seed, ShardBugs bugs, ReplicationMode mode = ReplicationMode::sync) {
   ClusterOptions o;
+  o.mode = mode;
   o.persistent = true;
   o.snapshot_every = 400;
   o.bugs = bugs;
@@ -500,6 +503,8 @@ RandomRun run_random(uint64_t seed, ShardBugs bugs) {
   }
   c.run(3000);
   RandomRun out;
+  out.converged = encode_store(c.node(0).store()) == encode_store(c.node(1).store()) &&
+                  encode_store(c.node(0).store()) == encode_store(c.node(2).store());
   for (auto& [key, a] : writes) {
     if (!a.ready() || a.text() != "+OK\r\n") continue;
     ++out.acked;
@@ -516,8 +521,21 @@ TEST(ShardReplica, RandomFaultsLoseNoAcknowledgedWrite) {
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     const RandomRun r = run_random(seed, {});
     EXPECT_EQ(r.lost, 0u) << "seed " << seed << ": first lost " << r.first_lost;
+    EXPECT_TRUE(r.converged) << "seed " << seed;
     EXPECT_GT(r.acked, 100u) << "seed " << seed;
   }
+}
+
+// Async mode may lose acknowledged writes, but the replicas still end up identical.
+TEST(ShardReplica, AsyncRandomFaultsConverge) {
+  size_t lost = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const RandomRun r = run_random(seed, {}, ReplicationMode::async);
+    EXPECT_TRUE(r.converged) << "seed " << seed;
+    EXPECT_GT(r.acked, 100u) << "seed " << seed;
+    lost += r.lost;
+  }
+  std::cout << "async: acknowledged writes missing at the end over 4 seeds: " << lost << "\n";
 }
 
 // The same schedules find the seeded bugs: acknowledged writes go missing.
