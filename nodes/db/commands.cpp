@@ -97,20 +97,15 @@ struct NamedInfo {
 
 // Every command that touches keys. Keyless commands (PING, INFO, ...) are absent.
 constexpr NamedInfo kCommandInfo[] = {
-    {"get", {false, 1, 1, 1}},       {"set", {true, 1, 1, 1}},
-    {"del", {true, 1, -1, 1}},       {"exists", {false, 1, -1, 1}},
-    {"incr", {true, 1, 1, 1}},       {"decr", {true, 1, 1, 1}},
-    {"incrby", {true, 1, 1, 1}},     {"decrby", {true, 1, 1, 1}},
-    {"mget", {false, 1, -1, 1}},     {"mset", {true, 1, -1, 2}},
-    {"type", {false, 1, 1, 1}},      {"expire", {true, 1, 1, 1}},
-    {"pexpire", {true, 1, 1, 1}},    {"pexpireat", {true, 1, 1, 1}},
-    {"ttl", {false, 1, 1, 1}},       {"pttl", {false, 1, 1, 1}},
-    {"persist", {true, 1, 1, 1}},    {"sadd", {true, 1, 1, 1}},
-    {"srem", {true, 1, 1, 1}},       {"scard", {false, 1, 1, 1}},
-    {"sismember", {false, 1, 1, 1}}, {"smembers", {false, 1, 1, 1}},
-    {"sscan", {false, 1, 1, 1}},     {"scan", {false, 0, 0, 0}},
-    {"dbsize", {false, 0, 0, 0}},    {"flushall", {true, 0, 0, 0}},
-    {"flushdb", {true, 0, 0, 0}},
+    {"get", {false, 1, 1, 1}},      {"set", {true, 1, 1, 1}},       {"del", {true, 1, -1, 1}},
+    {"exists", {false, 1, -1, 1}},  {"incr", {true, 1, 1, 1}},      {"decr", {true, 1, 1, 1}},
+    {"incrby", {true, 1, 1, 1}},    {"decrby", {true, 1, 1, 1}},    {"mget", {false, 1, -1, 1}},
+    {"mset", {true, 1, -1, 2}},     {"type", {false, 1, 1, 1}},     {"expire", {true, 1, 1, 1}},
+    {"pexpire", {true, 1, 1, 1}},   {"pexpireat", {true, 1, 1, 1}}, {"ttl", {false, 1, 1, 1}},
+    {"pttl", {false, 1, 1, 1}},     {"persist", {true, 1, 1, 1}},   {"sadd", {true, 1, 1, 1}},
+    {"srem", {true, 1, 1, 1}},      {"scard", {false, 1, 1, 1}},    {"sismember", {false, 1, 1, 1}},
+    {"smembers", {false, 1, 1, 1}}, {"sscan", {false, 1, 1, 1}},    {"scan", {false, 0, 0, 0}},
+    {"dbsize", {false, 0, 0, 0}},   {"flushall", {true, 0, 0, 0}},  {"flushdb", {true, 0, 0, 0}},
 };
 
 }  // namespace
@@ -516,8 +511,8 @@ void DbCommands::flushall(Ctx& c) {
 }
 
 void DbCommands::info(Ctx& c) {
-  static constexpr std::string_view kSections[] = {"server", "clients", "stats", "replication",
-                                                   "keyspace"};
+  static constexpr std::string_view kSections[] = {"server",      "clients",     "stats",
+                                                   "replication", "persistence", "keyspace"};
   bool want[std::size(kSections)] = {};
   if (c.argv.size() == 1) {
     for (bool& w : want) w = true;
@@ -562,7 +557,8 @@ void DbCommands::info(Ctx& c) {
                    stats_.misses);
   }
   if (section(3, "Replication")) {
-    const ReplicationStatus r = replication_ ? replication_->replication_status() : ReplicationStatus{};
+    const ReplicationStatus r =
+        replication_ ? replication_->replication_status() : ReplicationStatus{};
     fmt::format_to(out,
                    "role:{}\r\nterm:{}\r\nshard:{}\r\nmaster_id:{}\r\nmaster_host:{}\r\n"
                    "master_port:{}\r\n",
@@ -579,7 +575,8 @@ void DbCommands::info(Ctx& c) {
     }
     fmt::format_to(out, "lease_ms_left:{}\r\n", r.lease_ms_left);
   }
-  if (section(4, "Keyspace") && store_.size() > 0) {
+  if (replication_ && section(4, "Persistence")) text += replication_->persistence_info();
+  if (section(5, "Keyspace") && store_.size() > 0) {
     fmt::format_to(out, "db0:keys={},expires={},avg_ttl=0\r\n", store_.size(), store_.expires());
   }
   c.out.bulk(text);
@@ -587,7 +584,8 @@ void DbCommands::info(Ctx& c) {
 
 // As Redis's ROLE, with the term appended as the last element.
 void DbCommands::role(Ctx& c) {
-  const ReplicationStatus r = replication_ ? replication_->replication_status() : ReplicationStatus{};
+  const ReplicationStatus r =
+      replication_ ? replication_->replication_status() : ReplicationStatus{};
   if (r.role == "master") {
     c.out.array_header(4);
     c.out.bulk("master");

@@ -51,6 +51,8 @@ class ReplicationStatusSource {
  public:
   virtual ~ReplicationStatusSource() = default;
   virtual ReplicationStatus replication_status() const = 0;
+  // The body of INFO persistence ("name:value\r\n" lines); "" when there is nothing to say.
+  virtual std::string persistence_info() const { return {}; }
 };
 
 // What the replication and routing layers need to know about a command.

@@ -423,9 +423,7 @@ TEST_F(CommandsTest, Info) {
   EXPECT_EQ(decode(run({"INFO", "nosuch"})).str, "");
 }
 
-TEST_F(CommandsTest, Role) {
-  EXPECT_EQ(run({"ROLE"}), "*4\r\n$6\r\nmaster\r\n:0\r\n*0\r\n:0\r\n");
-}
+TEST_F(CommandsTest, Role) { EXPECT_EQ(run({"ROLE"}), "*4\r\n$6\r\nmaster\r\n:0\r\n*0\r\n:0\r\n"); }
 
 namespace {
 struct FixedStatus final : ReplicationStatusSource {
@@ -448,9 +446,9 @@ TEST_F(CommandsTest, RoleAndInfoReportTheReplica) {
   EXPECT_EQ(run({"ROLE"}),
             "*6\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:7001\r\n$9\r\nconnected\r\n:41\r\n:7\r\n");
   const std::string repl = decode(run({"INFO", "replication"})).str;
-  for (const char* needle : {"role:slave\r\n", "term:7\r\n", "shard:2\r\n",
-                             "master_host:127.0.0.1\r\n", "master_port:7001\r\n",
-                             "master_repl_offset:42\r\n", "applied_offset:41\r\n"}) {
+  for (const char* needle :
+       {"role:slave\r\n", "term:7\r\n", "shard:2\r\n", "master_host:127.0.0.1\r\n",
+        "master_port:7001\r\n", "master_repl_offset:42\r\n", "applied_offset:41\r\n"}) {
     EXPECT_NE(repl.find(needle), std::string::npos) << needle;
   }
   src.status.role = "master";
@@ -458,8 +456,8 @@ TEST_F(CommandsTest, RoleAndInfoReportTheReplica) {
   EXPECT_EQ(run({"ROLE"}),
             "*4\r\n$6\r\nmaster\r\n:42\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n7002\r\n$2\r\n40\r\n"
             ":7\r\n");
-  EXPECT_NE(decode(run({"INFO", "replication"})).str.find(
-                "slave0:id=db-s2-r1,addr=127.0.0.1:7002,offset=40,lag_ms=5\r\n"),
+  EXPECT_NE(decode(run({"INFO", "replication"}))
+                .str.find("slave0:id=db-s2-r1,addr=127.0.0.1:7002,offset=40,lag_ms=5\r\n"),
             std::string::npos);
   commands_->set_replication_source(nullptr);
 }

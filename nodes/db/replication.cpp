@@ -55,8 +55,12 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
 class Fields {
  public:
   explicit Fields(std::span<const std::string_view> argv) : argv_(argv) {}
-  bool u64(uint64_t& v) { return ok_ = ok_ && pos_ < argv_.size() && parse_number(argv_[pos_++], v); }
-  bool i64(int64_t& v) { return ok_ = ok_ && pos_ < argv_.size() && parse_number(argv_[pos_++], v); }
+  bool u64(uint64_t& v) {
+    return ok_ = ok_ && pos_ < argv_.size() && parse_number(argv_[pos_++], v);
+  }
+  bool i64(int64_t& v) {
+    return ok_ = ok_ && pos_ < argv_.size() && parse_number(argv_[pos_++], v);
+  }
   bool flag(bool& v) {
     uint64_t x = 0;
     if (!u64(x) || x > 1) return ok_ = false;
@@ -86,15 +90,15 @@ bool is_replication_message(std::string_view command) {
 std::vector<std::string> encode_message(const Message& m) {
   struct Encoder {
     std::vector<std::string> operator()(const VoteRequest& v) const {
-      return {"REPL.VOTE",       num(v.term),     v.candidate, num(v.last_index),
-              num(v.last_term), num(v.prevote ? 1 : 0)};
+      return {"REPL.VOTE",       num(v.term),      v.candidate,
+              num(v.last_index), num(v.last_term), num(v.prevote ? 1 : 0)};
     }
     std::vector<std::string> operator()(const VoteReply& v) const {
       return {"REPL.VOTED", num(v.term), v.from, num(v.granted ? 1 : 0), num(v.prevote ? 1 : 0)};
     }
     std::vector<std::string> operator()(const AppendRequest& a) const {
-      std::vector<std::string> out = {"REPL.APPEND",     num(a.term),   a.master,
-                                      num(a.prev_index), num(a.prev_term), num(a.commit),
+      std::vector<std::string> out = {"REPL.APPEND",     num(a.term),          a.master,
+                                      num(a.prev_index), num(a.prev_term),     num(a.commit),
                                       snum(a.stamp),     num(a.entries.size())};
       out.reserve(out.size() + 2 * a.entries.size());
       for (const LogEntry& e : a.entries) {
@@ -104,12 +108,17 @@ std::vector<std::string> encode_message(const Message& m) {
       return out;
     }
     std::vector<std::string> operator()(const AppendReply& r) const {
-      return {"REPL.APPENDED",  num(r.term), r.from,
-              num(r.success ? 1 : 0), num(r.index), num(r.hint),
-              num(r.need_snapshot ? 1 : 0), snum(r.stamp)};
+      return {"REPL.APPENDED",
+              num(r.term),
+              r.from,
+              num(r.success ? 1 : 0),
+              num(r.index),
+              num(r.hint),
+              num(r.need_snapshot ? 1 : 0),
+              snum(r.stamp)};
     }
     std::vector<std::string> operator()(const SnapshotRequest& s) const {
-      return {"REPL.SNAPSHOT", num(s.term),  s.master, num(s.index),
+      return {"REPL.SNAPSHOT",  num(s.term),   s.master, num(s.index),
               num(s.last_term), snum(s.stamp), s.data};
     }
     std::vector<std::string> operator()(const SnapshotReply& s) const {
@@ -312,8 +321,7 @@ void Replication::tick(TimePoint now) {
   std::sort(heard.begin(), heard.end(), std::greater<>());
   const size_t need = options_.members.size() / 2;  // peers needed besides this node
   if (need > 0) last_contact_ = heard[need - 1];
-  if (need > 0 && now - last_contact_ >= options_.election_timeout_ms &&
-      !options_.bug_no_fencing) {
+  if (need > 0 && now - last_contact_ >= options_.election_timeout_ms && !options_.bug_no_fencing) {
     become_slave(term_, "", now);
     return;
   }
@@ -572,6 +580,20 @@ void Replication::on_append(const AppendRequest& m, TimePoint now) {
     r.need_snapshot = true;
     return send(m.master, r);
   }
+  if (m.prev_index < base_index_) {
+    // Entries folded into this node's snapshot cannot be compared one by one. Compare at the
+    // snapshot's own index (its term is known), or have the master resume there.
+    const uint64_t end = m.prev_index + m.entries.size();
+    if (end < base_index_) {
+      r.hint = base_index_;
+      return send(m.master, r);
+    }
+    if (m.entries[base_index_ - m.prev_index - 1].term != base_term_) {
+      awaiting_snapshot_ = true;  // the snapshot holds writes the master never had (async)
+      r.need_snapshot = true;
+      return send(m.master, r);
+    }
+  }
   if (m.prev_index > last_index()) {
     r.hint = last_index();
     return send(m.master, r);
@@ -591,7 +613,7 @@ void Replication::on_append(const AppendRequest& m, TimePoint now) {
     return send(m.master, r);
   }
   for (const LogEntry& e : m.entries) {
-    if (e.index <= base_index_) continue;  // inside the snapshot: committed, so matching
+    if (e.index <= base_index_) continue;  // matched at base_index_ above
     if (e.index <= last_index()) {
       if (term_at(e.index) == e.term) continue;
       if (e.index <= applied_) {
@@ -645,8 +667,12 @@ void Replication::on_append_reply(const AppendReply& m, TimePoint now) {
   if (!current) return;
   p->state = Peer::State::probe;
   p->inflight.clear();
+  if (m.hint > last_index()) {
+    // The slave's snapshot reaches past this log: it applied writes this master never had.
+    return send_snapshot(*p, now);
+  }
   p->match = std::min(p->match, m.hint);
-  p->next = std::min(m.hint, last_index()) + 1;
+  p->next = m.hint + 1;
   send_append(*p, now, false);
 }
 
@@ -659,7 +685,9 @@ void Replication::on_snapshot(const SnapshotRequest& m, TimePoint now) {
   last_contact_ = now;
   reset_election_timer(now);
   r.term = term_;
-  if (m.index > commit_ || awaiting_snapshot_) {
+  // Install when it brings news, when this node asked for it, or when this node's own snapshot
+  // reaches past the master's state (it applied writes the master never had: async rollback).
+  if (m.index > commit_ || awaiting_snapshot_ || m.index < base_index_) {
     machine_.restore(m.index, m.last_term, m.data);
     storage_.install_snapshot(m.index, m.last_term, m.data);
     log_.clear();

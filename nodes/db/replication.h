@@ -85,7 +85,7 @@ struct AppendRequest {
   uint64_t prev_index = 0;
   uint64_t prev_term = 0;
   uint64_t commit = 0;
-  TimePoint stamp = 0;  // the master's send time, echoed back
+  TimePoint stamp = 0;            // the master's send time, echoed back
   std::vector<LogEntry> entries;  // consecutive from prev_index + 1
 };
 struct AppendReply {
@@ -116,8 +116,8 @@ struct SnapshotReply {
   TimePoint stamp = 0;
 };
 
-using Message =
-    std::variant<VoteRequest, VoteReply, AppendRequest, AppendReply, SnapshotRequest, SnapshotReply>;
+using Message = std::variant<VoteRequest, VoteReply, AppendRequest, AppendReply, SnapshotRequest,
+                             SnapshotReply>;
 
 struct Outgoing {
   std::string to;
@@ -205,9 +205,9 @@ struct SlaveProgress {
 // Why a proposal or a read was refused.
 enum class Refusal : uint8_t {
   none,
-  not_master,     // a slave or candidate: see master_id()
-  no_lease,       // master without a valid lease: -TRYAGAIN
-  not_ready,      // master that has not committed an entry of its term yet: -TRYAGAIN
+  not_master,  // a slave or candidate: see master_id()
+  no_lease,    // master without a valid lease: -TRYAGAIN
+  not_ready,   // master that has not committed an entry of its term yet: -TRYAGAIN
 };
 
 class Replication {

@@ -145,6 +145,8 @@ class ShardReplica::Storage final : public ReplicationStorage {
     }
   }
   bool has_wal() const { return wal_ != nullptr; }
+  const Wal* wal() const { return wal_.get(); }
+  bool failed() const { return sync_failed_ || (wal_ && !wal_->status()); }
 
  private:
   std::unique_ptr<Wal> wal_;
@@ -260,8 +262,14 @@ void ShardReplica::execute(std::span<const std::string_view> argv, nodes::Sessio
     return run_local(argv, session, reply);
   }
   if (core_->role() != Role::master) return moved_or_down(reply);
+  if (storage_->failed()) {
+    // Nothing can be made durable: refuse before logging, so the write is certainly not applied.
+    return reply(error_reply("TRYAGAIN the write-ahead log failed on this master"));
+  }
   auto p = core_->propose(entry_for(argv), t);
   if (p.refusal != Refusal::none) return refuse(p.refusal, reply);
+  // An older write still waiting at this index (its master term long gone) has lost its place.
+  settle(p.index, error_reply("TRYAGAIN the write was replaced by a newer master's log"));
   pending_[p.index] = Pending{p.term, std::move(reply), 0};
   core_->flush(t);
   after_core(t);
@@ -353,7 +361,8 @@ void ShardReplica::after_core(TimePoint t) {
   }
   out.clear();
   // A master that stepped down (or moved to a new term) gives its unsettled writes a deadline.
-  if (last_role_ == Role::master && (core_->role() != Role::master || core_->term() != last_term_)) {
+  if (last_role_ == Role::master &&
+      (core_->role() != Role::master || core_->term() != last_term_)) {
     for (auto& [index, p] : pending_) {
       if (p.deadline == 0) p.deadline = t + kFateWaitMs;
     }
@@ -425,6 +434,20 @@ void ShardReplica::truncated(uint64_t index) {
     settle(pending_.rbegin()->first,
            error_reply("TRYAGAIN the write was replaced by a newer master's log"));
   }
+}
+
+std::string ShardReplica::persistence_info() const {
+  const Wal* wal = storage_ ? storage_->wal() : nullptr;
+  if (!wal) return "wal_enabled:0\r\n";
+  const WalStats st = wal->stats();
+  return fmt::format(
+      "wal_enabled:1\r\nwal_fsync:{}\r\nwal_records:{}\r\nwal_bytes:{}\r\nwal_fsyncs:{}\r\n"
+      "wal_last_fsync_us:{}\r\nwal_torn_bytes:{}\r\nwal_snapshots:{}\r\n"
+      "wal_snapshot_index:{}\r\nwal_snapshot_bytes:{}\r\nwal_segments:{}\r\n"
+      "wal_last_index:{}\r\nwal_failed:{}\r\n",
+      to_string(wal->policy()), st.records, st.bytes, st.fsyncs, st.last_fsync_us, st.torn_bytes,
+      st.snapshots, st.snapshot_index, st.snapshot_bytes, st.segments, st.last_index,
+      st.failed ? 1 : 0);
 }
 
 ReplicationStatus ShardReplica::replication_status() const {

@@ -37,7 +37,6 @@
 
 namespace fl::db {
 
-
 // Where reads are served.
 enum class ReadPolicy : uint8_t {
   master,  // only the master with a valid lease; slaves answer -MOVED
@@ -122,6 +121,8 @@ class ShardReplica final : public StateMachine, public ReplicationStatusSource {
 
   // ---- State, for ROLE / INFO / CLUSTER SHARDS ----
   ReplicationStatus replication_status() const override;
+  // WAL counters: wal_enabled, wal_fsync, wal_records, wal_bytes, wal_fsyncs, ...
+  std::string persistence_info() const override;
   const Replication& core() const { return *core_; }
   Role role() const { return core_->role(); }
   uint64_t term() const { return core_->term(); }

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "common/rng.h"
+#include "nodes/db/snapshot.h"
 
 namespace fl::db {
 namespace {
@@ -54,8 +55,8 @@ class Cluster {
  public:
   explicit Cluster(ClusterOptions o) : opt_(o) {
     for (size_t i = 0; i < o.nodes; ++i) {
-      members_.push_back({"db-s0-r" + std::to_string(i), 0, "127.0.0.1",
-                          static_cast<uint16_t>(7000 + i)});
+      members_.push_back(
+          {"db-s0-r" + std::to_string(i), 0, "127.0.0.1", static_cast<uint16_t>(7000 + i)});
       dirs_.push_back(std::make_unique<TempDir>());
     }
     nodes_.resize(o.nodes);
@@ -187,6 +188,8 @@ TEST(ShardReplica, StandaloneServesAtOnceAndRecoversFromItsLog) {
   EXPECT_EQ(c.exec(0, {"GET", "k"}).text(), "$1\r\nv\r\n");
   EXPECT_EQ(c.exec(0, {"INCR", "n"}).text(), ":2\r\n");
   EXPECT_EQ(c.node(0).term(), 2u);
+  const std::string info = c.exec(0, {"INFO", "persistence"}).text();
+  EXPECT_NE(info.find("wal_enabled:1\r\nwal_fsync:never\r\n"), std::string::npos) << info;
 }
 
 TEST(ShardReplica, SyncWriteIsAnsweredAtCommitAndSlavesRedirect) {
@@ -197,8 +200,7 @@ TEST(ShardReplica, SyncWriteIsAnsweredAtCommitAndSlavesRedirect) {
   EXPECT_FALSE(a.ready());  // deferred until a majority has it
   ASSERT_TRUE(c.wait_for([&] { return a.ready(); }, 100));
   EXPECT_EQ(a.text(), "+OK\r\n");
-  const std::string moved =
-      "-MOVED 0 127.0.0.1:" + std::to_string(7000 + m) + "\r\n";
+  const std::string moved = "-MOVED 0 127.0.0.1:" + std::to_string(7000 + m) + "\r\n";
   EXPECT_EQ(c.exec(s, {"GET", "k"}).text(), moved);
   EXPECT_EQ(c.exec(s, {"SET", "k", "w"}).text(), moved);
   EXPECT_EQ(c.exec(m, {"GET", "k"}).text(), "$1\r\nv\r\n");
@@ -212,8 +214,7 @@ TEST(ShardReplica, SyncWriteIsAnsweredAtCommitAndSlavesRedirect) {
   const std::string role_s = c.exec(s, {"ROLE"}).text();
   EXPECT_EQ(role_s, "*6\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:" + std::to_string(7000 + m) +
                         "\r\n$9\r\nconnected\r\n:" +
-                        std::to_string(c.node(s).core().applied_index()) + "\r\n:" + term +
-                        "\r\n");
+                        std::to_string(c.node(s).core().applied_index()) + "\r\n:" + term + "\r\n");
 }
 
 TEST(ShardReplica, ReadsFromSlavesWhenThePolicySaysSo) {
@@ -263,10 +264,12 @@ TEST(ShardReplica, MasterCrashElectsANewMasterThatHasEveryAcknowledgedWrite) {
     EXPECT_EQ(c.exec(n, {"GET", "k" + std::to_string(i)}).text(), "$1\r\nv\r\n");
   }
   c.start(m);  // recovers from its WAL and follows
-  ASSERT_TRUE(c.wait_for([&] { return c.node(m).role() == Role::slave &&
-                                      c.node(m).core().applied_index() ==
-                                          c.node(n).core().applied_index(); },
-                         2000));
+  ASSERT_TRUE(c.wait_for(
+      [&] {
+        return c.node(m).role() == Role::slave &&
+               c.node(m).core().applied_index() == c.node(n).core().applied_index();
+      },
+      2000));
   EXPECT_NE(c.node(m).store().find("k19"), nullptr);
 }
 
@@ -452,10 +455,12 @@ struct RandomRun {
   size_t acked = 0;
   size_t lost = 0;
   std::string first_lost;
+  bool converged = false;  // every node's keyspace is the same at the end
 };
 
-RandomRun run_random(uint64_t seed, ShardBugs bugs) {
+RandomRun run_random(uint64_t seed, ShardBugs bugs, ReplicationMode mode = ReplicationMode::sync) {
   ClusterOptions o;
+  o.mode = mode;
   o.persistent = true;
   o.snapshot_every = 400;
   o.bugs = bugs;
@@ -498,6 +503,8 @@ RandomRun run_random(uint64_t seed, ShardBugs bugs) {
   }
   c.run(3000);
   RandomRun out;
+  out.converged = encode_store(c.node(0).store()) == encode_store(c.node(1).store()) &&
+                  encode_store(c.node(0).store()) == encode_store(c.node(2).store());
   for (auto& [key, a] : writes) {
     if (!a.ready() || a.text() != "+OK\r\n") continue;
     ++out.acked;
@@ -514,8 +521,21 @@ TEST(ShardReplica, RandomFaultsLoseNoAcknowledgedWrite) {
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     const RandomRun r = run_random(seed, {});
     EXPECT_EQ(r.lost, 0u) << "seed " << seed << ": first lost " << r.first_lost;
+    EXPECT_TRUE(r.converged) << "seed " << seed;
     EXPECT_GT(r.acked, 100u) << "seed " << seed;
   }
+}
+
+// Async mode may lose acknowledged writes, but the replicas still end up identical.
+TEST(ShardReplica, AsyncRandomFaultsConverge) {
+  size_t lost = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const RandomRun r = run_random(seed, {}, ReplicationMode::async);
+    EXPECT_TRUE(r.converged) << "seed " << seed;
+    EXPECT_GT(r.acked, 100u) << "seed " << seed;
+    lost += r.lost;
+  }
+  std::cout << "async: acknowledged writes missing at the end over 4 seeds: " << lost << "\n";
 }
 
 // The same schedules find the seeded bugs: acknowledged writes go missing.
