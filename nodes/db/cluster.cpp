@@ -353,8 +353,17 @@ result<void> ClusterNode::start(nodes::CommandTable& table) {
   server_.every(kTickPeriod, [this] {
     const TimeMs now = kSteady.now_ms();
     backend_->tick(now);
-    if (!options_.members.empty() && now - last_broadcast_ms_ >= kStatusPeriodMs) {
+    if (options_.members.empty()) return;
+    // Periodically, and at once when this node's role, term or master changed (so the other
+    // shards redirect to a new master without waiting for the next period).
+    const ReplicationStatus r = backend_->status();
+    const bool changed =
+        r.role != last_role_ || r.term != last_term_ || r.master_id != last_master_;
+    if (changed || now - last_broadcast_ms_ >= kStatusPeriodMs) {
       last_broadcast_ms_ = now;
+      last_role_ = r.role;
+      last_term_ = r.term;
+      last_master_ = r.master_id;
       broadcast_status();
     }
   });

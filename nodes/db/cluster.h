@@ -116,6 +116,9 @@ class ClusterNode {
   std::unique_ptr<Backend> backend_;
   std::map<std::string, NodeStatus, std::less<>> statuses_;  // other nodes, by id
   TimeMs last_broadcast_ms_ = 0;
+  // What the latest broadcast said.
+  std::string last_role_, last_master_;
+  uint64_t last_term_ = 0;
 };
 
 }  // namespace fl::db

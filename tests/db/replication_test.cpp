@@ -161,6 +161,43 @@ TEST(DbReplication, OtherShardsRedirectToTheNewMasterAfterAFailover) {
   EXPECT_GT(shards->elements[1].elements[2].integer, 0);
 }
 
+TEST(DbReplication, EachShardOfThreeFailsOverWhenItsMasterIsKilled) {
+  DbCluster c(3, 3, {"--replication", "sync"});
+  ASSERT_TRUE(c.start()) << c.logs();
+  // A key per shard.
+  std::vector<std::string> keys(3);
+  for (int k = 0; keys[0].empty() || keys[1].empty() || keys[2].empty(); ++k) {
+    const std::string key = "f" + std::to_string(k);
+    auto& slot = keys[static_cast<size_t>(fl::shard_of(key, 3))];
+    if (slot.empty()) slot = key;
+  }
+  std::string list;
+  for (int shard = 0; shard < 3; ++shard) {
+    std::optional<size_t> m;
+    ASSERT_TRUE(eventually([&] { return (m = c.master_of(shard)).has_value(); })) << c.logs();
+    ASSERT_TRUE(write_acked(c, keys[size_t(shard)], "before"));
+    c.process(*m).kill(SIGKILL);
+    const auto killed = SteadyClock::now();
+    ASSERT_TRUE(write_acked(c, keys[size_t(shard)], "after")) << c.logs();
+    list += std::to_string(static_cast<int>(
+                std::chrono::duration<double, std::milli>(SteadyClock::now() - killed).count())) +
+            "ms ";
+    // Every live node routes a read to the new master (other shards learn it from its status).
+    for (size_t i = 0; i < c.size(); ++i) {
+      if (!c.process(i).running()) continue;
+      std::optional<Value> got;
+      ASSERT_TRUE(eventually([&] {
+        got = c.call_routed(i, {"GET", keys[size_t(shard)]});
+        return got && *got == Value::bulk("after");
+      })) << "asked "
+          << c.spec(i).id << ": " << (got ? resp::encode(*got) : "no reply");
+    }
+  }
+  std::printf("3x3 failover (SIGKILL of the master -> first acknowledged write): %s\n",
+              list.c_str());
+  RecordProperty("failover_ms", list);
+}
+
 TEST(DbReplication, PausedMasterIsReplacedAndStepsDownWhenResumed) {
   DbCluster c(1, 3, {"--replication", "sync"});
   ASSERT_TRUE(c.start()) << c.logs();
