@@ -472,10 +472,12 @@ TimePoint Replication::lease_until() const {
   if (role_ != Role::master) return 0;
   const size_t need = options_.members.size() / 2;  // echoes needed besides this node
   if (need == 0) return kForever;
-  std::vector<TimePoint> echoed;
-  for (const Peer& p : peers_) echoed.push_back(p.echoed);
-  std::sort(echoed.begin(), echoed.end(), std::greater<>());
-  const TimePoint stamp = echoed[need - 1];
+  // Asked on every read: no allocation.
+  scratch_.clear();
+  for (const Peer& p : peers_) scratch_.push_back(p.echoed);
+  std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(need - 1),
+                   scratch_.end(), std::greater<>());
+  const TimePoint stamp = scratch_[need - 1];
   return stamp == 0 ? 0 : stamp + options_.lease_ms;
 }
 

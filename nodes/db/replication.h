@@ -334,6 +334,7 @@ class Replication {
   TimePoint term_started_at_ = 0;  // master: when it was elected
   std::vector<Peer> peers_;
   std::vector<Outgoing> outbox_;
+  mutable std::vector<TimePoint> scratch_;
 };
 
 }  // namespace fl::db
