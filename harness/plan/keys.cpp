@@ -13,6 +13,7 @@ constexpr std::string_view kConditions[] = {"started", "ready"};
 constexpr std::string_view kWorkloadKinds[] = {"register", "set", "counter", "kv-mix", "queue"};
 constexpr std::string_view kLoadModes[] = {"open", "closed"};
 constexpr std::string_view kDistributions[] = {"uniform", "zipfian", "latest", "hotspot"};
+constexpr std::string_view kBalances[] = {"first", "round-robin"};
 constexpr std::string_view kCheckKinds[] = {"linearizable", "set-full",     "counter",
                                             "total-queue",  "availability", "perf"};
 constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
@@ -24,7 +25,7 @@ constexpr KeySpec kTopKeys[] = {
     {"duration", KeyType::duration},
     {"cluster", KeyType::table},
     {"node", KeyType::table_array},
-    {"workload", KeyType::table},
+    {"workload", KeyType::table_or_array},
     {"check", KeyType::table_array},
 };
 
@@ -73,6 +74,7 @@ constexpr KeySpec kDependencyKeys[] = {
 };
 
 constexpr KeySpec kWorkloadKeys[] = {
+    {"name", KeyType::string},
     {"kind", KeyType::string, kWorkloadKinds},
     {"mode", KeyType::string, kLoadModes},
     {"rate", KeyType::number},
@@ -80,6 +82,7 @@ constexpr KeySpec kWorkloadKeys[] = {
     {"connections", KeyType::integer},
     {"pipeline", KeyType::integer},
     {"targets", KeyType::string_array},
+    {"balance", KeyType::string, kBalances},
     {"keys", KeyType::integer},
     {"distribution", KeyType::string, kDistributions},
     {"skew", KeyType::number},
@@ -95,7 +98,7 @@ constexpr KeySpec kWorkloadKeys[] = {
 constexpr KeySpec kCheckKeys[] = {
     {"kind", KeyType::string, kCheckKinds}, {"model", KeyType::string, kModels},
     {"time_budget", KeyType::duration},     {"memory_budget", KeyType::size},
-    {"min_ok_ratio", KeyType::number},
+    {"min_ok_ratio", KeyType::number},      {"workload", KeyType::string},
 };
 
 constexpr TableSpec kTables[] = {
@@ -148,6 +151,7 @@ std::string_view json_schema_type(KeyType type) {
     case KeyType::string_map:
     case KeyType::number_map:
     case KeyType::table:
+    case KeyType::table_or_array:
       return "object";
   }
   return "string";

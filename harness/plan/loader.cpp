@@ -84,6 +84,7 @@ std::string_view expected_phrase(KeyType t) {
     case KeyType::number_map: return "a table of numbers";
     case KeyType::table: return "a table";
     case KeyType::table_array: return "an array of tables";
+    case KeyType::table_or_array: return "a table or an array of tables";
     case KeyType::dependency_array: return "an array of node ids or { node, condition } tables";
   }
   return "a value";
@@ -103,6 +104,9 @@ bool has_type(const toml::node& n, KeyType t) {
     case KeyType::string_map:
     case KeyType::number_map:
     case KeyType::table: return n.is_table();
+    case KeyType::table_or_array:
+      if (n.is_table()) return true;
+      [[fallthrough]];
     case KeyType::table_array: {
       // An empty array (`node = []`) is an array of no tables.
       const auto* arr = n.as_array();
@@ -192,7 +196,8 @@ class Loader {
   void read_ready(const Scope& node, NodeSpec& spec);
   void read_restart(const Scope& node, NodeSpec& spec);
   void read_depends_on(const Scope& node, NodeSource& src);
-  void read_workload(const Scope& top);
+  void read_workloads(const Scope& top);
+  void read_workload(const toml::table& table, std::string name);
   void read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok);
   void read_check(const toml::table& table, size_t index, size_t count, bool have_workload);
 
@@ -210,9 +215,11 @@ class Loader {
   std::unordered_map<std::string, size_t> instance_owner_;
   // Group id -> index into nodes_ (first claimant wins).
   std::unordered_map<std::string, size_t> group_index_;
-  // Where [workload] and each of its targets were written, for check_targets().
-  toml::source_region workload_where_;
-  std::vector<toml::source_region> target_where_;  // parallel to plan_.workload->targets
+  // Where each workload and each of its targets were written, for check_targets(); parallel to
+  // plan_.workloads (and target_where_[i] to plan_.workloads[i].targets).
+  std::vector<toml::source_region> workload_where_;
+  std::vector<std::vector<toml::source_region>> target_where_;
+  std::vector<std::string> workload_scope_;  // "[workload]", "[[workload]] #2"
 };
 
 void Loader::check_keys(const Scope& scope) {
@@ -228,7 +235,7 @@ void Loader::check_keys(const Scope& scope) {
           fmt::format("unknown table {}{}{}", array ? "[[" : "[", key.str(), array ? "]]" : "]");
       if (near) {
         const auto* k = find_key(*scope.spec, *near);
-        if (k->type == KeyType::table_array) {
+        if (k->type == KeyType::table_array || k->type == KeyType::table_or_array) {
           message += fmt::format(" (did you mean [[{}]]?)", *near);
         } else if (k->type == KeyType::table) {
           message += fmt::format(" (did you mean [{}]?)", *near);
@@ -399,7 +406,7 @@ void Loader::read_top(const toml::table& root) {
     const auto& arr = *nodes->as_array();
     for (size_t i = 0; i < arr.size(); ++i) read_node(*arr[i].as_table(), i, arr.size());
   }
-  read_workload(top);
+  read_workloads(top);
   if (const auto* checks = get(top, "check", KeyType::table_array)) {
     const auto& arr = *checks->as_array();
     for (size_t i = 0; i < arr.size(); ++i) {
@@ -665,13 +672,43 @@ void Loader::read_depends_on(const Scope& node, NodeSource& src) {
   }
 }
 
-void Loader::read_workload(const Scope& top) {
-  auto scope = sub_table(top, "workload", "[workload]");
-  if (!scope) return;
-  const toml::table& t = *scope->table;
+void Loader::read_workloads(const Scope& top) {
+  const auto* node = get(top, "workload", KeyType::table_or_array);
+  if (!node) return;
+  if (const auto* t = node->as_table()) {
+    read_workload(*t, "[workload]");
+  } else {
+    const auto& arr = *node->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) {
+      read_workload(*arr[i].as_table(), arr.size() == 1 ? std::string("[[workload]]")
+                                                        : fmt::format("[[workload]] #{}", i + 1));
+    }
+  }
+  // Names are unique, and with several workloads each key gets its workload's name in front.
+  std::unordered_map<std::string, size_t> seen;
+  for (size_t i = 0; i < plan_.workloads.size(); ++i) {
+    WorkloadSpec& w = plan_.workloads[i];
+    if (w.name.empty()) continue;
+    auto [it, inserted] = seen.emplace(w.name, i);
+    if (!inserted) {
+      error(workload_where_[i],
+            fmt::format("{} is named '{}' like {}: give each workload its own 'name'",
+                        workload_scope_[i], w.name, workload_scope_[it->second]));
+    }
+    if (plan_.workloads.size() > 1) w.key_prefix = w.name + ":";
+  }
+}
+
+void Loader::read_workload(const toml::table& t, std::string name) {
+  Scope owned{&t, find_table("workload"), std::move(name)};
+  check_keys(owned);
+  const Scope* scope = &owned;
+  const std::string& in = owned.name;
   WorkloadSpec w;
-  workload_where_ = t.source();
-  w.where = {file_, workload_where_.begin.line, workload_where_.begin.column};
+  workload_where_.push_back(t.source());
+  target_where_.emplace_back();
+  workload_scope_.push_back(owned.name);
+  w.where = {file_, t.source().begin.line, t.source().begin.column};
 
   static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
       {"register", "register"}, {"set", "set"},     {"counter", "counter"},
@@ -680,6 +717,10 @@ void Loader::read_workload(const Scope& top) {
   static constexpr std::pair<std::string_view, LoadMode> kModes[] = {
       {"open", LoadMode::open},
       {"closed", LoadMode::closed},
+  };
+  static constexpr std::pair<std::string_view, Balance> kBalances[] = {
+      {"first", Balance::first},
+      {"round-robin", Balance::round_robin},
   };
   static constexpr std::pair<std::string_view, KeyDistribution> kDistributions[] = {
       {"uniform", KeyDistribution::uniform},
@@ -691,8 +732,19 @@ void Loader::read_workload(const Scope& top) {
   if (kind) {
     w.kind = std::string(*kind);
   } else if (!t.contains("kind")) {
-    error(t.source(), "missing required key 'kind' in [workload]");
+    error(t.source(), fmt::format("missing required key 'kind' in {}", in));
   }
+  if (auto n = get_string(*scope, "name")) {
+    if (valid_id(*n)) {
+      w.name = *n;
+    } else {
+      error(t.get("name")->source(),
+            fmt::format("'name' in {} must match [a-z0-9_-]+, got \"{}\"", in, *n));
+    }
+  } else if (!t.contains("name")) {
+    w.name = w.kind;
+  }
+  if (auto b = get_enum(*scope, "balance", kBalances)) w.balance = *b;
   const auto mode = get_enum(*scope, "mode", kModes);
   if (mode) w.mode = *mode;
   const bool mode_ok = mode || !t.contains("mode");
@@ -706,7 +758,7 @@ void Loader::read_workload(const Scope& top) {
                           std::string_view condition) {
     if (!t.contains(key) || !other_ok || applies) return true;
     error(t.get(key)->source(),
-          fmt::format("'{}' in [workload] applies only to {}", key, condition));
+          fmt::format("'{}' in {} applies only to {}", key, in, condition));
     return false;
   };
 
@@ -738,9 +790,9 @@ void Loader::read_workload(const Scope& top) {
   if (auto v = get_size(*scope, "value_size")) {
     const auto& where = t.get("value_size")->source();
     if (*v == 0 || *v > kMaxValueSize) {
-      error(where, fmt::format("'value_size' in [workload] must be between 1 byte and 512MiB, got "
+      error(where, fmt::format("'value_size' in {} must be between 1 byte and 512MiB, got "
                                "{} bytes",
-                               *v));
+                               in, *v));
     } else if (applies_only("value_size", kind.has_value(), w.kind == "kv-mix" || w.kind == "queue",
                             "kind = \"kv-mix\" or \"queue\"")) {
       w.value_size = *v;
@@ -751,21 +803,22 @@ void Loader::read_workload(const Scope& top) {
     const auto& arr = *targets->as_array();
     if (arr.empty()) {
       error(targets->source(),
-            "'targets' in [workload] must not be empty (leave it out for the default targets)");
+            fmt::format("'targets' in {} must not be empty (leave it out for the default targets)",
+                        in));
     }
     // The strings among the elements are still checked against the node ids (check_targets).
     for (size_t i = 0; i < arr.size(); ++i) {
       if (const auto* id = arr[i].as_string()) {
         w.targets.push_back(id->get());
-        target_where_.push_back(arr[i].source());
+        target_where_.back().push_back(arr[i].source());
       } else {
-        error(arr[i].source(), fmt::format("'targets' in [workload] must be an array of strings, "
+        error(arr[i].source(), fmt::format("'targets' in {} must be an array of strings, "
                                            "element {} is {}",
-                                           i + 1, toml_type_name(arr[i].type())));
+                                           in, i + 1, toml_type_name(arr[i].type())));
       }
     }
   }
-  plan_.workload = std::move(w);
+  plan_.workloads.push_back(std::move(w));
 }
 
 void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
@@ -778,9 +831,9 @@ void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
     const std::string_view op = name.str();
     if (kind_ok && std::find(ops.begin(), ops.end(), op) == ops.end()) {
       std::string message = fmt::format(
-          "'mix' in [workload]: unknown operation '{}' for kind "
+          "'mix' in {}: unknown operation '{}' for kind "
           "\"{}\"",
-          op, w.kind);
+          scope.name, op, w.kind);
       if (auto near = closest_match(op, ops)) {
         message += fmt::format(" (did you mean '{}'?)", *near);
       } else {
@@ -792,8 +845,8 @@ void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
     }
     const std::string what = fmt::format("'mix.{}'", op);
     if (!value.is_number()) {
-      error(value.source(), fmt::format("{} in [workload] must be a number, got {}", what,
-                                        toml_type_name(value.type())));
+      error(value.source(), fmt::format("{} in {} must be a number, got {}", what,
+                                        scope.name, toml_type_name(value.type())));
       ok = false;
     } else if (!number_in_range(value, what, scope, 0, false, kNoMax)) {
       ok = false;
@@ -803,7 +856,8 @@ void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
   }
   if (!ok) return;
   if (!mix.empty() && std::all_of(mix.begin(), mix.end(), [](auto& e) { return e.second == 0; })) {
-    error(node->source(), "'mix' in [workload] must give some operation a weight greater than 0");
+    error(node->source(),
+          fmt::format("'mix' in {} must give some operation a weight greater than 0", scope.name));
     return;
   }
   w.mix = std::move(mix);
@@ -837,6 +891,31 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
     error(table.source(),
           fmt::format("{} needs a [workload] to check, and the plan has none", scope.name));
   }
+  // The workload whose operations it judges: the one named, else the plan's only one. Several
+  // and none named: availability and perf judge every operation; the others must name one.
+  const WorkloadSpec* scoped = plan_.workloads.size() == 1 ? &plan_.workloads.front() : nullptr;
+  if (auto name = get_string(scope, "workload")) {
+    scoped = plan_.find_workload(*name);
+    if (scoped) {
+      c.workload = *name;
+    } else if (have_workload) {
+      std::vector<std::string_view> names;
+      for (const auto& w : plan_.workloads) names.push_back(w.name);
+      error(table.get("workload")->source(),
+            fmt::format("'workload' in {} names no workload '{}'{}", scope.name, *name,
+                        hint_for(*name, names)));
+    }
+  } else if (kind && plan_.workloads.size() > 1 && c.kind != "availability" &&
+             c.kind != "perf") {
+    std::string names;
+    for (const auto& w : plan_.workloads) {
+      if (!w.name.empty()) names += (names.empty() ? "" : ", ") + w.name;
+    }
+    error(table.source(),
+          fmt::format("{} (kind = \"{}\") must name the workload it checks with 'workload': the "
+                      "plan has several ({})",
+                      scope.name, c.kind, names));
+  }
   if (auto model = get_enum(scope, "model", kModels)) {
     if (kind && c.kind != "linearizable") {
       error(table.get("model")->source(),
@@ -844,14 +923,14 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
     } else {
       c.model = std::string(*model);
     }
-  } else if (kind && c.kind == "linearizable" && !table.contains("model") && plan_.workload &&
-             !plan_.workload->kind.empty()) {
-    c.model = std::string(default_model(plan_.workload->kind));
+  } else if (kind && c.kind == "linearizable" && !table.contains("model") && scoped &&
+             !scoped->kind.empty()) {
+    c.model = std::string(default_model(scoped->kind));
     if (c.model.empty()) {
       error(table.source(),
             fmt::format("{} has kind = \"linearizable\" but no 'model' (required: a \"{}\" "
                         "workload has no default model)",
-                        scope.name, plan_.workload->kind));
+                        scope.name, scoped->kind));
     }
   }
   if (auto d = get_duration(scope, "time_budget", true)) c.time_budget = *d;
@@ -1062,25 +1141,28 @@ void Loader::check_templates() {
 }
 
 void Loader::check_targets() {
-  if (!plan_.workload) return;
-  const WorkloadSpec& w = *plan_.workload;
-  if (w.targets.empty()) {
-    if (nodes_.empty()) {
-      error(workload_where_,
-            "[workload] has nothing to send operations to: the plan runs no "
-            "nodes ([cluster.db] nodes = 0 and no [[node]]) and sets no 'targets'");
-    }
-    return;
-  }
   std::vector<std::string_view> known;
   for (const auto& [id, idx] : group_index_) known.push_back(id);
   for (const auto& [id, idx] : instance_owner_) known.push_back(id);
   std::sort(known.begin(), known.end());
-  for (size_t i = 0; i < w.targets.size(); ++i) {
-    const std::string& target = w.targets[i];
-    if (group_index_.count(target) || instance_owner_.count(target)) continue;
-    error(target_where_[i], fmt::format("'targets' in [workload] names unknown node '{}'{}", target,
-                                        hint_for(target, known)));
+  for (size_t wi = 0; wi < plan_.workloads.size(); ++wi) {
+    const WorkloadSpec& w = plan_.workloads[wi];
+    if (w.targets.empty()) {
+      if (nodes_.empty()) {
+        error(workload_where_[wi],
+              fmt::format("{} has nothing to send operations to: the plan runs no "
+                          "nodes ([cluster.db] nodes = 0 and no [[node]]) and sets no 'targets'",
+                          workload_scope_[wi]));
+      }
+      continue;
+    }
+    for (size_t i = 0; i < w.targets.size(); ++i) {
+      const std::string& target = w.targets[i];
+      if (group_index_.count(target) || instance_owner_.count(target)) continue;
+      error(target_where_[wi][i],
+            fmt::format("'targets' in {} names unknown node '{}'{}", workload_scope_[wi], target,
+                        hint_for(target, known)));
+    }
   }
 }
 

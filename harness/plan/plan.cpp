@@ -102,14 +102,25 @@ std::vector<Instance> Plan::instances() const {
 namespace fl::plan {
 
 std::vector<std::string> Plan::target_instances() const {
+  if (workloads.empty()) return {};
+  return target_instances(workloads.front());
+}
+
+const WorkloadSpec* Plan::find_workload(std::string_view workload_name) const {
+  for (const auto& w : workloads) {
+    if (w.name == workload_name) return &w;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Plan::target_instances(const WorkloadSpec& workload) const {
   std::vector<std::string> out;
-  if (!workload) return out;
   auto add_group = [&](const NodeSpec& spec) {
     for (int r = 0; r < spec.replicas; ++r) {
       out.push_back(spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, r));
     }
   };
-  if (workload->targets.empty()) {
+  if (workload.targets.empty()) {
     const bool has_db =
         std::any_of(nodes.begin(), nodes.end(), [](auto& n) { return n.kind == "db"; });
     for (const auto& spec : nodes) {
@@ -117,7 +128,7 @@ std::vector<std::string> Plan::target_instances() const {
     }
     return out;
   }
-  for (const auto& target : workload->targets) {
+  for (const auto& target : workload.targets) {
     auto group = std::find_if(nodes.begin(), nodes.end(), [&](auto& n) { return n.id == target; });
     if (group != nodes.end()) {
       add_group(*group);
@@ -175,6 +186,17 @@ std::vector<CheckSpec> default_checks(const WorkloadSpec& workload) {
   }
   out.push_back(check_of("availability"));
   out.push_back(check_of("perf"));
+  for (auto& c : out) c.workload = workload.name;
+  return out;
+}
+
+std::vector<CheckSpec> run_checks(const Plan& plan) {
+  if (!plan.checks.empty()) return plan.checks;
+  std::vector<CheckSpec> out;
+  for (const auto& w : plan.workloads) {
+    auto checks = default_checks(w);
+    out.insert(out.end(), checks.begin(), checks.end());
+  }
   return out;
 }
 

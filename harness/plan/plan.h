@@ -148,10 +148,23 @@ enum class KeyDistribution {
   hotspot,  // `hot_ops` of operations go to the first `hot_keys` fraction of the keys
 };
 
-// [workload]: what load `faultline run` drives and how.
+// How a workload's client connections pick among its targets.
+enum class Balance {
+  first,        // every connection starts at the first target and fails over in order
+  round_robin,  // connection i starts at target i % n, then fails over in order from there
+};
+
+// One [workload] table, or one entry of [[workload]]: a load `faultline run` drives and how.
+// Several workloads run side by side, each with its own rate, processes and keys.
 struct WorkloadSpec {
+  // Names the workload in [[check]] `workload`, results.json and messages; unique in the plan,
+  // [a-z0-9_-]+. Default: its kind.
+  std::string name;
   // register | set | counter | kv-mix | queue. Required.
   std::string kind;
+  // Prepended to every key the workload uses, so workloads never share a key. Set by the
+  // loader: "" when the plan has one workload, "<name>:" when it has several.
+  std::string key_prefix;
   LoadMode mode = LoadMode::open;
   // Open loop: operations started per second. Default 1000.
   double rate = 1000;
@@ -165,6 +178,8 @@ struct WorkloadSpec {
   // Node ids or groups to send operations to (the "DNS" list); the client fails over between
   // them in order. Default: every reference db instance, else every [[node]] instance.
   std::vector<std::string> targets;
+  // Where each connection starts in `targets`. Default first.
+  Balance balance = Balance::first;
   // Number of distinct keys. Default 100.
   int keys = 100;
   KeyDistribution distribution = KeyDistribution::uniform;
@@ -201,6 +216,9 @@ struct CheckSpec {
   uint64_t memory_budget = 4ull << 30;
   // availability: lowest acceptable ratio of ok to completed operations. Default 0 (report only).
   double min_ok_ratio = 0;
+  // The name of the workload whose operations the check judges. Empty: the plan's only
+  // workload, or for availability and perf in a plan with several, every operation of the run.
+  std::string workload;
   Location where;
 };
 
@@ -212,9 +230,10 @@ struct Plan {
   Duration duration = 30s;
   Cluster cluster;
   std::vector<NodeSpec> nodes;  // reference groups first, then [[node]] entries in file order
-  // [workload]; absent for plans that only start a cluster (`faultline up`).
-  std::optional<WorkloadSpec> workload;
-  // [[check]] entries, in file order. Empty with a workload means the defaults for its kind.
+  // [workload] (one) or [[workload]] (any number), in file order; empty for plans that only
+  // start a cluster (`faultline up`).
+  std::vector<WorkloadSpec> workloads;
+  // [[check]] entries, in file order. Empty with workloads means the defaults of each.
   std::vector<CheckSpec> checks;
   std::filesystem::path source;  // the file it was loaded from (empty for strings)
 
@@ -222,11 +241,27 @@ struct Plan {
   // the instances it depends on.
   std::vector<Instance> instances() const;
 
-  // The instance ids the workload sends operations to, in failover order: `workload->targets`
-  // with groups expanded to their replicas, or the default (every reference db instance, else
-  // every [[node]] instance). Empty without a workload.
+  // The instance ids workload `w` sends operations to, in failover order: its `targets` with
+  // groups expanded to their replicas, or the default (every reference db instance, else every
+  // [[node]] instance).
+  std::vector<std::string> target_instances(const WorkloadSpec& w) const;
+  // The same for the first workload; empty without one.
   std::vector<std::string> target_instances() const;
+
+  // The workload named `workload_name`, or nullptr.
+  const WorkloadSpec* find_workload(std::string_view workload_name) const;
 };
+
+// History process ids are interleaved between the workloads of a plan, so that each checker can
+// be given only its workload's operations: workload `index` of `count` uses the ids p >= 0 with
+// p % count == index (its n-th logical process is index + n * count). With one workload that
+// is every id, as before.
+inline int64_t workload_process(size_t index, size_t count, int64_t n) {
+  return static_cast<int64_t>(index) + n * static_cast<int64_t>(count);
+}
+inline bool workload_owns_process(size_t index, size_t count, int64_t process) {
+  return process >= 0 && static_cast<size_t>(process) % count == index;
+}
 
 // The operation names a workload kind's `mix` may weigh ("register" -> read, write, cas); empty
 // for an unknown kind.
@@ -236,10 +271,13 @@ std::span<const std::string_view> workload_operations(std::string_view workload_
 // queue -> fifo-queue; empty when none does (a linearizable check then needs `model`).
 std::string_view default_model(std::string_view workload_kind);
 
-// The checks a run makes when its plan has a [workload] and no [[check]]: the kind's own
+// The checks a run makes for a workload when its plan has no [[check]]: the kind's own
 // invariant (register: linearizable with default_model; set: set-full; counter: counter;
-// queue: total-queue; kv-mix: none), then availability and perf.
+// queue: total-queue; kv-mix: none), then availability and perf, each scoped to the workload
+// (`workload` = its name).
 std::vector<CheckSpec> default_checks(const WorkloadSpec& workload);
+// The checks of a run: plan.checks, or when it has none, default_checks() of every workload.
+std::vector<CheckSpec> run_checks(const Plan& plan);
 
 struct LoadResult {
   std::optional<Plan> plan;          // set when there are no errors

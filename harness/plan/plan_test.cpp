@@ -1,5 +1,6 @@
 #include "harness/plan/plan.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -241,8 +242,8 @@ TEST(PlanLoad, MissingFile) {
 
 TEST(PlanWorkload, FullWorkloadAndChecks) {
   Plan p = load_good("tests/plans/good/workload.toml");
-  ASSERT_TRUE(p.workload.has_value());
-  const WorkloadSpec& w = *p.workload;
+  ASSERT_EQ(p.workloads.size(), 1u);
+  const WorkloadSpec& w = p.workloads.front();
   EXPECT_EQ(w.kind, "register");
   EXPECT_EQ(w.mode, LoadMode::open);
   EXPECT_DOUBLE_EQ(w.rate, 2500.5);
@@ -288,7 +289,7 @@ kind = "set"
 )",
                             "w.toml");
   ASSERT_TRUE(r.plan) << all_errors(r);
-  const WorkloadSpec& w = *r.plan->workload;
+  const WorkloadSpec& w = r.plan->workloads.front();
   const WorkloadSpec d;
   EXPECT_EQ(w.kind, "set");
   EXPECT_EQ(w.mode, LoadMode::open);
@@ -323,7 +324,7 @@ TEST(PlanWorkload, EveryKindWithItsOwnMix) {
         "name = \"w\"\n[cluster.db]\nnodes = 1\n[workload]\nkind = \"" + kind + "\"\nmix = " + mix,
         "w.toml");
     ASSERT_TRUE(r.plan) << all_errors(r);
-    EXPECT_EQ(r.plan->workload->mix.size(), 2u + (kind == "register"));
+    EXPECT_EQ(r.plan->workloads.front().mix.size(), 2u + (kind == "register"));
     EXPECT_EQ(r.plan->target_instances(), (std::vector<std::string>{"db"}));
   }
 }
@@ -352,7 +353,7 @@ kind = "total-queue"
 )",
                             "w.toml");
   ASSERT_TRUE(r.plan) << all_errors(r);
-  const WorkloadSpec& w = *r.plan->workload;
+  const WorkloadSpec& w = r.plan->workloads.front();
   EXPECT_EQ(w.mode, LoadMode::closed);
   EXPECT_EQ(w.concurrency, 4);
   EXPECT_EQ(w.distribution, KeyDistribution::hotspot);
@@ -399,9 +400,97 @@ TEST(PlanWorkload, DefaultChecksPerWorkloadKind) {
 
 TEST(PlanWorkload, PlanWithoutWorkloadHasNoTargets) {
   Plan p = load_good("tests/plans/good/full.toml");
-  EXPECT_FALSE(p.workload.has_value());
+  EXPECT_TRUE(p.workloads.empty());
   EXPECT_TRUE(p.checks.empty());
   EXPECT_TRUE(p.target_instances().empty());
+}
+
+TEST(PlanLoad, SeveralWorkloadsWithNamesPrefixesAndScopedChecks) {
+  auto r = load_plan_string(R"(
+name = "w"
+[cluster.db]
+nodes = 2
+[[workload]]
+kind = "register"
+rate = 500
+balance = "round-robin"
+[[workload]]
+name = "sets"
+kind = "set"
+mode = "closed"
+concurrency = 3
+targets = ["db-1"]
+[[check]]
+kind = "linearizable"
+workload = "register"
+[[check]]
+kind = "set-full"
+workload = "sets"
+[[check]]
+kind = "availability"
+)",
+                            "w.toml");
+  ASSERT_TRUE(r.plan) << all_errors(r);
+  const Plan& p = *r.plan;
+  ASSERT_EQ(p.workloads.size(), 2u);
+  EXPECT_EQ(p.workloads[0].name, "register");  // the kind by default
+  EXPECT_EQ(p.workloads[0].key_prefix, "register:");
+  EXPECT_EQ(p.workloads[0].rate, 500);
+  EXPECT_EQ(p.workloads[0].balance, Balance::round_robin);
+  EXPECT_EQ(p.workloads[1].name, "sets");
+  EXPECT_EQ(p.workloads[1].key_prefix, "sets:");
+  EXPECT_EQ(p.workloads[1].mode, LoadMode::closed);
+  EXPECT_EQ(p.workloads[1].balance, Balance::first);
+  EXPECT_EQ(p.target_instances(p.workloads[0]), (std::vector<std::string>{"db-0", "db-1"}));
+  EXPECT_EQ(p.target_instances(p.workloads[1]), (std::vector<std::string>{"db-1"}));
+  ASSERT_EQ(p.checks.size(), 3u);
+  EXPECT_EQ(p.checks[0].workload, "register");
+  EXPECT_EQ(p.checks[0].model, "cas-register");  // the named workload's default
+  EXPECT_EQ(p.checks[1].workload, "sets");
+  EXPECT_EQ(p.checks[2].workload, "");  // every operation
+  EXPECT_EQ(p.find_workload("sets"), &p.workloads[1]);
+  EXPECT_EQ(p.find_workload("nope"), nullptr);
+}
+
+TEST(PlanLoad, OneWorkloadKeepsItsKeysAndGetsDefaultChecksPerWorkload) {
+  for (std::string_view form : {"[workload]", "[[workload]]"}) {
+    auto r = load_plan_string(
+        fmt::format("name = \"w\"\n[cluster.db]\nnodes = 1\n{}\nkind = \"set\"\n", form), "w.toml");
+    ASSERT_TRUE(r.plan) << all_errors(r);
+    ASSERT_EQ(r.plan->workloads.size(), 1u);
+    EXPECT_EQ(r.plan->workloads[0].name, "set");
+    EXPECT_EQ(r.plan->workloads[0].key_prefix, "");
+    auto checks = run_checks(*r.plan);
+    ASSERT_EQ(checks.size(), 3u);
+    for (const auto& c : checks) EXPECT_EQ(c.workload, "set") << c.kind;
+  }
+  auto two = load_plan_string(R"(
+name = "w"
+[cluster.db]
+nodes = 1
+[[workload]]
+kind = "register"
+[[workload]]
+kind = "kv-mix"
+)",
+                              "w.toml");
+  ASSERT_TRUE(two.plan) << all_errors(two);
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& c : run_checks(*two.plan)) got.emplace_back(c.kind, c.workload);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{
+                     {"linearizable", "register"},
+                     {"availability", "register"},
+                     {"perf", "register"},
+                     {"availability", "kv-mix"},
+                     {"perf", "kv-mix"}}));
+}
+
+TEST(PlanLoad, WorkloadProcessIdsInterleave) {
+  EXPECT_EQ(workload_process(0, 1, 7), 7);
+  EXPECT_EQ(workload_process(1, 3, 2), 7);
+  EXPECT_TRUE(workload_owns_process(1, 3, 7));
+  EXPECT_FALSE(workload_owns_process(0, 3, 7));
+  EXPECT_FALSE(workload_owns_process(0, 1, -1));  // the nemesis
 }
 
 TEST(PlanLoad, EveryGoodPlanLoads) {
