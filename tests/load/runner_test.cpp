@@ -200,8 +200,11 @@ TEST(LoadRunner, FollowsMovedRedirects) {
   check_well_formed(history.ops());
   EXPECT_GT(summary->main.ok, 50);
   EXPECT_EQ(summary->main.fail + summary->main.info, 0);
-  EXPECT_GT(summary->redirects, 50);
-  EXPECT_GT(mover.commands(), 50);
+  // The route is remembered: only the calls in flight before the first redirect came back are
+  // redirected (at most one per connection); every later one goes straight to redis.
+  EXPECT_GE(summary->redirects, 1);
+  EXPECT_LE(summary->redirects, spec.concurrency);
+  EXPECT_EQ(mover.commands(), summary->redirects);
   EXPECT_NE(testing::raw_command(redis->port(), {"DBSIZE"}), ":0\r\n");
 }
 
