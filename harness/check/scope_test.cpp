@@ -7,9 +7,9 @@
 namespace fl::check {
 namespace {
 
-using testing::HistoryBuilder;
 using history::Type;
 using history::Value;
+using testing::HistoryBuilder;
 
 // Two workloads (even and odd processes) on one key: each one's operations are linearizable,
 // together they are not, so the checker must see only the workload it is scoped to.

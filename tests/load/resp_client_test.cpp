@@ -58,8 +58,8 @@ bool is_error(const CallResult& r, std::string_view code) {
 // Keys of each shard of `shards`, `per_shard` of each.
 std::vector<std::vector<std::string>> keys_by_shard(int shards, size_t per_shard) {
   std::vector<std::vector<std::string>> out(static_cast<size_t>(shards));
-  for (int i = 0; std::any_of(out.begin(), out.end(), [&](auto& v) { return v.size() < per_shard; });
-       ++i) {
+  for (int i = 0;
+       std::any_of(out.begin(), out.end(), [&](auto& v) { return v.size() < per_shard; }); ++i) {
     std::string key = "k" + std::to_string(i);
     auto& bucket = out[static_cast<size_t>(fl::shard_of(key, shards))];
     if (bucket.size() < per_shard) bucket.push_back(key);
@@ -93,8 +93,8 @@ TEST(RespClient, RemembersTheMovedRoutePerShard) {
   // The entry node redirects every key to its shard's master.
   ScriptedServer entry([&](const Argv& argv, uint16_t) {
     int s = fl::shard_of(argv.at(1), kShards);
-    return "-MOVED " + std::to_string(s) + " 127.0.0.1:" +
-           std::to_string(masters[static_cast<size_t>(s)]->port()) + "\r\n";
+    return "-MOVED " + std::to_string(s) +
+           " 127.0.0.1:" + std::to_string(masters[static_cast<size_t>(s)]->port()) + "\r\n";
   });
   asio::io_context io;
   ClientOptions o;
@@ -147,9 +147,8 @@ TEST(RespClient, RetriesTryAgainThenSucceeds) {
 }
 
 TEST(RespClient, ClusterDownUntilTheDeadlineEndsWithThatReply) {
-  ScriptedServer server([](const Argv&, uint16_t) {
-    return std::string("-CLUSTERDOWN shard 0 has no master\r\n");
-  });
+  ScriptedServer server(
+      [](const Argv&, uint16_t) { return std::string("-CLUSTERDOWN shard 0 has no master\r\n"); });
   asio::io_context io;
   RespClient client(io, {at(server.port())}, ClientOptions{});
   auto r = call(io, client, 0, {"SET", "k", "1"}, 300ms);
