@@ -14,7 +14,8 @@ constexpr std::string_view kWorkloadKinds[] = {"register", "set", "counter", "kv
 constexpr std::string_view kLoadModes[] = {"open", "closed"};
 constexpr std::string_view kDistributions[] = {"uniform", "zipfian", "latest", "hotspot"};
 constexpr std::string_view kCheckKinds[] = {"linearizable", "set-full",     "counter",
-                                            "total-queue",  "availability", "perf"};
+                                            "total-queue",  "availability", "perf",
+                                            "failover"};
 constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
                                         "kv-append", "set",          "fifo-queue"};
 constexpr std::string_view kReplicationModes[] = {"async", "sync", "quorum"};
@@ -125,7 +126,7 @@ constexpr KeySpec kWorkloadKeys[] = {
 constexpr KeySpec kCheckKeys[] = {
     {"kind", KeyType::string, kCheckKinds}, {"model", KeyType::string, kModels},
     {"time_budget", KeyType::duration},     {"memory_budget", KeyType::size},
-    {"min_ok_ratio", KeyType::number},
+    {"min_ok_ratio", KeyType::number},      {"max_failover", KeyType::duration},
 };
 
 constexpr TableSpec kTables[] = {

@@ -1008,6 +1008,7 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
   static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
       {"linearizable", "linearizable"}, {"set-full", "set-full"},         {"counter", "counter"},
       {"total-queue", "total-queue"},   {"availability", "availability"}, {"perf", "perf"},
+      {"failover", "failover"},
   };
   static constexpr std::pair<std::string_view, std::string_view> kModels[] = {
       {"register", "register"},
@@ -1060,6 +1061,14 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
           fmt::format("'min_ok_ratio' in {} applies only to kind = \"availability\"", scope.name));
     } else {
       c.min_ok_ratio = *v;
+    }
+  }
+  if (auto d = get_duration(scope, "max_failover", true)) {
+    if (kind && c.kind != "failover") {
+      error(table.get("max_failover")->source(),
+            fmt::format("'max_failover' in {} applies only to kind = \"failover\"", scope.name));
+    } else {
+      c.max_failover = *d;
     }
   }
   plan_.checks.push_back(std::move(c));

@@ -267,7 +267,7 @@ struct WorkloadSpec {
 
 // One [[check]]: an invariant the run must keep.
 struct CheckSpec {
-  // linearizable | set-full | counter | total-queue | availability | perf. Required.
+  // linearizable | set-full | counter | total-queue | availability | failover | perf. Required.
   std::string kind;
   // linearizable: register | cas-register | kv | kv-append | set | fifo-queue. Default: the one
   // matching the workload (register workload -> cas-register).
@@ -277,6 +277,12 @@ struct CheckSpec {
   uint64_t memory_budget = 4ull << 30;
   // availability: lowest acceptable ratio of ok to completed operations. Default 0 (report only).
   double min_ok_ratio = 0;
+  // failover: the longest acceptable time from a fault of a shard's master to the first ok
+  // write on that shard. Absent: report without judging.
+  std::optional<Duration> max_failover;
+  // The db's shard count, which checkers that report per shard map keys with (fl::shard_of).
+  // Not a plan key: `faultline run` fills it from [cluster.db]. Default 1.
+  int shards = 1;
   Location where;
 };
 

@@ -9,6 +9,7 @@
 #include "harness/load/runner.h"
 #include "harness/report/results.h"
 #include "harness/rundir/run_dir.h"
+#include "harness/run/fault_schedule.h"
 #include "harness/run/session.h"
 
 #include <boost/json.hpp>
@@ -76,9 +77,36 @@ std::vector<check::RunEvent> read_events(const fs::path& path) {
     if (auto* n = o.if_contains("node"); n && n->is_string()) e.node = n->as_string();
     if (auto* d = o.if_contains("detail"); d && d->is_string()) e.detail = d->as_string();
     if (auto* x = o.if_contains("expected"); x && x->is_bool()) e.expected = x->as_bool();
+    if (auto* a = o.if_contains("action"); a && a->is_string()) e.action = a->as_string();
+    if (auto* sh = o.if_contains("shard"); sh && sh->is_int64()) {
+      e.shard = static_cast<int>(sh->as_int64());
+    }
+    if (auto* r = o.if_contains("role"); r && r->is_string()) e.role = r->as_string();
     out.push_back(std::move(e));
   }
   return out;
+}
+
+// How the fault schedule reaches the run: events and the clock of the Session, nemesis ops in
+// the history, and the nodes as the supervisor sees them.
+FaultScheduleHooks fault_hooks(Session& s, history::Writer* history) {
+  FaultScheduleHooks h;
+  h.event = [&s](std::string_view type, std::string fields) { s.event(type, fields); };
+  h.now = [&s] { return s.now(); };
+  h.history = history;
+  h.nodes = [&s] {
+    std::vector<chaos::NodeAddress> out;
+    for (const auto& n : s.nodes()) {
+      const bool running = n.pid != 0 && (n.state == supervisor::NodeState::ready ||
+                                           n.state == supervisor::NodeState::starting);
+      out.push_back({n.id, n.host, n.port, running});
+    }
+    return out;
+  };
+  h.ask = [](const chaos::NodeAddress& n) {
+    return chaos::query_role(n.host, n.port, std::chrono::milliseconds(300));
+  };
+  return h;
 }
 
 report::PhaseMetrics phase_metrics(std::string name, const load::PhaseSummary& p) {
@@ -234,12 +262,22 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   load::Runner runner(w, *targets, **writer, Rng(s.seed()).fork("load").seed(), s.start_time());
   active = &runner;
   if (stopped) runner.stop();
+  chaos::SupervisorControl control(s.supervisor());
+  FaultSchedule faults(plan.faults, plan.instances(), control, s.seed(),
+                       fault_hooks(s, writer->get()));
   s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
+  // [[fault]] `at` counts from the start of the recorded phase, after the warm-up.
+  if (!plan.faults.empty()) faults.start(std::chrono::steady_clock::now() + w.warmup);
   result<load::Summary> summary = Error(errc::internal, "load did not run");
   {
     ProgressPrinter progress(runner, duration, options.progress);
-    summary = runner.run(duration, [&] { s.event("phase.final-reads"); });
+    // Faults heal before the final reads, so those read what the healed cluster holds.
+    summary = runner.run(duration, [&] {
+      faults.stop();
+      s.event("phase.final-reads");
+    });
   }
+  faults.stop();
   active = nullptr;
   (*writer)->close();
   r.history_ops = (*writer)->count();
@@ -256,7 +294,8 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   auto events = read_events(s.dir() / "events.jsonl");
   auto specs = plan.checks.empty() ? plan::default_checks(w) : plan.checks;
   check::Verdict overall = check::Verdict::valid;
-  for (const auto& spec : specs) {
+  for (auto spec : specs) {
+    spec.shards = plan.cluster.db.enabled ? plan.cluster.db.shards : 1;
     auto checker = check::make_checker(spec);
     if (!checker) return fail(s.dir(), checker.error().message);
     const auto t0 = std::chrono::steady_clock::now();
