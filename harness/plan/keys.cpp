@@ -15,9 +15,15 @@ constexpr std::string_view kLoadModes[] = {"open", "closed"};
 constexpr std::string_view kDistributions[] = {"uniform", "zipfian", "latest", "hotspot"};
 constexpr std::string_view kBalances[] = {"first", "round-robin"};
 constexpr std::string_view kCheckKinds[] = {"linearizable", "set-full",     "counter",
-                                            "total-queue",  "availability", "perf"};
+                                            "total-queue",  "availability", "perf",
+                                            "failover"};
 constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
                                         "kv-append", "set",          "fifo-queue"};
+constexpr std::string_view kReplicationModes[] = {"async", "sync", "quorum"};
+constexpr std::string_view kReadRoutings[] = {"master", "slaves", "any"};
+constexpr std::string_view kFsyncPolicies[] = {"always", "everysec", "never"};
+constexpr std::string_view kFaultActions[] = {"kill", "terminate", "pause", "restart",
+                                              "restart-wiped"};
 
 constexpr KeySpec kTopKeys[] = {
     {"name", KeyType::string},
@@ -27,6 +33,7 @@ constexpr KeySpec kTopKeys[] = {
     {"node", KeyType::table_array},
     {"workload", KeyType::table_or_array},
     {"check", KeyType::table_array},
+    {"fault", KeyType::table_array},
 };
 
 constexpr KeySpec kClusterKeys[] = {
@@ -34,11 +41,35 @@ constexpr KeySpec kClusterKeys[] = {
 };
 
 constexpr KeySpec kClusterDbKeys[] = {
-    {"nodes", KeyType::integer},
+    {"shards", KeyType::integer},
+    {"replicas", KeyType::integer},
+    {"replication", KeyType::string, kReplicationModes},
+    {"reads", KeyType::string, kReadRoutings},
+    {"fsync", KeyType::string, kFsyncPolicies},
+    {"heartbeat", KeyType::duration},
+    {"election_timeout", KeyType::duration},
+    {"lease", KeyType::duration},
+    {"quorum", KeyType::table},
+    {"snapshot_every", KeyType::integer},
+    {"bugs", KeyType::string_array},
     {"max_bulk", KeyType::size},
     {"max_clients", KeyType::integer},
     {"idle_timeout", KeyType::duration},
     {"scan_count", KeyType::integer},
+};
+
+constexpr KeySpec kClusterDbQuorumKeys[] = {
+    {"n", KeyType::integer},
+    {"w", KeyType::integer},
+    {"r", KeyType::integer},
+    {"timeout", KeyType::duration},
+};
+
+constexpr KeySpec kFaultKeys[] = {
+    {"at", KeyType::duration},
+    {"action", KeyType::string, kFaultActions},
+    {"target", KeyType::string},
+    {"duration", KeyType::duration},
 };
 
 constexpr KeySpec kNodeKeys[] = {
@@ -98,19 +129,22 @@ constexpr KeySpec kWorkloadKeys[] = {
 constexpr KeySpec kCheckKeys[] = {
     {"kind", KeyType::string, kCheckKinds}, {"model", KeyType::string, kModels},
     {"time_budget", KeyType::duration},     {"memory_budget", KeyType::size},
-    {"min_ok_ratio", KeyType::number},      {"workload", KeyType::string},
+    {"min_ok_ratio", KeyType::number},      {"max_failover", KeyType::duration},
+    {"workload", KeyType::string},
 };
 
 constexpr TableSpec kTables[] = {
     {"", "the top level", kTopKeys},
     {"cluster", "[cluster]", kClusterKeys},
     {"cluster.db", "[cluster.db]", kClusterDbKeys},
+    {"cluster.db.quorum", "[cluster.db.quorum]", kClusterDbQuorumKeys},
     {"node", "[[node]]", kNodeKeys},
     {"node.ready", "[node.ready]", kReadyKeys},
     {"node.restart", "[node.restart]", kRestartKeys},
     {"node.depends_on", "depends_on entry", kDependencyKeys},
     {"workload", "[workload]", kWorkloadKeys},
     {"check", "[[check]]", kCheckKeys},
+    {"fault", "[[fault]]", kFaultKeys},
 };
 
 }  // namespace

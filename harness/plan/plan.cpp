@@ -13,6 +13,51 @@ std::string Diagnostic::str() const {
   return fmt::format("{}:{}:{}: {}", where.file, where.line, where.column, message);
 }
 
+std::string instance_id(const NodeSpec& spec, int replica) {
+  if (static_cast<size_t>(replica) < spec.members.size()) {
+    return spec.members[static_cast<size_t>(replica)].id;
+  }
+  return spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, replica);
+}
+
+std::string db_instance_id(int shard, int replica) {
+  return fmt::format("db-s{}-r{}", shard, replica);
+}
+
+std::string_view to_string(Replication r) {
+  switch (r) {
+    case Replication::async: return "async";
+    case Replication::sync: return "sync";
+    case Replication::quorum: return "quorum";
+  }
+  return "sync";
+}
+
+std::string_view to_string(ReadRouting r) {
+  switch (r) {
+    case ReadRouting::master: return "master";
+    case ReadRouting::slaves: return "slaves";
+    case ReadRouting::any: return "any";
+  }
+  return "master";
+}
+
+std::string_view to_string(FsyncPolicy f) {
+  switch (f) {
+    case FsyncPolicy::always: return "always";
+    case FsyncPolicy::everysec: return "everysec";
+    case FsyncPolicy::never: return "never";
+  }
+  return "everysec";
+}
+
+namespace {
+constexpr std::string_view kDbBugs[] = {"ack-before-majority", "ack-before-log", "quorum-read-one",
+                                        "no-fencing"};
+}  // namespace
+
+std::span<const std::string_view> known_db_bugs() { return kDbBugs; }
+
 std::vector<Instance> Plan::instances() const {
   std::vector<Instance> all;
   // Instance ids of each group, for resolving group dependencies.
@@ -21,11 +66,13 @@ std::vector<Instance> Plan::instances() const {
     auto& members = group_members[spec.id];
     for (int r = 0; r < spec.replicas; ++r) {
       Instance inst;
-      inst.id = spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, r);
+      inst.id = instance_id(spec, r);
       inst.group = spec.id;
       inst.kind = spec.kind;
       inst.replica = r;
-      inst.command = spec.command;
+      const bool own = static_cast<size_t>(r) < spec.members.size();
+      inst.command = own ? spec.members[static_cast<size_t>(r)].command : spec.command;
+      inst.shard = own ? spec.members[static_cast<size_t>(r)].shard : -1;
       inst.env = spec.env;
       inst.ready = spec.ready;
       inst.stop_signal = spec.stop_signal;
@@ -116,9 +163,7 @@ const WorkloadSpec* Plan::find_workload(std::string_view workload_name) const {
 std::vector<std::string> Plan::target_instances(const WorkloadSpec& workload) const {
   std::vector<std::string> out;
   auto add_group = [&](const NodeSpec& spec) {
-    for (int r = 0; r < spec.replicas; ++r) {
-      out.push_back(spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, r));
-    }
+    for (int r = 0; r < spec.replicas; ++r) out.push_back(instance_id(spec, r));
   };
   if (workload.targets.empty()) {
     const bool has_db =

@@ -152,6 +152,7 @@ TEST_F(SchemaTest, RequiredKeys) {
   EXPECT_EQ(required("node.depends_on"), (std::set<std::string>{"node"}));
   EXPECT_EQ(required("workload"), (std::set<std::string>{"kind"}));
   EXPECT_EQ(required("check"), (std::set<std::string>{"kind"}));
+  EXPECT_EQ(required("fault"), (std::set<std::string>{"at", "action", "target"}));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "harness/load/runner.h"
 #include "harness/report/results.h"
 #include "harness/rundir/run_dir.h"
+#include "harness/run/fault_schedule.h"
 #include "harness/run/session.h"
 
 #include <boost/json.hpp>
@@ -38,15 +39,11 @@ constexpr std::string_view kVersion = "0.1.0";
 
 double ms(nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
 
-// The database's shard count, for routing keys: [cluster.db] shards once plans have it (issue
-// 4), else 1.
-template <class Db>
-int db_shards(const Db& db) {
-  if constexpr (requires { db.shards; }) {
-    return std::max(1, static_cast<int>(db.shards));
-  } else {
-    return 1;
-  }
+// The database's shard count, for the client's routing of keys. A quorum-mode cluster is one
+// ring of nodes (every member shard 0) and never redirects.
+int db_shards(const plan::DbCluster& db) {
+  if (!db.enabled || db.replication == plan::Replication::quorum) return 1;
+  return std::max(1, db.shards);
 }
 
 // The nodes the workload talks to: its `targets` (ids or groups) in order, else every reference
@@ -91,9 +88,36 @@ std::vector<check::RunEvent> read_events(const fs::path& path) {
     if (auto* n = o.if_contains("node"); n && n->is_string()) e.node = n->as_string();
     if (auto* d = o.if_contains("detail"); d && d->is_string()) e.detail = d->as_string();
     if (auto* x = o.if_contains("expected"); x && x->is_bool()) e.expected = x->as_bool();
+    if (auto* a = o.if_contains("action"); a && a->is_string()) e.action = a->as_string();
+    if (auto* sh = o.if_contains("shard"); sh && sh->is_int64()) {
+      e.shard = static_cast<int>(sh->as_int64());
+    }
+    if (auto* r = o.if_contains("role"); r && r->is_string()) e.role = r->as_string();
     out.push_back(std::move(e));
   }
   return out;
+}
+
+// How the fault schedule reaches the run: events and the clock of the Session, nemesis ops in
+// the history, and the nodes as the supervisor sees them.
+FaultScheduleHooks fault_hooks(Session& s, history::Writer* history) {
+  FaultScheduleHooks h;
+  h.event = [&s](std::string_view type, std::string fields) { s.event(type, fields); };
+  h.now = [&s] { return s.now(); };
+  h.history = history;
+  h.nodes = [&s] {
+    std::vector<chaos::NodeAddress> out;
+    for (const auto& n : s.nodes()) {
+      const bool running = n.pid != 0 && (n.state == supervisor::NodeState::ready ||
+                                           n.state == supervisor::NodeState::starting);
+      out.push_back({n.id, n.host, n.port, running});
+    }
+    return out;
+  };
+  h.ask = [](const chaos::NodeAddress& n) {
+    return chaos::query_role(n.host, n.port, std::chrono::milliseconds(300));
+  };
+  return h;
 }
 
 report::PhaseMetrics phase_metrics(std::string name, const load::PhaseSummary& p) {
@@ -293,10 +317,20 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
       if (stopped) runners.back()->stop();
     }
   }
+  chaos::SupervisorControl control(s.supervisor());
+  FaultSchedule faults(plan.faults, plan.instances(), control, s.seed(),
+                       fault_hooks(s, writer->get()));
   s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
-  // Final reads begin once every workload's main phase has ended (after faults heal).
-  std::barrier final_barrier(static_cast<std::ptrdiff_t>(count),
-                             [&]() noexcept { s.event("phase.final-reads"); });
+  // [[fault]] `at` counts from the start of the recorded phase, after the (longest) warm-up.
+  Duration warmup{0};
+  for (const auto& w : workloads) warmup = std::max(warmup, w.warmup);
+  if (!plan.faults.empty()) faults.start(std::chrono::steady_clock::now() + warmup);
+  // Final reads begin once every workload's main phase has ended, and faults heal before them,
+  // so they read what the healed cluster holds.
+  std::barrier final_barrier(static_cast<std::ptrdiff_t>(count), [&]() noexcept {
+    faults.stop();
+    s.event("phase.final-reads");
+  });
   std::vector<result<load::Summary>> summaries(count, Error(errc::internal, "load did not run"));
   {
     ProgressPrinter progress(runners, duration, options.progress);
@@ -318,6 +352,7 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     }
     for (auto& t : threads) t.join();
   }
+  faults.stop();
   (*writer)->close();
   r.history_ops = (*writer)->count();
   s.stop_cluster();
@@ -338,7 +373,8 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   auto events = read_events(s.dir() / "events.jsonl");
   auto specs = plan::run_checks(plan);
   check::Verdict overall = check::Verdict::valid;
-  for (const auto& spec : specs) {
+  for (auto spec : specs) {
+    spec.shards = plan.cluster.db.enabled ? plan.cluster.db.shards : 1;
     // The workload it judges: the one named, else the only one; none = every operation.
     std::string scope = spec.workload;
     if (scope.empty() && count == 1) scope = workloads.front().name;
