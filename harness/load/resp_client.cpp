@@ -380,6 +380,9 @@ asio::awaitable<CallResult> RespClient::call(size_t lane, const std::vector<std:
   const size_t shard = m.shard_of_command(argv);
   auto backoff = std::chrono::duration_cast<Clock::duration>(kFirstBackoff);
   int redirects = 0;
+  // The address of a route that refused this call: until the cluster elects a new master, its
+  // nodes keep redirecting there, which is waited out like -CLUSTERDOWN rather than followed.
+  std::string refused;
   for (;;) {
     Pool* pool = m.routes[shard] ? m.routes[shard] : &m.primary;
     CallResult r = co_await m.call_on(*pool, lane, argv, deadline);
@@ -389,6 +392,8 @@ asio::awaitable<CallResult> RespClient::call(size_t lane, const std::vector<std:
       m.routes[shard] = nullptr;
       ++m.stats.route_resets;
       if (r.status == CallResult::Status::not_sent && !m.closed && Clock::now() < deadline) {
+        const Endpoint& ep = pool->addresses.front();
+        refused = fmt::format("{}:{}", ep.host, ep.port);
         continue;
       }
     }
@@ -397,20 +402,23 @@ asio::awaitable<CallResult> RespClient::call(size_t lane, const std::vector<std:
     int moved_shard = -1;
     std::string host;
     uint16_t port = 0;
+    bool wait = code == "TRYAGAIN" || code == "CLUSTERDOWN";
     if (code == "MOVED") {
-      if (++redirects > m.options.max_redirects ||
-          !parse_moved(r.reply.str, moved_shard, host, port)) {
-        co_return r;
+      if (!parse_moved(r.reply.str, moved_shard, host, port)) co_return r;
+      if (!refused.empty() && refused == fmt::format("{}:{}", host, port)) {
+        wait = true;  // the master it names is the one that just refused: no new one yet
+      } else {
+        if (++redirects > m.options.max_redirects) co_return r;
+        ++m.stats.redirects;
+        const size_t route = moved_shard >= 0 && moved_shard < m.options.shards
+                                 ? static_cast<size_t>(moved_shard)
+                                 : shard;
+        m.routes[route] = &m.redirect_pool(host, port);
+        if (route != shard) m.routes[shard] = m.routes[route];
+        continue;
       }
-      ++m.stats.redirects;
-      const size_t route = moved_shard >= 0 && moved_shard < m.options.shards
-                               ? static_cast<size_t>(moved_shard)
-                               : shard;
-      m.routes[route] = &m.redirect_pool(host, port);
-      if (route != shard) m.routes[shard] = m.routes[route];
-      continue;
     }
-    if (code == "TRYAGAIN" || code == "CLUSTERDOWN") {
+    if (wait) {
       // Certainly not applied, and no attempt before it may have been (every result retried so
       // far was one that never executed): at the deadline the call ends with this reply.
       if (Clock::now() + backoff >= deadline || m.closed) co_return r;

@@ -374,6 +374,33 @@ TEST_F(CliTest, RunTwoWorkloadsSideBySideChecksEachAndPasses) {
   EXPECT_NE(f.out().find("linearizable(cas-register) @reg"), std::string::npos) << f.out();
 }
 
+// Sharded and replicated: after the kill of a shard's master no operation ends with a MOVED
+// error (the client follows routes and waits out the election), and every check passes.
+TEST_F(CliTest, RunShardedFailoverFollowsTheNewMaster) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"run", "tests/plans/good/sharded-failover.toml", "--quiet", "--out", run.string()},
+              tmp_);
+  ASSERT_EQ(f.wait(240s), 0) << f.out() << f.err();
+  auto results = json::parse(slurp(run / "results.json")).as_object();
+  EXPECT_EQ(results.at("verdict").as_string(), "valid");
+  bool killed = false;
+  for (const auto& e : events(run)) killed |= e.at("type").as_string() == "fault.start";
+  EXPECT_TRUE(killed);
+  std::map<std::string, int64_t> ok_by_workload;
+  std::istringstream in(slurp(run / "history.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    auto op = json::parse(line).as_object();
+    if (!op.at("process").is_int64()) continue;  // the nemesis
+    if (auto* e = op.if_contains("error"); e && e->is_string()) {
+      EXPECT_FALSE(e->as_string().starts_with("MOVED")) << line;
+    }
+    if (op.at("type").as_string() == "ok")
+      ++ok_by_workload[op.at("process").as_int64() % 2 ? "sets" : "reg"];
+  }
+  EXPECT_GT(ok_by_workload["reg"], 100);
+  EXPECT_GT(ok_by_workload["sets"], 100);
+}
+
 TEST_F(CliTest, RunWithoutAWorkloadIsAHarnessError) {
   Faultline f({"run", "tests/plans/good/chain.toml", "--out", (tmp_ / "run").string()}, tmp_);
   EXPECT_EQ(f.wait(60s), 3);

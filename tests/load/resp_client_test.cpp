@@ -132,6 +132,28 @@ TEST(RespClient, ForgetsARouteWhoseAddressIsDead) {
   EXPECT_EQ(entry.commands(), 3);
 }
 
+// A killed master: until the election ends the other nodes keep naming it. Redirects to the
+// address that just refused are waited out with the backoff (they would otherwise use up the
+// redirect limit in a few milliseconds), and the new master's MOVED is followed.
+TEST(RespClient, WaitsOutRedirectsToTheMasterThatRefused) {
+  ScriptedServer master([](const Argv&, uint16_t) { return std::string("+OK\r\n"); });
+  const uint16_t dead = testing::closed_port();
+  std::atomic<int> seen{0};
+  ScriptedServer entry([&](const Argv&, uint16_t) {
+    const uint16_t to = ++seen <= 8 ? dead : master.port();
+    return "-MOVED 0 127.0.0.1:" + std::to_string(to) + "\r\n";
+  });
+  asio::io_context io;
+  RespClient client(io, {at(entry.port(), "entry")}, ClientOptions{});
+  auto r = call(io, client, 0, {"SET", "k", "1"}, 5s);
+  EXPECT_TRUE(is_ok(r)) << r.error << r.reply.str;
+  EXPECT_EQ(entry.commands(), 9);
+  EXPECT_EQ(client.stats().redirects, 2);  // to the dead master, then to the new one
+  EXPECT_EQ(client.stats().retries, 7);
+  EXPECT_EQ(client.stats().route_resets, 1);
+  EXPECT_EQ(master.commands(), 1);
+}
+
 TEST(RespClient, RetriesTryAgainThenSucceeds) {
   std::atomic<int> seen{0};
   ScriptedServer server([&](const Argv&, uint16_t) {
