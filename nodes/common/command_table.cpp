@@ -48,9 +48,23 @@ bool CommandTable::contains(std::string_view name) const {
   return commands_.find(name) != commands_.end();
 }
 
-void CommandTable::dispatch(std::span<const std::string_view> argv, resp::Writer& out,
-                            Session& session) const {
+void DeferredReply::complete(std::string resp_bytes) {
+  if (!slot_ || slot_->done || slot_->abandoned) return;
+  slot_->bytes = std::move(resp_bytes);
+  slot_->done = true;
+  if (slot_->wake) slot_->wake();
+}
+
+std::shared_ptr<detail::PendingReply> CommandTable::dispatch(std::span<const std::string_view> argv,
+                                                             resp::Writer& out,
+                                                             Session& session,
+                                                             std::string* buffer) const {
   auto it = commands_.find(argv[0]);
+  if (it == commands_.end() && fallback_) {
+    CommandContext ctx{argv, out, session, nullptr, buffer};
+    fallback_(ctx);
+    return std::move(ctx.deferred);
+  }
   if (it == commands_.end()) {
     // Redis 7: "ERR unknown command 'FOO', with args beginning with: 'a' 'b' ".
     std::string msg =
@@ -59,16 +73,17 @@ void CommandTable::dispatch(std::span<const std::string_view> argv, resp::Writer
       msg += fmt::format("'{}' ", argv[i].substr(0, 128));
     }
     out.error(msg);
-    return;
+    return nullptr;
   }
   const Entry& e = it->second;
   const auto n = static_cast<int>(argv.size());
   if ((e.arity > 0 && n != e.arity) || (e.arity < 0 && n < -e.arity)) {
     out.error(fmt::format("ERR wrong number of arguments for '{}' command", e.name));
-    return;
+    return nullptr;
   }
-  CommandContext ctx{argv, out, session};
+  CommandContext ctx{argv, out, session, nullptr, buffer};
   e.handler(ctx);
+  return std::move(ctx.deferred);
 }
 
 }  // namespace fl::nodes

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,15 +17,73 @@ class Writer;
 
 namespace fl::nodes {
 
+namespace detail {
+// Shared by a DeferredReply and the connection that waits for it. Single-threaded: both sides
+// run on the server's thread.
+struct PendingReply {
+  // The reply once complete() was called.
+  std::string bytes;
+  bool done = false;
+  // Set when the connection closed: complete() then drops the reply.
+  bool abandoned = false;
+  // Set by the server while it waits; complete() calls it to resume the connection.
+  std::function<void()> wake;
+};
+}  // namespace detail
+
+// A reply a handler supplies later (e.g. once a write is replicated). Copyable; every copy
+// refers to the same reply. The connection answers nothing after the deferred command, and
+// parses none of its later pipelined commands, until the reply is complete, so replies stay in
+// order and a client reads its own writes.
+class DeferredReply {
+ public:
+  DeferredReply() = default;
+  explicit DeferredReply(std::shared_ptr<detail::PendingReply> slot) : slot_(std::move(slot)) {}
+
+  // Supplies the reply: exactly one complete RESP value. Call on the server's thread. Only the
+  // first call counts; after the connection closed it is a no-op.
+  void complete(std::string resp_bytes);
+
+  // True for a handle made by CommandContext::defer().
+  bool valid() const { return slot_ != nullptr; }
+  // True once complete() was called, or the connection is gone (nobody waits any more).
+  bool finished() const { return !slot_ || slot_->done || slot_->abandoned; }
+
+ private:
+  std::shared_ptr<detail::PendingReply> slot_;
+};
+
 // What a handler gets: the command's arguments (argv[0] is the name as the client spelled it),
 // the writer of the connection's reply buffer, and the connection's session.
 struct CommandContext {
   std::span<const std::string_view> argv;
   resp::Writer& out;
   Session& session;
+  // Set by defer(); read by the server after the handler returns.
+  std::shared_ptr<detail::PendingReply> deferred = nullptr;
+  // The buffer `out` appends to, when the caller of dispatch() gave it (see reply_encoded).
+  std::string* buffer = nullptr;
+
+  // Appends a reply that is already RESP-encoded (one complete value), e.g. produced by another
+  // component. REQUIRES: nothing else appended by this handler, and no defer().
+  void reply_encoded(std::string_view bytes) {
+    if (buffer) {
+      buffer->append(bytes);
+    } else {
+      defer().complete(std::string(bytes));
+    }
+  }
+
+  // Defers this command's reply: the handler then appends nothing to `out`, and whoever holds
+  // the handle completes it later (or at once). `argv` is only valid during the handler: copy
+  // what the later reply needs. REQUIRES: called at most once, and nothing appended to `out`.
+  DeferredReply defer() {
+    deferred = std::make_shared<detail::PendingReply>();
+    return DeferredReply(deferred);
+  }
 };
 
-// A handler must append exactly one reply to `ctx.out`.
+// A handler must append exactly one reply to `ctx.out`, or call ctx.defer() and append nothing.
 using CommandHandler = std::function<void(CommandContext& ctx)>;
 
 class CommandTable {
@@ -34,8 +93,17 @@ class CommandTable {
   void add(std::string_view name, int arity, CommandHandler handler);
 
   // Looks the command up, checks arity and calls its handler; on an unknown command or a wrong
-  // number of arguments appends the Redis error instead. REQUIRES: !argv.empty().
-  void dispatch(std::span<const std::string_view> argv, resp::Writer& out, Session& session) const;
+  // number of arguments appends the Redis error instead. Returns the pending reply when the
+  // handler deferred it (see CommandContext::defer), else null. `buffer`, when given, is the
+  // string `out` appends to (lets handlers append encoded replies without a deferral).
+  // REQUIRES: !argv.empty().
+  std::shared_ptr<detail::PendingReply> dispatch(std::span<const std::string_view> argv,
+                                                 resp::Writer& out, Session& session,
+                                                 std::string* buffer = nullptr) const;
+
+  // Handles every command with a name not registered (instead of the unknown-command error),
+  // without an arity check: e.g. a node that routes commands on to another table.
+  void set_fallback(CommandHandler handler) { fallback_ = std::move(handler); }
 
   bool contains(std::string_view name) const;
   size_t size() const { return commands_.size(); }
@@ -55,6 +123,7 @@ class CommandTable {
     bool operator()(std::string_view a, std::string_view b) const noexcept;
   };
   std::unordered_map<std::string, Entry, CaseInsensitiveHash, CaseInsensitiveEqual> commands_;
+  CommandHandler fallback_;
 };
 
 // ASCII case-insensitive equality, for option words such as "NX" or "count".

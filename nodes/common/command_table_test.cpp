@@ -77,5 +77,44 @@ TEST(IEquals, ComparesAsciiCaseInsensitively) {
   EXPECT_FALSE(iequals("nx", "nxx"));
 }
 
+TEST_F(CommandTableTest, FallbackTakesUnregisteredNamesWithoutArityCheck) {
+  table_.set_fallback([](CommandContext& ctx) { ctx.out.simple(std::string(ctx.argv[0])); });
+  EXPECT_EQ(run({"NOSUCH"}), "+NOSUCH\r\n");
+  EXPECT_EQ(run({"get", "k"}), "$1\r\nk\r\n");
+  EXPECT_EQ(run({"get"}), "-ERR wrong number of arguments for 'get' command\r\n");
+}
+
+TEST_F(CommandTableTest, DeferredReplyIsReturnedAndCompletedOnce) {
+  DeferredReply held;
+  table_.add("later", 1, [&held](CommandContext& ctx) { held = ctx.defer(); });
+  std::string out;
+  resp::Writer w(out);
+  const std::vector<std::string_view> argv = {"later"};
+  auto pending = table_.dispatch(argv, w, session_);
+  ASSERT_TRUE(pending);
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(held.finished());
+  held.complete("+first\r\n");
+  held.complete("+second\r\n");
+  EXPECT_TRUE(pending->done);
+  EXPECT_EQ(pending->bytes, "+first\r\n");
+  EXPECT_FALSE(table_.dispatch(std::vector<std::string_view>{"get", "k"}, w, session_));
+}
+
+TEST_F(CommandTableTest, EncodedReplyGoesToTheBufferOrBecomesACompletedDeferral) {
+  table_.add("raw", 1, [](CommandContext& ctx) { ctx.reply_encoded(":7\r\n"); });
+  const std::vector<std::string_view> argv = {"raw"};
+  std::string out;
+  resp::Writer w(out);
+  EXPECT_FALSE(table_.dispatch(argv, w, session_, &out));
+  EXPECT_EQ(out, ":7\r\n");
+  out.clear();
+  auto pending = table_.dispatch(argv, w, session_);
+  ASSERT_TRUE(pending);
+  EXPECT_TRUE(pending->done);
+  EXPECT_EQ(pending->bytes, ":7\r\n");
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace fl::nodes

@@ -39,8 +39,10 @@ void rethrow(std::exception_ptr e) {
 }
 
 struct Connection {
-  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  explicit Connection(tcp::socket s) : socket(std::move(s)), wake(socket.get_executor()) {}
   tcp::socket socket;
+  // Waited on (never expiring) while a deferred reply is pending; cancelled to resume.
+  asio::steady_timer wake;
   Clock::time_point last_active = Clock::now();
   Session session;
 };
@@ -59,6 +61,7 @@ struct RespServer::Impl {
   asio::signal_set signals{io};
   asio::steady_timer idle_timer{io};
   std::vector<std::unique_ptr<asio::steady_timer>> tick_timers;
+  std::vector<std::function<void()>> stop_hooks;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections;
   uint64_t next_id = 1;
   bool stopping = false;
@@ -120,14 +123,9 @@ asio::awaitable<void> RespServer::Impl::serve(std::shared_ptr<Connection> c) {
   Session& session = c->session;
 
   while (!stopping) {
-    std::span<char> space = parser.prepare(kReadChunk);
-    auto [ec, n] =
-        co_await c->socket.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
-    if (ec) break;
-    parser.commit(n);
-    c->last_active = Clock::now();
-
-    // Answer every complete command of this read into one buffer, then write once.
+    // Answer every complete command buffered into one buffer, then write once. A deferred reply
+    // holds the rest of the batch back until it is complete, so replies stay in order.
+    bool aborted = false;
     for (;;) {
       const resp::Status st = parser.next_command(argv);
       if (st == resp::Status::need_more) break;
@@ -139,9 +137,25 @@ asio::awaitable<void> RespServer::Impl::serve(std::shared_ptr<Connection> c) {
         break;
       }
       ++stats.total_commands_processed;
-      commands.dispatch(argv, writer, session);
+      if (auto pending = commands.dispatch(argv, writer, session, &out)) {
+        if (!pending->done) {
+          pending->wake = [conn = c.get()] { conn->wake.cancel(); };
+          while (!pending->done && !stopping && c->socket.is_open()) {
+            c->wake.expires_at(asio::steady_timer::time_point::max());
+            co_await c->wake.async_wait(kUseTuple);
+          }
+          pending->wake = nullptr;
+          if (!pending->done) {
+            pending->abandoned = true;
+            aborted = true;
+            break;
+          }
+        }
+        out += pending->bytes;
+      }
       if (session.after != AfterReply::keep) break;
     }
+    if (aborted) break;
     if (!out.empty()) {
       auto [wec, written] = co_await asio::async_write(c->socket, asio::buffer(out), kUseTuple);
       (void)written;
@@ -158,6 +172,13 @@ asio::awaitable<void> RespServer::Impl::serve(std::shared_ptr<Connection> c) {
       break;
     }
     if (session.after == AfterReply::close) break;
+
+    std::span<char> space = parser.prepare(kReadChunk);
+    auto [ec, n] =
+        co_await c->socket.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
+    if (ec) break;
+    parser.commit(n);
+    c->last_active = Clock::now();
   }
 
   boost::system::error_code ec;
@@ -183,6 +204,7 @@ asio::awaitable<void> RespServer::Impl::idle_loop() {
         boost::system::error_code cec;
         c->socket.shutdown(tcp::socket::shutdown_both, cec);
         c->socket.close(cec);
+        c->wake.cancel();
       }
     }
   }
@@ -206,10 +228,12 @@ void RespServer::Impl::stop() {
   signals.cancel(ec);
   idle_timer.cancel();
   for (auto& t : tick_timers) t->cancel();
+  for (auto& f : stop_hooks) f();
   // Closing cancels each connection's pending read or write; its coroutine then cleans up.
   for (auto& [id, c] : connections) {
     c->socket.shutdown(tcp::socket::shutdown_both, ec);
     c->socket.close(ec);
+    c->wake.cancel();
   }
 }
 
@@ -275,6 +299,10 @@ void RespServer::stop() { impl_->stop(); }
 void RespServer::post_stop() {
   asio::post(impl_->io, [impl = impl_.get()] { impl->stop(); });
 }
+
+asio::io_context& RespServer::io() { return impl_->io; }
+
+void RespServer::on_stop(std::function<void()> f) { impl_->stop_hooks.push_back(std::move(f)); }
 
 uint16_t RespServer::port() const {
   boost::system::error_code ec;

@@ -14,6 +14,10 @@
 #include "nodes/common/command_table.h"
 #include "nodes/common/session.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace fl::nodes {
 
 struct ServerOptions {
@@ -57,6 +61,12 @@ class RespServer {
   void post_stop();
 
   uint16_t port() const;
+
+  // The server's io_context, for components that share its thread (e.g. PeerLinks). Work they
+  // keep pending must end when the server stops: register that with on_stop().
+  boost::asio::io_context& io();
+  // Calls `f` (on the server's thread) when the server starts stopping. REQUIRES: before run().
+  void on_stop(std::function<void()> f);
 
  private:
   struct Impl;

@@ -90,7 +90,37 @@ void scan_reply(resp::Writer& w, uint64_t next, const std::vector<std::string_vi
   for (auto s : found) w.bulk(s);
 }
 
+struct NamedInfo {
+  std::string_view name;
+  CommandInfo info;
+};
+
+// Every command that touches keys. Keyless commands (PING, INFO, ...) are absent.
+constexpr NamedInfo kCommandInfo[] = {
+    {"get", {false, 1, 1, 1}},       {"set", {true, 1, 1, 1}},
+    {"del", {true, 1, -1, 1}},       {"exists", {false, 1, -1, 1}},
+    {"incr", {true, 1, 1, 1}},       {"decr", {true, 1, 1, 1}},
+    {"incrby", {true, 1, 1, 1}},     {"decrby", {true, 1, 1, 1}},
+    {"mget", {false, 1, -1, 1}},     {"mset", {true, 1, -1, 2}},
+    {"type", {false, 1, 1, 1}},      {"expire", {true, 1, 1, 1}},
+    {"pexpire", {true, 1, 1, 1}},    {"pexpireat", {true, 1, 1, 1}},
+    {"ttl", {false, 1, 1, 1}},       {"pttl", {false, 1, 1, 1}},
+    {"persist", {true, 1, 1, 1}},    {"sadd", {true, 1, 1, 1}},
+    {"srem", {true, 1, 1, 1}},       {"scard", {false, 1, 1, 1}},
+    {"sismember", {false, 1, 1, 1}}, {"smembers", {false, 1, 1, 1}},
+    {"sscan", {false, 1, 1, 1}},     {"scan", {false, 0, 0, 0}},
+    {"dbsize", {false, 0, 0, 0}},    {"flushall", {true, 0, 0, 0}},
+    {"flushdb", {true, 0, 0, 0}},
+};
+
 }  // namespace
+
+const CommandInfo* DbCommands::command_info(std::string_view name) {
+  for (const auto& c : kCommandInfo) {
+    if (iequals(c.name, name)) return &c.info;
+  }
+  return nullptr;
+}
 
 DbCommands::DbCommands(Store& store, const nodes::ServerStats& server_stats, DbOptions options)
     : store_(store),
@@ -123,6 +153,7 @@ void DbCommands::register_all(nodes::CommandTable& t) {
   t.add("type", 2, [this](Ctx& c) { type(c); });
   t.add("expire", 3, [this](Ctx& c) { expire(c, 1000); });
   t.add("pexpire", 3, [this](Ctx& c) { expire(c, 1); });
+  t.add("pexpireat", 3, [this](Ctx& c) { pexpireat(c); });
   t.add("ttl", 2, [this](Ctx& c) { ttl(c, 1000); });
   t.add("pttl", 2, [this](Ctx& c) { ttl(c, 1); });
   t.add("persist", 2, [this](Ctx& c) { persist(c); });
@@ -367,6 +398,21 @@ void DbCommands::expire(Ctx& c, int64_t unit_ms) {
   c.out.integer(1);
 }
 
+// PEXPIREAT key ms: what EXPIRE and PEXPIRE become in the replication log, so every replica
+// expires the key at the same absolute time.
+void DbCommands::pexpireat(Ctx& c) {
+  int64_t at = 0;
+  if (!parse_int(c.argv[2], at)) return c.out.error(kNotInteger);
+  Entry* e = store_.find(c.argv[1]);
+  if (!e) return c.out.integer(0);
+  if (at <= store_.clock().now_ms()) {
+    store_.erase(*e);
+  } else {
+    store_.set_expire(*e, at);
+  }
+  c.out.integer(1);
+}
+
 void DbCommands::ttl(Ctx& c, int64_t unit_ms) {
   Entry* e = store_.find(c.argv[1]);
   if (!e) return c.out.integer(-2);
@@ -516,7 +562,22 @@ void DbCommands::info(Ctx& c) {
                    stats_.misses);
   }
   if (section(3, "Replication")) {
-    text += "role:master\r\nconnected_slaves:0\r\n";
+    const ReplicationStatus r = replication_ ? replication_->replication_status() : ReplicationStatus{};
+    fmt::format_to(out,
+                   "role:{}\r\nterm:{}\r\nshard:{}\r\nmaster_id:{}\r\nmaster_host:{}\r\n"
+                   "master_port:{}\r\n",
+                   r.role, r.term, r.shard, r.master_id, r.master_host, r.master_port);
+    if (r.role != "master") fmt::format_to(out, "master_link_status:{}\r\n", r.slave_state);
+    fmt::format_to(out,
+                   "master_repl_offset:{}\r\ncommit_offset:{}\r\napplied_offset:{}\r\n"
+                   "connected_slaves:{}\r\n",
+                   r.last_index, r.commit, r.applied, r.slaves.size());
+    for (size_t i = 0; i < r.slaves.size(); ++i) {
+      const ReplicaStatus& s = r.slaves[i];
+      fmt::format_to(out, "slave{}:id={},addr={},offset={},lag_ms={}\r\n", i, s.id, s.addr,
+                     s.offset, s.lag_ms);
+    }
+    fmt::format_to(out, "lease_ms_left:{}\r\n", r.lease_ms_left);
   }
   if (section(4, "Keyspace") && store_.size() > 0) {
     fmt::format_to(out, "db0:keys={},expires={},avg_ttl=0\r\n", store_.size(), store_.expires());
@@ -524,11 +585,30 @@ void DbCommands::info(Ctx& c) {
   c.out.bulk(text);
 }
 
+// As Redis's ROLE, with the term appended as the last element.
 void DbCommands::role(Ctx& c) {
-  c.out.array_header(3);
-  c.out.bulk("master");
-  c.out.integer(0);
-  c.out.array_header(0);
+  const ReplicationStatus r = replication_ ? replication_->replication_status() : ReplicationStatus{};
+  if (r.role == "master") {
+    c.out.array_header(4);
+    c.out.bulk("master");
+    c.out.integer(static_cast<int64_t>(r.last_index));
+    c.out.array_header(r.slaves.size());
+    for (const ReplicaStatus& s : r.slaves) {
+      const size_t colon = s.addr.rfind(':');
+      c.out.array_header(3);
+      c.out.bulk(colon == std::string::npos ? s.addr : s.addr.substr(0, colon));
+      c.out.bulk(colon == std::string::npos ? "0" : s.addr.substr(colon + 1));
+      c.out.bulk(std::to_string(s.offset));
+    }
+  } else {
+    c.out.array_header(6);
+    c.out.bulk("slave");
+    c.out.bulk(r.master_host);
+    c.out.integer(r.master_port);
+    c.out.bulk(r.slave_state);
+    c.out.integer(static_cast<int64_t>(r.applied));
+  }
+  c.out.integer(static_cast<int64_t>(r.term));
 }
 
 void DbCommands::quit(Ctx& c) {

@@ -22,6 +22,48 @@ struct DbOptions {
   std::vector<std::pair<std::string, std::string>> config;
 };
 
+// What ROLE and INFO replication report, provided by the node's replica (ShardReplica).
+struct ReplicaStatus {
+  std::string id;
+  std::string addr;  // host:port
+  uint64_t offset = 0;
+  int64_t lag_ms = 0;  // since the master last heard from it
+};
+struct ReplicationStatus {
+  // "master" or "slave" (a candidate reports "slave" with slave_state "election").
+  std::string role = "master";
+  uint64_t term = 0;
+  int shard = 0;
+  std::string master_id;
+  std::string master_host;  // "" and 0 when unknown
+  uint16_t master_port = 0;
+  // Slave only: connected, connecting, sync (full resync), election.
+  std::string slave_state = "connected";
+  uint64_t last_index = 0;  // master_repl_offset
+  uint64_t commit = 0;
+  uint64_t applied = 0;
+  std::vector<ReplicaStatus> slaves;  // master only
+  int64_t lease_ms_left = 0;
+};
+
+// Read-only view of the replica's state for ROLE and INFO replication.
+class ReplicationStatusSource {
+ public:
+  virtual ~ReplicationStatusSource() = default;
+  virtual ReplicationStatus replication_status() const = 0;
+};
+
+// What the replication and routing layers need to know about a command.
+struct CommandInfo {
+  // Changes the keyspace: proposed as a log entry, executed only on the master.
+  bool write = false;
+  // Key positions as Redis's COMMAND: first and last key argument (negative last counts from
+  // the end: -1 = the last argument) and the step; first_key == 0 for a keyless command.
+  int first_key = 0;
+  int last_key = 0;
+  int step = 0;
+};
+
 // Counters for INFO stats.
 struct KeyspaceStats {
   uint64_t hits = 0;
@@ -41,6 +83,13 @@ class DbCommands {
 
   const KeyspaceStats& keyspace_stats() const { return stats_; }
 
+  // ROLE and INFO replication report `source`'s state; null (the default) reports a standalone
+  // master. `source` must outlive this object.
+  void set_replication_source(const ReplicationStatusSource* source) { replication_ = source; }
+
+  // The flags of a command by name (any case), or nullptr for a name this class does not know.
+  static const CommandInfo* command_info(std::string_view name);
+
  private:
   using Ctx = nodes::CommandContext;
 
@@ -56,6 +105,7 @@ class DbCommands {
   void mset(Ctx& c);
   void type(Ctx& c);
   void expire(Ctx& c, int64_t unit_ms);
+  void pexpireat(Ctx& c);
   void ttl(Ctx& c, int64_t unit_ms);
   void persist(Ctx& c);
   void sadd(Ctx& c);
@@ -85,6 +135,7 @@ class DbCommands {
   KeyspaceStats stats_;
   TimeMs started_ms_;
   const nodes::CommandTable* table_ = nullptr;
+  const ReplicationStatusSource* replication_ = nullptr;
   std::string scratch_;
 };
 

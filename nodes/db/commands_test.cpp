@@ -415,12 +415,69 @@ TEST_F(CommandsTest, Info) {
     EXPECT_NE(all.find(needle), std::string::npos) << needle;
   }
   const std::string repl = decode(run({"INFO", "replication"})).str;
-  EXPECT_EQ(repl, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+  EXPECT_EQ(repl,
+            "# Replication\r\nrole:master\r\nterm:0\r\nshard:0\r\nmaster_id:\r\nmaster_host:\r\n"
+            "master_port:0\r\nmaster_repl_offset:0\r\ncommit_offset:0\r\napplied_offset:0\r\n"
+            "connected_slaves:0\r\nlease_ms_left:0\r\n");
   EXPECT_EQ(decode(run({"info", "SERVER"})).str.find("# Clients"), std::string::npos);
   EXPECT_EQ(decode(run({"INFO", "nosuch"})).str, "");
 }
 
-TEST_F(CommandsTest, Role) { EXPECT_EQ(run({"ROLE"}), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"); }
+TEST_F(CommandsTest, Role) {
+  EXPECT_EQ(run({"ROLE"}), "*4\r\n$6\r\nmaster\r\n:0\r\n*0\r\n:0\r\n");
+}
+
+namespace {
+struct FixedStatus final : ReplicationStatusSource {
+  ReplicationStatus status;
+  ReplicationStatus replication_status() const override { return status; }
+};
+}  // namespace
+
+TEST_F(CommandsTest, RoleAndInfoReportTheReplica) {
+  FixedStatus src;
+  src.status.role = "slave";
+  src.status.term = 7;
+  src.status.shard = 2;
+  src.status.master_id = "db-s2-r0";
+  src.status.master_host = "127.0.0.1";
+  src.status.master_port = 7001;
+  src.status.applied = 41;
+  src.status.last_index = 42;
+  commands_->set_replication_source(&src);
+  EXPECT_EQ(run({"ROLE"}),
+            "*6\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:7001\r\n$9\r\nconnected\r\n:41\r\n:7\r\n");
+  const std::string repl = decode(run({"INFO", "replication"})).str;
+  for (const char* needle : {"role:slave\r\n", "term:7\r\n", "shard:2\r\n",
+                             "master_host:127.0.0.1\r\n", "master_port:7001\r\n",
+                             "master_repl_offset:42\r\n", "applied_offset:41\r\n"}) {
+    EXPECT_NE(repl.find(needle), std::string::npos) << needle;
+  }
+  src.status.role = "master";
+  src.status.slaves = {{"db-s2-r1", "127.0.0.1:7002", 40, 5}};
+  EXPECT_EQ(run({"ROLE"}),
+            "*4\r\n$6\r\nmaster\r\n:42\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n7002\r\n$2\r\n40\r\n"
+            ":7\r\n");
+  EXPECT_NE(decode(run({"INFO", "replication"})).str.find(
+                "slave0:id=db-s2-r1,addr=127.0.0.1:7002,offset=40,lag_ms=5\r\n"),
+            std::string::npos);
+  commands_->set_replication_source(nullptr);
+}
+
+TEST_F(CommandsTest, CommandInfoAndPexpireat) {
+  ASSERT_NE(DbCommands::command_info("SET"), nullptr);
+  EXPECT_TRUE(DbCommands::command_info("SET")->write);
+  EXPECT_FALSE(DbCommands::command_info("get")->write);
+  EXPECT_EQ(DbCommands::command_info("mset")->step, 2);
+  EXPECT_EQ(DbCommands::command_info("ping"), nullptr);
+  run({"SET", "k", "v"});
+  const std::string at = std::to_string(clock_.now_ms() + 5000);
+  EXPECT_EQ(run({"PEXPIREAT", "k", at}), ":1\r\n");
+  EXPECT_EQ(run({"PTTL", "k"}), ":5000\r\n");
+  EXPECT_EQ(run({"PEXPIREAT", "k", std::to_string(clock_.now_ms())}), ":1\r\n");
+  EXPECT_EQ(run({"EXISTS", "k"}), ":0\r\n");
+  EXPECT_EQ(run({"PEXPIREAT", "k", at}), ":0\r\n");
+}
 
 TEST_F(CommandsTest, QuitClosesAndShutdownStops) {
   EXPECT_EQ(run({"QUIT"}), kOk);

@@ -67,6 +67,13 @@ Entry& Store::emplace(std::string_view key, Entry e) {
   return it->second;
 }
 
+void Store::for_each(const std::function<void(const Entry&)>& fn) const {
+  const TimeMs now = clock_.now_ms();
+  for (const auto& [key, entry] : keys_) {
+    if (!expired(entry, now)) fn(entry);
+  }
+}
+
 Entry& Store::insert(std::string_view key, std::string value) {
   return emplace(key, Entry{std::move(value), 0, nullptr});
 }

@@ -94,6 +94,9 @@ class Store {
   // The same over the members of a set.
   static uint64_t scan_set(const Set& set, uint64_t cursor, size_t count, const ScanEmit& emit);
 
+  // Calls `fn` for each live (unexpired) entry, in key order. `fn` must not modify the store.
+  void for_each(const std::function<void(const Entry&)>& fn) const;
+
   // Active expiry: removes at most `max` expired keys, soonest first; returns how many.
   size_t sweep(size_t max);
 

@@ -1,0 +1,186 @@
+// RespServer with deferred replies, over real loopback sockets: replies stay in order with
+// pipelining, and a reply completed after its connection closed is dropped harmlessly.
+#include "nodes/common/resp_server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "common/resp/resp.h"
+
+namespace fl::nodes {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// A blocking RESP client for the test thread.
+class Client {
+ public:
+  explicit Client(uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  void send(std::initializer_list<std::string_view> argv) {
+    std::string buf;
+    resp::Writer(buf).command(argv);
+    asio::write(socket_, asio::buffer(buf));
+  }
+  // Sends several commands in one write (a pipeline).
+  void send_pipeline(const std::vector<std::vector<std::string_view>>& cmds) {
+    std::string buf;
+    resp::Writer w(buf);
+    for (const auto& c : cmds) w.command(std::span<const std::string_view>(c));
+    asio::write(socket_, asio::buffer(buf));
+  }
+  resp::Value read() {
+    resp::Value v;
+    while (parser_.next(v) != resp::Status::ok) {
+      char buf[4096];
+      const size_t n = socket_.read_some(asio::buffer(buf));
+      parser_.feed(std::string_view(buf, n));
+    }
+    return v;
+  }
+  resp::Value call(std::initializer_list<std::string_view> argv) {
+    send(argv);
+    return read();
+  }
+  void close() { socket_.close(); }
+
+ private:
+  asio::io_context io_;
+  tcp::socket socket_;
+  resp::Parser parser_;
+};
+
+class DeferredReplyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // DEFER name: defers its reply under `name`. RELEASE name value: completes it with a bulk
+    // string. ECHO x: counts and echoes. COUNT: how many ECHOs ran. NOW x: defers and completes
+    // at once.
+    table_.add("defer", 2, [this](CommandContext& c) { held_[std::string(c.argv[1])] = c.defer(); });
+    table_.add("release", 3, [this](CommandContext& c) {
+      auto it = held_.find(std::string(c.argv[1]));
+      if (it == held_.end()) return c.out.error("ERR nothing held");
+      std::string reply;
+      resp::Writer(reply).bulk(c.argv[2]);
+      it->second.complete(std::move(reply));
+      held_.erase(it);
+      c.out.simple("OK");
+    });
+    table_.add("held", 2, [this](CommandContext& c) {
+      c.out.integer(held_.count(std::string(c.argv[1])) ? 1 : 0);
+    });
+    table_.add("echo", 2, [this](CommandContext& c) {
+      ++echoes_;
+      c.out.bulk(c.argv[1]);
+    });
+    table_.add("count", 1, [this](CommandContext& c) { c.out.integer(echoes_); });
+    table_.add("now", 2, [](CommandContext& c) {
+      auto h = c.defer();
+      std::string reply;
+      resp::Writer(reply).bulk(c.argv[1]);
+      h.complete(std::move(reply));
+    });
+    table_.add("clients", 1,
+               [this](CommandContext& c) { c.out.integer(static_cast<int64_t>(stats_.connected_clients)); });
+  }
+  void start(ServerOptions o = {}) {
+    o.port = 0;
+    o.handle_signals = false;
+    server_ = std::make_unique<RespServer>(o, table_, stats_);
+    auto port = server_->listen();
+    ASSERT_TRUE(port) << port.error().message;
+    port_ = *port;
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  void TearDown() override {
+    if (server_) server_->post_stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  // Polls `cond` over `c` until it holds, for at most 20 s.
+  template <typename F>
+  bool eventually(F cond) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  CommandTable table_;
+  ServerStats stats_;
+  std::map<std::string, DeferredReply> held_;  // touched only on the server thread
+  int64_t echoes_ = 0;
+  std::unique_ptr<RespServer> server_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(DeferredReplyTest, PipelinedRepliesStayInOrderBehindADeferredOne) {
+  start();
+  Client a(port_), b(port_);
+  a.send_pipeline({{"ECHO", "first"}, {"DEFER", "w"}, {"ECHO", "after"}, {"NOW", "sync"}});
+  ASSERT_TRUE(eventually([&] { return b.call({"HELD", "w"}).integer == 1; }));
+  // The command after the deferred one has not run: the connection waits.
+  EXPECT_EQ(b.call({"COUNT"}).integer, 1);
+  EXPECT_EQ(b.call({"RELEASE", "w", "late"}), resp::Value::simple("OK"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("first"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("late"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("after"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("sync"));
+  EXPECT_EQ(b.call({"COUNT"}).integer, 2);
+  // The connection keeps serving afterwards.
+  EXPECT_EQ(a.call({"ECHO", "again"}), resp::Value::bulk("again"));
+}
+
+TEST_F(DeferredReplyTest, ReplyCompletedAtOnceIsAnsweredInline) {
+  start();
+  Client a(port_);
+  a.send_pipeline({{"NOW", "1"}, {"NOW", "2"}, {"ECHO", "3"}});
+  EXPECT_EQ(a.read(), resp::Value::bulk("1"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("2"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("3"));
+}
+
+TEST_F(DeferredReplyTest, CompletionAfterTheConnectionClosedIsANoOp) {
+  ServerOptions o;
+  o.idle_timeout = 300ms;
+  start(o);
+  Client b(port_);
+  {
+    Client a(port_);
+    a.send({"DEFER", "gone"});
+    ASSERT_TRUE(eventually([&] { return b.call({"HELD", "gone"}).integer == 1; }));
+  }
+  // The idle watchdog closes the waiting connection (b stays active by polling).
+  ASSERT_TRUE(eventually([&] { return b.call({"CLIENTS"}).integer == 1; }));
+  EXPECT_EQ(b.call({"RELEASE", "gone", "nobody"}), resp::Value::simple("OK"));
+  EXPECT_EQ(b.call({"ECHO", "alive"}), resp::Value::bulk("alive"));
+}
+
+TEST_F(DeferredReplyTest, StopWhileAReplyIsPendingReturns) {
+  start();
+  Client a(port_), b(port_);
+  a.send({"DEFER", "never"});
+  ASSERT_TRUE(eventually([&] { return b.call({"HELD", "never"}).integer == 1; }));
+  server_->post_stop();
+  thread_.join();
+  // Completing after the server stopped touches nothing that is gone.
+  held_.at("never").complete("+late\r\n");
+  EXPECT_TRUE(held_.at("never").finished());
+}
+
+}  // namespace
+}  // namespace fl::nodes
