@@ -1,9 +1,5 @@
 #include "chaos/process_faults.h"
 
-#include "common/resp/resp.h"
-#include "harness/plan/fault.h"
-#include "harness/supervisor/supervisor.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -17,6 +13,10 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+
+#include "common/resp/resp.h"
+#include "harness/plan/fault.h"
+#include "harness/supervisor/supervisor.h"
 
 namespace fl::chaos {
 namespace {
@@ -45,8 +45,8 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
 }
 
 Error io_error(std::string_view what, const std::string& host, uint16_t port, int err) {
-  return Error(errc::io_error, fmt::format("ROLE {}:{}: {}: {}", host, port, what,
-                                           std::strerror(err)));
+  return Error(errc::io_error,
+               fmt::format("ROLE {}:{}: {}: {}", host, port, what, std::strerror(err)));
 }
 
 }  // namespace
@@ -61,11 +61,16 @@ result<void> SupervisorControl::restart(std::string_view id, bool wipe) {
 
 result<void> inject(ProcessControl& control, plan::FaultAction action, std::string_view id) {
   switch (action) {
-    case plan::FaultAction::kill: return control.kill(id);
-    case plan::FaultAction::terminate: return control.terminate(id);
-    case plan::FaultAction::pause: return control.pause(id);
-    case plan::FaultAction::restart: return control.restart(id, false);
-    case plan::FaultAction::restart_wiped: return control.restart(id, true);
+    case plan::FaultAction::kill:
+      return control.kill(id);
+    case plan::FaultAction::terminate:
+      return control.terminate(id);
+    case plan::FaultAction::pause:
+      return control.pause(id);
+    case plan::FaultAction::restart:
+      return control.restart(id, false);
+    case plan::FaultAction::restart_wiped:
+      return control.restart(id, true);
   }
   return Error(errc::internal, "unknown fault action");
 }
@@ -73,10 +78,13 @@ result<void> inject(ProcessControl& control, plan::FaultAction action, std::stri
 result<void> heal(ProcessControl& control, plan::FaultAction action, std::string_view id) {
   switch (action) {
     case plan::FaultAction::kill:
-    case plan::FaultAction::terminate: return control.restart(id, false);
-    case plan::FaultAction::pause: return control.resume(id);
+    case plan::FaultAction::terminate:
+      return control.restart(id, false);
+    case plan::FaultAction::pause:
+      return control.resume(id);
     case plan::FaultAction::restart:
-    case plan::FaultAction::restart_wiped: return {};
+    case plan::FaultAction::restart_wiped:
+      return {};
   }
   return Error(errc::internal, "unknown fault action");
 }
@@ -122,12 +130,11 @@ result<NodeRole> query_role(const std::string& host, uint16_t port,
     const auto st = parser.next(reply);
     if (st == resp::Status::ok) break;
     if (st == resp::Status::error) {
-      return Error(errc::protocol_error,
-                   fmt::format("ROLE {}:{}: {}", host, port, parser.error()));
+      return Error(errc::protocol_error, fmt::format("ROLE {}:{}: {}", host, port, parser.error()));
     }
     if (!wait_for(s.fd, POLLIN, deadline)) {
-      return Error(errc::timeout, fmt::format("ROLE {}:{}: no reply within {} ms", host, port,
-                                              timeout.count()));
+      return Error(errc::timeout,
+                   fmt::format("ROLE {}:{}: no reply within {} ms", host, port, timeout.count()));
     }
     auto buf = parser.prepare(4096);
     const ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
@@ -168,8 +175,8 @@ Resolution resolve(const plan::Selector& selector, const std::vector<plan::Insta
   }
   std::map<std::string, const NodeAddress*> by_id;
   for (const auto& n : nodes) by_id.emplace(n.id, &n);
-  const bool by_role =
-      selector.kind == plan::Selector::Kind::master || selector.kind == plan::Selector::Kind::slaves;
+  const bool by_role = selector.kind == plan::Selector::Kind::master ||
+                       selector.kind == plan::Selector::Kind::slaves;
   if (!by_role) {
     for (const auto* i : candidates) {
       out.nodes.push_back(i->id);
@@ -218,10 +225,26 @@ Resolution resolve(const plan::Selector& selector, const std::vector<plan::Insta
     if (out.nodes.empty()) {
       std::string all;
       for (const auto& n : notes) all += (all.empty() ? "" : "; ") + n;
-      out.skipped = fmt::format("no node of shard {} answers ROLE {} ({})", selector.shard,
-                                selector.kind == plan::Selector::Kind::master ? "master" : "slave",
-                                all);
+      out.skipped =
+          fmt::format("no node of shard {} answers ROLE {} ({})", selector.shard,
+                      selector.kind == plan::Selector::Kind::master ? "master" : "slave", all);
       return out;
+    }
+  }
+  if (selector.random && out.nodes.size() > 1) {
+    // Draw among the nodes that are up, when the caller says which are: a fault on a node that
+    // is already down would do nothing.
+    std::vector<std::string> up_nodes, up_roles;
+    for (size_t k = 0; k < out.nodes.size(); ++k) {
+      auto it = by_id.find(out.nodes[k]);
+      if (it != by_id.end() && it->second->running) {
+        up_nodes.push_back(out.nodes[k]);
+        up_roles.push_back(out.roles[k]);
+      }
+    }
+    if (!up_nodes.empty()) {
+      out.nodes = std::move(up_nodes);
+      out.roles = std::move(up_roles);
     }
   }
   if (selector.random && out.nodes.size() > 1) {

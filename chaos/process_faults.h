@@ -4,10 +4,6 @@
 // whose first element is the role ("master", "slave") and last the term.
 #pragma once
 
-#include "common/error.h"
-#include "common/rng.h"
-#include "harness/plan/plan.h"
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -15,6 +11,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "harness/plan/plan.h"
 
 namespace fl::supervisor {
 class Supervisor;
@@ -92,7 +92,8 @@ struct Resolution {
 // Resolves `selector` over the plan's instances: an instance or group as they are; a shard to
 // its nodes; a master to the node of the shard that answers ROLE "master" with the highest term
 // (among running nodes); slaves to every running node of the shard answering "slave". random()
-// then keeps one, drawn from `rng`. Nodes not in `nodes` count as not running.
+// then keeps one, drawn from `rng` among those `nodes` marks running (among all of them when
+// none is). Nodes not in `nodes` count as not running.
 Resolution resolve(const plan::Selector& selector, const std::vector<plan::Instance>& instances,
                    const std::vector<NodeAddress>& nodes, const RoleQuery& ask, Rng& rng);
 

@@ -1,9 +1,7 @@
 #include "chaos/process_faults.h"
 
-#include "common/resp/resp.h"
-
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,6 +11,9 @@
 #include <map>
 #include <set>
 #include <thread>
+
+#include "common/resp/resp.h"
+#include "harness/plan/fault.h"
 
 namespace fl::chaos {
 namespace {
@@ -84,17 +85,16 @@ class FakeNode {
 };
 
 std::string master_reply(int64_t term) {
-  return resp::encode(resp::Value::array({resp::Value::bulk("master"),
-                                          resp::Value::integer_value(12),
-                                          resp::Value::array({}),
-                                          resp::Value::integer_value(term)}));
+  return resp::encode(
+      resp::Value::array({resp::Value::bulk("master"), resp::Value::integer_value(12),
+                          resp::Value::array({}), resp::Value::integer_value(term)}));
 }
 
 std::string slave_reply(int64_t term) {
-  return resp::encode(resp::Value::array(
-      {resp::Value::bulk("slave"), resp::Value::bulk("127.0.0.1"), resp::Value::integer_value(7000),
-       resp::Value::bulk("connected"), resp::Value::integer_value(12),
-       resp::Value::integer_value(term)}));
+  return resp::encode(
+      resp::Value::array({resp::Value::bulk("slave"), resp::Value::bulk("127.0.0.1"),
+                          resp::Value::integer_value(7000), resp::Value::bulk("connected"),
+                          resp::Value::integer_value(12), resp::Value::integer_value(term)}));
 }
 
 std::vector<plan::Instance> shard_instances(int shards, int replicas) {
@@ -233,6 +233,16 @@ TEST(Resolve, RandomPicksOneWithTheSeedReproducibly) {
   const auto a = picks(42);
   EXPECT_EQ(a, picks(42));
   EXPECT_NE(a, picks(43));
+  // Nodes marked down are not drawn while others are up.
+  {
+    Rng rng(3);
+    std::vector<NodeAddress> nodes;
+    for (const auto& i : inst) nodes.push_back({i.id, "127.0.0.1", 1, i.id == "db-s2-r1"});
+    for (int k = 0; k < 10; ++k) {
+      EXPECT_EQ(resolve(sel("random(db)"), inst, nodes, ask, rng).nodes,
+                std::vector<std::string>{"db-s2-r1"});
+    }
+  }
   // Forty draws over nine nodes reach several of them, and only db nodes.
   std::set<std::string> distinct(a.begin(), a.end());
   EXPECT_GE(distinct.size(), 4u);
@@ -266,9 +276,9 @@ TEST(InjectAndHeal, EachActionMapsToItsVerbAndHeal) {
     ASSERT_TRUE(inject(c, a, "n"));
     ASSERT_TRUE(heal(c, a, "n"));
   }
-  EXPECT_EQ(c.calls, (std::vector<std::string>{"kill n", "restart n", "terminate n", "restart n",
-                                               "pause n", "resume n", "restart n",
-                                               "restart-wiped n"}));
+  EXPECT_EQ(c.calls,
+            (std::vector<std::string>{"kill n", "restart n", "terminate n", "restart n", "pause n",
+                                      "resume n", "restart n", "restart-wiped n"}));
 }
 
 }  // namespace

@@ -33,9 +33,9 @@ struct RunEvent {
   bool expected = false;
   // For fault.*: the action ("kill", "pause", ...), the db shard of the node (-1 if none) and
   // the role the node reported when the fault fired ("master", "slave"; "" if not asked).
-  std::string action;
+  std::string action = {};
   int shard = -1;
-  std::string role;
+  std::string role = {};
 };
 
 // The history in its compact form (history::read_compact): a malformed history never gets here,

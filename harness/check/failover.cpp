@@ -156,9 +156,9 @@ class FailoverChecker final : public Checker {
             s.total ? static_cast<double>(s.ok) / static_cast<double>(s.total) : 1.0;
         if (ratio < worst) worst = ratio, worst_shard = s.shard;
       }
-      out.summary = fmt::format("{}: {} shard{}, lowest ok {:.2f}% (shard {})",
-                                to_string(r.verdict), r.shards.size(),
-                                r.shards.size() == 1 ? "" : "s", 100 * worst, worst_shard);
+      out.summary =
+          fmt::format("{}: {} shard{}, lowest ok {:.2f}% (shard {})", to_string(r.verdict),
+                      r.shards.size(), r.shards.size() == 1 ? "" : "s", 100 * worst, worst_shard);
       if (r.failovers.empty()) {
         out.summary += "; no master faults";
       } else if (r.max_ns) {

@@ -36,7 +36,7 @@ struct FailoverReport {
     RunEvent event;                   // the fault.start
     std::optional<int64_t> after_ns;  // nullopt: no ok write on the shard after it
   };
-  std::vector<Failover> failovers;  // in time order
+  std::vector<Failover> failovers;           // in time order
   std::optional<int64_t> median_ns, max_ns;  // over the recovered failovers
 };
 

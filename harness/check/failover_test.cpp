@@ -42,11 +42,11 @@ TEST(Failover, TimeToTheFirstOkWriteOnTheFaultedShardOnly) {
   for (int i = 0; i < 10; ++i) h.op(1, 100.0 * i, 100.0 * i + 5, Type::ok, "write", Value::of(i));
   h.key(keys[0]);
   h.op(2, 0, 5, Type::ok, "write", Value::of(1));
-  h.op(2, 100, 150, Type::info, "write", Value::of(2));        // during the failover
-  h.op(3, 200, 210, Type::fail, "write", Value::of(3));        // -CLUSTERDOWN
-  h.op(4, 250, 260, Type::ok, "read", {}, Value::of(1));       // a read is not a write
-  h.op(5, 90, 700, Type::ok, "write", Value::of(4));           // invoked before the fault
-  h.op(6, 600, 620, Type::ok, "write", Value::of(5));          // the first after it
+  h.op(2, 100, 150, Type::info, "write", Value::of(2));   // during the failover
+  h.op(3, 200, 210, Type::fail, "write", Value::of(3));   // -CLUSTERDOWN
+  h.op(4, 250, 260, Type::ok, "read", {}, Value::of(1));  // a read is not a write
+  h.op(5, 90, 700, Type::ok, "write", Value::of(4));      // invoked before the fault
+  h.op(6, 600, 620, Type::ok, "write", Value::of(5));     // the first after it
   h.op(7, 630, 900, Type::ok, "cas", list({5, 6}));
   std::vector<RunEvent> events = {master_fault(100, "db-s0-r0", 0),
                                   {ms(100), "fault.end", "db-s0-r0", "", false, "kill", 0, ""}};

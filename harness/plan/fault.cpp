@@ -28,9 +28,9 @@ result<Selector> parse_plain(std::string_view text) {
   }
   const std::string_view group = text.substr(0, colon);
   if (group != "db") {
-    return Error(errc::invalid_argument,
-                 fmt::format("\"{}\": only the db group has shard selectors (db:shard=<s>...)",
-                             text));
+    return Error(
+        errc::invalid_argument,
+        fmt::format("\"{}\": only the db group has shard selectors (db:shard=<s>...)", text));
   }
   sel.name = "db";
   std::string_view rest = text.substr(colon + 1);
@@ -69,11 +69,16 @@ result<Selector> parse_plain(std::string_view text) {
 
 std::string_view to_string(FaultAction a) {
   switch (a) {
-    case FaultAction::kill: return "kill";
-    case FaultAction::terminate: return "terminate";
-    case FaultAction::pause: return "pause";
-    case FaultAction::restart: return "restart";
-    case FaultAction::restart_wiped: return "restart-wiped";
+    case FaultAction::kill:
+      return "kill";
+    case FaultAction::terminate:
+      return "terminate";
+    case FaultAction::pause:
+      return "pause";
+    case FaultAction::restart:
+      return "restart";
+    case FaultAction::restart_wiped:
+      return "restart-wiped";
   }
   return "kill";
 }

@@ -2,11 +2,11 @@
 // (master, slave) are not known here: chaos/process_faults.h asks the nodes when a fault fires.
 #pragma once
 
-#include "common/error.h"
-#include "harness/plan/plan.h"
-
 #include <string_view>
 #include <vector>
+
+#include "common/error.h"
+#include "harness/plan/plan.h"
 
 namespace fl::plan {
 

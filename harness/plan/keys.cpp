@@ -15,8 +15,8 @@ constexpr std::string_view kLoadModes[] = {"open", "closed"};
 constexpr std::string_view kDistributions[] = {"uniform", "zipfian", "latest", "hotspot"};
 constexpr std::string_view kBalances[] = {"first", "round-robin"};
 constexpr std::string_view kCheckKinds[] = {"linearizable", "set-full",     "counter",
-                                            "total-queue",  "availability", "perf",
-                                            "failover"};
+                                            "total-queue",  "availability", "failover",
+                                            "perf"};
 constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
                                         "kv-append", "set",          "fifo-queue"};
 constexpr std::string_view kReplicationModes[] = {"async", "sync", "quorum"};

@@ -547,7 +547,9 @@ void Loader::read_db_quorum(const Scope& q, DbCluster& db, bool replication_ok, 
   if (r) db.quorum.r = static_cast<int>(*r);
   if (auto d = get_duration(q, "timeout", true)) db.quorum.timeout = *d;
   const bool n_ok = n || !t.contains("n");
-  auto at = [&](std::string_view key) { return t.contains(key) ? t.get(key)->source() : t.source(); };
+  auto at = [&](std::string_view key) {
+    return t.contains(key) ? t.get(key)->source() : t.source();
+  };
   if (n_ok && (w || !t.contains("w")) && db.quorum.w > db.quorum.n) {
     error(at("w"), fmt::format("'w' ({}) in [cluster.db.quorum] must not exceed 'n' ({}): a write "
                                "cannot wait for more acks than it has replicas",
@@ -1061,8 +1063,8 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
   c.where = {file_, table.source().begin.line, table.source().begin.column};
   static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
       {"linearizable", "linearizable"}, {"set-full", "set-full"},         {"counter", "counter"},
-      {"total-queue", "total-queue"},   {"availability", "availability"}, {"perf", "perf"},
-      {"failover", "failover"},
+      {"total-queue", "total-queue"},   {"availability", "availability"}, {"failover", "failover"},
+      {"perf", "perf"},
   };
   static constexpr std::pair<std::string_view, std::string_view> kModels[] = {
       {"register", "register"},

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -110,7 +111,17 @@ TEST_F(SchemaTest, EveryRegistryTableMatchesTheSchema) {
       EXPECT_TRUE(prop.contains("description"));
       if (key.type == KeyType::duration || key.type == KeyType::size) {
         EXPECT_TRUE(prop.contains("pattern"));
-        EXPECT_TRUE(prop.contains("default"));
+        // Optional keys whose absence means something of its own say so instead of a default;
+        // required keys have none.
+        bool required = false;
+        if (const auto* req = o->if_contains("required")) {
+          for (const auto& r : req->as_array()) required = required || r == key.name.data();
+        }
+        if (!required && !prop.contains("default")) {
+          EXPECT_NE(std::string_view(prop.at("description").as_string()).find("Absent"),
+                    std::string_view::npos)
+              << "a duration or size key without a default must say what its absence means";
+        }
       }
       std::set<std::string> choices(key.choices.begin(), key.choices.end());
       std::set<std::string> schema_enum;

@@ -1,11 +1,11 @@
 #include "harness/run/fault_schedule.h"
 
-#include "common/units.h"
-
-#include <boost/json.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
+
+#include "common/units.h"
 
 namespace fl::run {
 namespace {
@@ -17,10 +17,13 @@ using plan::FaultAction;
 std::string_view heal_name(FaultAction a) {
   switch (a) {
     case FaultAction::kill:
-    case FaultAction::terminate: return "start";
-    case FaultAction::pause: return "resume";
+    case FaultAction::terminate:
+      return "start";
+    case FaultAction::pause:
+      return "resume";
     case FaultAction::restart:
-    case FaultAction::restart_wiped: return "ready";
+    case FaultAction::restart_wiped:
+      return "ready";
   }
   return "heal";
 }
@@ -67,8 +70,7 @@ std::string FaultSchedule::fields(size_t fault, std::string_view node, std::stri
   return json::serialize(o);
 }
 
-void FaultSchedule::nemesis(std::string_view f, std::vector<std::string> nodes,
-                            std::string error) {
+void FaultSchedule::nemesis(std::string_view f, std::vector<std::string> nodes, std::string error) {
   if (!hooks_.history) return;
   history::Op op;
   op.time = hooks_.now();
@@ -131,9 +133,8 @@ void FaultSchedule::fire(size_t index) {
   if (!resolved.term) {
     const auto nodes = hooks_.nodes();
     for (size_t k = 0; k < resolved.nodes.size(); ++k) {
-      auto inst = std::find_if(instances_.begin(), instances_.end(), [&](const plan::Instance& i) {
-        return i.id == resolved.nodes[k];
-      });
+      auto inst = std::find_if(instances_.begin(), instances_.end(),
+                               [&](const plan::Instance& i) { return i.id == resolved.nodes[k]; });
       auto addr = std::find_if(nodes.begin(), nodes.end(), [&](const chaos::NodeAddress& n) {
         return n.id == resolved.nodes[k];
       });
@@ -143,8 +144,7 @@ void FaultSchedule::fire(size_t index) {
       if (auto role = hooks_.ask(*addr)) resolved.roles[k] = role->role;
     }
   }
-  const bool restart =
-      f.action == FaultAction::restart || f.action == FaultAction::restart_wiped;
+  const bool restart = f.action == FaultAction::restart || f.action == FaultAction::restart_wiped;
   for (size_t k = 0; k < resolved.nodes.size(); ++k) {
     const std::string& node = resolved.nodes[k];
     std::string detail = fmt::format("{} {}", action, f.target.text);

@@ -4,10 +4,6 @@
 // history. stop() ends it and heals what is still active.
 #pragma once
 
-#include "chaos/process_faults.h"
-#include "harness/history/history.h"
-#include "harness/plan/plan.h"
-
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -17,6 +13,10 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "chaos/process_faults.h"
+#include "harness/history/history.h"
+#include "harness/plan/plan.h"
 
 namespace fl::run {
 

@@ -153,6 +153,36 @@ std::string DbProcess::log_tail() const {
   return s.size() > 3000 ? s.substr(s.size() - 3000) : s;
 }
 
+int run_db_to_exit(const std::vector<std::string>& args, std::string& err) {
+  ScratchDir dir;
+  std::vector<std::string> full = {std::string(FL_BIN_DIR) + "/faultline-db"};
+  full.insert(full.end(), args.begin(), args.end());
+  const std::filesystem::path log = dir.path / "out";
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : full) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(fd);
+  int status = 0;
+  const bool exited = eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  err = ss.str();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 // ---- DbCluster ----
 
 DbCluster::DbCluster(int shards, int replicas, std::vector<std::string> extra) {

@@ -76,6 +76,10 @@ class DbProcess {
   pid_t pid_ = -1;
 };
 
+// Runs faultline-db with `args` to its exit (at most 30 s, then SIGKILL) and returns its exit
+// status; its stderr goes to `err`.
+int run_db_to_exit(const std::vector<std::string>& args, std::string& err);
+
 struct NodeSpec {
   std::string id;
   int shard = 0;

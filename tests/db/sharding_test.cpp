@@ -134,5 +134,30 @@ TEST(DbQuorum, ReadsAndWritesThroughAnyNode) {
   EXPECT_EQ(*r, Value::bulk("kill"));
 }
 
+TEST(DbFlags, BadTopologyAndOptionsAreUsageErrors) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--member", "x"}, "want ID,SHARD,HOST:PORT"},
+      {{"--id", "b", "--member", "a,0,127.0.0.1:1"}, "not among the --member"},
+      {{"--id", "a", "--member", "a,0,127.0.0.1:1", "--member", "b,2,127.0.0.1:2"},
+       "numbered 0..S-1"},
+      {{"--id", "a", "--shard", "1", "--member", "a,0,127.0.0.1:1"}, "--shard is 1"},
+      {{"--bug", "nope"}, "unknown bug"},
+      {{"--lease", "400ms"}, "shorter than --election-timeout"},
+      {{"--replication", "quorum"}, "needs --member"},
+      {{"--replication", "quorum", "--id", "a", "--member", "a,0,127.0.0.1:1", "--quorum-n",
+        "3"},
+       "N <= members"},
+      {{"--fsync", "sometimes"}, "--fsync"},
+      {{"--reads", "nobody"}, "--reads"},
+  };
+  for (const auto& [args, expect] : cases) {
+    std::vector<std::string> full = {"--port", "0"};
+    full.insert(full.end(), args.begin(), args.end());
+    std::string err;
+    EXPECT_EQ(run_db_to_exit(full, err), 3) << args[0];
+    EXPECT_NE(err.find(expect), std::string::npos) << err;
+  }
+}
+
 }  // namespace
 }  // namespace fl::dbtest

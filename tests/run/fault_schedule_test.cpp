@@ -1,16 +1,17 @@
 // [[fault]] in a real run: faultline-db processes under load, killed, paused and restarted by
 // the schedule, with every injection and heal in events.jsonl and as nemesis ops in the history.
-#include "harness/run/run.h"
-
-#include <gtest/gtest.h>
-#include <boost/json.hpp>
 #include <fmt/core.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include "harness/run/run.h"
 
 namespace fl::run {
 namespace {
@@ -59,7 +60,7 @@ class FaultScheduleRun : public ::testing::Test {
 
 TEST_F(FaultScheduleRun, KillPauseAndRestartAreInjectedHealedAndRecorded) {
   const std::string db = FL_BIN_DIR "/faultline-db";
-  const std::string toml = fmt::format(R"(
+  const std::string toml = fmt::format(R"toml(
 name = "faults"
 seed = 5
 duration = "3s"
@@ -110,7 +111,7 @@ target = "b"
 at = "700ms"
 action = "terminate"
 target = "a-2"
-)",
+)toml",
                                        fmt::arg("db", db));
   RunOutcome out = run(toml);
   ASSERT_EQ(out.exit_code, 0) << out.summary;
@@ -221,8 +222,7 @@ target = "a-2"
 
 TEST_F(FaultScheduleRun, AFaultAfterAShortenedDurationIsSkippedAndRecorded) {
   const std::string db = FL_BIN_DIR "/faultline-db";
-  auto loaded = plan::load_plan_string(
-      fmt::format(R"(
+  auto loaded = plan::load_plan_string(fmt::format(R"toml(
 name = "late"
 seed = 1
 duration = "10s"
@@ -239,9 +239,9 @@ kind = "availability"
 at = "5s"
 action = "kill"
 target = "a"
-)",
-                  db),
-      "late.toml");
+)toml",
+                                                   db),
+                                       "late.toml");
   ASSERT_TRUE(loaded.plan);
   RunOptions opts;
   opts.out = tmp_ / "run";
