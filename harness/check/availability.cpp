@@ -116,7 +116,7 @@ AvailabilityReport check_availability(const Input& in, const AvailabilityOptions
   // pauses and give-ups the harness did not ask for, while the history was still running.
   std::vector<RunEvent> run_events;
   for (const auto& ev : in.events) {
-    const bool fault = ev.type.rfind("fault.", 0) == 0 || ev.type == "node.paused" ||
+    const bool fault = ev.type == "fault.start" || ev.type == "node.paused" ||
                        ev.type == "node.failed" || (ev.type == "node.exited" && !ev.expected);
     if (fault && ev.time <= end) run_events.push_back(ev);
   }

@@ -31,6 +31,11 @@ struct RunEvent {
   std::string detail;
   // For node.exited: the harness caused it (a stop, a requested restart).
   bool expected = false;
+  // For fault.*: the action ("kill", "pause", ...), the db shard of the node (-1 if none) and
+  // the role the node reported when the fault fired ("master", "slave"; "" if not asked).
+  std::string action = {};
+  int shard = -1;
+  std::string role = {};
 };
 
 // The history in its compact form (history::read_compact): a malformed history never gets here,

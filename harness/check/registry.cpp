@@ -4,6 +4,7 @@
 #include "harness/check/checker.h"
 #include "harness/check/availability.h"
 #include "harness/check/counter.h"
+#include "harness/check/failover.h"
 #include "harness/check/linearizable.h"
 #include "harness/check/perf.h"
 #include "harness/check/set_full.h"
@@ -33,6 +34,7 @@ constexpr Entry kCheckers[] = {
     {"counter", make_counter_checker},
     {"total-queue", make_total_queue_checker},
     {"availability", make_availability_checker},
+    {"failover", make_failover_checker},
     {"perf", make_perf_checker},
 };
 

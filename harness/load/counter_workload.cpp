@@ -17,15 +17,16 @@ constexpr size_t kAdd = 0;
 class CounterWorkload final : public Workload {
  public:
   explicit CounterWorkload(const plan::WorkloadSpec& spec)
-      : keys_(static_cast<uint64_t>(spec.keys)), mix_(kCounterOps, kDefaultMix, spec.mix) {}
+      : prefix_(spec.key_prefix + "c"),
+        keys_(static_cast<uint64_t>(spec.keys)), mix_(kCounterOps, kDefaultMix, spec.mix) {}
 
-  std::vector<Command> setup() const override { return delete_keys("c", keys_); }
+  std::vector<Command> setup() const override { return delete_keys(prefix_, keys_); }
 
   Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
     size_t which = mix_.next(rng);
     uint64_t k = keys.next(rng, which == kAdd);
     Operation op;
-    op.key = key_name("c", k, warmup);
+    op.key = key_name(prefix_, k, warmup);
     op.key_index = k;
     op.warmup = warmup;
     if (which != kAdd) return read(std::move(op));
@@ -51,7 +52,7 @@ class CounterWorkload final : public Workload {
   }
 
   std::optional<Operation> final_op(int64_t) override {
-    auto op = next_final_key("c", keys_, final_next_);
+    auto op = next_final_key(prefix_, keys_, final_next_);
     if (!op) return std::nullopt;
     return read(std::move(*op));
   }
@@ -64,6 +65,8 @@ class CounterWorkload final : public Workload {
     return op;
   }
 
+  // The keys' names: the workload's key_prefix and "c", then the key's index.
+  std::string prefix_;
   uint64_t keys_;
   MixChooser mix_;
   uint64_t final_next_ = 0;

@@ -19,7 +19,8 @@ constexpr size_t kGet = 0;
 class KvMixWorkload final : public Workload {
  public:
   explicit KvMixWorkload(const plan::WorkloadSpec& spec)
-      : keys_(static_cast<uint64_t>(spec.keys)),
+      : prefix_(spec.key_prefix + "kv"),
+        keys_(static_cast<uint64_t>(spec.keys)),
         value_size_(spec.value_size),
         mix_(kKvMixOps, kDefaultMix, spec.mix) {}
 
@@ -31,7 +32,7 @@ class KvMixWorkload final : public Workload {
     uint64_t k = keys.next(rng, which != kGet);
     Operation op;
     // Warm-up fills the caches of the keys the main phase uses.
-    op.key = key_name("kv", k, false);
+    op.key = key_name(prefix_, k, false);
     op.key_index = k;
     op.warmup = warmup;
     if (which == kGet) {
@@ -77,6 +78,8 @@ class KvMixWorkload final : public Workload {
   std::optional<Operation> final_op(int64_t) override { return std::nullopt; }
 
  private:
+  // The keys' names: the workload's key_prefix and "kv", then the key's index.
+  std::string prefix_;
   uint64_t keys_;
   uint64_t value_size_;
   MixChooser mix_;

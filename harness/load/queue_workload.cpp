@@ -24,7 +24,8 @@ constexpr std::string_view kEmpty = "empty";
 class QueueWorkload final : public Workload {
  public:
   explicit QueueWorkload(const plan::WorkloadSpec& spec)
-      : keys_(static_cast<uint64_t>(spec.keys)),
+      : prefix_(spec.key_prefix + "q"),
+        keys_(static_cast<uint64_t>(spec.keys)),
         mix_(kQueueOps, kDefaultMix, spec.mix),
         drain_(keys_) {}
 
@@ -33,7 +34,7 @@ class QueueWorkload final : public Workload {
     out.reserve(2 * keys_);
     for (bool warm : {false, true}) {
       for (uint64_t k = 0; k < keys_; ++k) {
-        std::string key = key_name("q", k, warm);
+        std::string key = key_name(prefix_, k, warm);
         out.push_back({"DEL", key});
         out.push_back({"XGROUP", "CREATE", key, std::string(kGroup), "$", "MKSTREAM"});
       }
@@ -46,7 +47,7 @@ class QueueWorkload final : public Workload {
     uint64_t k = keys.next(rng, which == kEnqueue);
     if (which != kEnqueue) return dequeue(k, process, warmup);
     Operation op;
-    op.key = key_name("q", k, warmup);
+    op.key = key_name(prefix_, k, warmup);
     op.key_index = k;
     op.warmup = warmup;
     int64_t v = next_value_++;
@@ -122,9 +123,9 @@ class QueueWorkload final : public Workload {
     int misses = 0;
   };
 
-  static Operation dequeue(uint64_t k, int64_t process, bool warmup) {
+  Operation dequeue(uint64_t k, int64_t process, bool warmup) const {
     Operation op;
-    op.key = key_name("q", k, warmup);
+    op.key = key_name(prefix_, k, warmup);
     op.key_index = k;
     op.warmup = warmup;
     op.f = "dequeue";
@@ -134,6 +135,8 @@ class QueueWorkload final : public Workload {
     return op;
   }
 
+  // The keys' names: the workload's key_prefix and "q", then the key's index.
+  std::string prefix_;
   uint64_t keys_;
   MixChooser mix_;
   std::vector<Drain> drain_;

@@ -17,17 +17,18 @@ constexpr size_t kRead = 0, kWrite = 1;
 class RegisterWorkload final : public Workload {
  public:
   explicit RegisterWorkload(const plan::WorkloadSpec& spec)
-      : keys_(static_cast<uint64_t>(spec.keys)),
+      : prefix_(spec.key_prefix + "k"),
+        keys_(static_cast<uint64_t>(spec.keys)),
         mix_(kRegisterOps, kDefaultMix, spec.mix),
         last_sent_(keys_) {}
 
-  std::vector<Command> setup() const override { return delete_keys("k", keys_); }
+  std::vector<Command> setup() const override { return delete_keys(prefix_, keys_); }
 
   Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
     size_t which = mix_.next(rng);
     uint64_t k = keys.next(rng, which != kRead);
     Operation op;
-    op.key = key_name("k", k, warmup);
+    op.key = key_name(prefix_, k, warmup);
     op.key_index = k;
     op.warmup = warmup;
     if (which == kRead) return read(std::move(op));
@@ -68,7 +69,7 @@ class RegisterWorkload final : public Workload {
   }
 
   std::optional<Operation> final_op(int64_t) override {
-    auto op = next_final_key("k", keys_, final_next_);
+    auto op = next_final_key(prefix_, keys_, final_next_);
     if (!op) return std::nullopt;
     return read(std::move(*op));
   }
@@ -81,6 +82,8 @@ class RegisterWorkload final : public Workload {
     return op;
   }
 
+  // The keys' names: the workload's key_prefix and "k", then the key's index.
+  std::string prefix_;
   uint64_t keys_;
   MixChooser mix_;
   std::vector<std::optional<int64_t>> last_sent_;

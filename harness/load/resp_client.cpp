@@ -9,6 +9,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include "common/hash_ring.h"
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <list>
@@ -22,6 +25,9 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kReadChunk = 64 * 1024;
+// Backoff between retries of -TRYAGAIN / -CLUSTERDOWN: the first, doubled up to the last.
+constexpr auto kFirstBackoff = std::chrono::milliseconds(10);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(100);
 
 struct Pending {
   explicit Pending(asio::io_context& io) : timer(io) {}
@@ -45,19 +51,37 @@ struct Conn {
   std::deque<std::shared_ptr<Pending>> inflight;
   std::list<asio::steady_timer*> waiters;  // calls waiting for the state or a pipeline slot
   std::string peer;
+  // Balance::round_robin: the address this connection worked with last.
+  size_t current = 0;
 };
 
 struct Pool {
   std::vector<Endpoint> addresses;  // failover order
-  size_t current = 0;               // the address that worked last
+  size_t current = 0;               // Balance::first: the address that worked last
   std::vector<std::shared_ptr<Conn>> conns;
 };
 
-// "MOVED 3999 127.0.0.1:6381" -> host, port.
-bool parse_moved(std::string_view msg, std::string& host, uint16_t& port) {
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The error reply's code: "TRYAGAIN" of "TRYAGAIN master not ready".
+std::string_view error_code_of(std::string_view msg) { return msg.substr(0, msg.find(' ')); }
+
+// "MOVED 3 127.0.0.1:6381" -> shard (-1 when it is not a number), host, port.
+bool parse_moved(std::string_view msg, int& shard, std::string& host, uint16_t& port) {
   if (!msg.starts_with("MOVED ")) return false;
   auto addr_at = msg.rfind(' ');
   if (addr_at == std::string_view::npos || addr_at < 6) return false;
+  std::string_view slot = msg.substr(6, addr_at - 6);
+  shard = -1;
+  if (auto [end, ec] = std::from_chars(slot.data(), slot.data() + slot.size(), shard);
+      ec != std::errc() || end != slot.data() + slot.size()) {
+    shard = -1;
+  }
   std::string_view addr = msg.substr(addr_at + 1);
   auto colon = addr.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return false;
@@ -75,11 +99,28 @@ bool parse_moved(std::string_view msg, std::string& host, uint16_t& port) {
 
 }  // namespace
 
+std::optional<std::string_view> command_key(const std::vector<std::string>& argv) {
+  if (argv.size() < 2) return std::nullopt;
+  if (iequals(argv[0], "XREADGROUP") || iequals(argv[0], "XREAD")) {
+    for (size_t i = 1; i + 1 < argv.size(); ++i) {
+      if (iequals(argv[i], "STREAMS")) return argv[i + 1];
+    }
+    return std::nullopt;
+  }
+  if (iequals(argv[0], "XGROUP")) {
+    if (argv.size() < 3) return std::nullopt;
+    return argv[2];
+  }
+  return argv[1];
+}
+
 struct RespClient::Impl {
   Impl(asio::io_context& i, std::vector<Endpoint> endpoints, ClientOptions o) : io(i), options(o) {
     options.connections = std::max(options.connections, 1);
     options.pipeline = std::max(options.pipeline, 1);
+    options.shards = std::max(options.shards, 1);
     init_pool(primary, std::move(endpoints));
+    routes.assign(static_cast<size_t>(options.shards), nullptr);
   }
 
   asio::io_context& io;
@@ -87,12 +128,26 @@ struct RespClient::Impl {
   ClientStats stats;
   Pool primary;
   std::unordered_map<std::string, std::unique_ptr<Pool>> redirect_pools;
+  // Per shard: the pool of the address its last MOVED named, or nullptr for the primary list.
+  std::vector<Pool*> routes;
   bool closed = false;
   std::vector<std::string_view> argv_scratch;
 
   void init_pool(Pool& pool, std::vector<Endpoint> addresses) {
     pool.addresses = std::move(addresses);
-    for (int i = 0; i < options.connections; ++i) pool.conns.push_back(std::make_shared<Conn>(io));
+    for (int i = 0; i < options.connections; ++i) {
+      pool.conns.push_back(std::make_shared<Conn>(io));
+      if (options.balance == plan::Balance::round_robin) {
+        pool.conns.back()->current = static_cast<size_t>(i) % pool.addresses.size();
+      }
+    }
+  }
+
+  // The shard of the command's key; 0 for commands without a key.
+  size_t shard_of_command(const std::vector<std::string>& argv) const {
+    if (options.shards <= 1) return 0;
+    auto key = command_key(argv);
+    return key ? static_cast<size_t>(fl::shard_of(*key, options.shards)) : 0;
   }
 
   Pool& redirect_pool(const std::string& host, uint16_t port) {
@@ -214,8 +269,9 @@ struct RespClient::Impl {
     c->state = Conn::State::connecting;
     std::string errors;
     size_t n = pool.addresses.size();
+    size_t& current = options.balance == plan::Balance::round_robin ? c->current : pool.current;
     for (size_t i = 0; i < n && !closed; ++i) {
-      size_t idx = (pool.current + i) % n;
+      size_t idx = (current + i) % n;
       const Endpoint& ep = pool.addresses[idx];
       auto now = Clock::now();
       if (now >= deadline) break;
@@ -261,8 +317,8 @@ struct RespClient::Impl {
       ++c->generation;
       c->peer = fmt::format("{} ({}:{})", ep.id, ep.host, ep.port);
       c->written_seq = c->next_seq - 1;
-      if (idx != pool.current) ++stats.failovers;
-      pool.current = idx;
+      if (idx != current) ++stats.failovers;
+      current = idx;
       ++stats.connects;
       asio::co_spawn(io, read_loop(c, c->generation), asio::detached);
       notify(*c);
@@ -320,15 +376,60 @@ RespClient::~RespClient() { close(); }
 
 asio::awaitable<CallResult> RespClient::call(size_t lane, const std::vector<std::string>& argv,
                                              TimePoint deadline) {
-  Pool* pool = &impl_->primary;
-  for (int hop = 0;; ++hop) {
-    CallResult r = co_await impl_->call_on(*pool, lane, argv, deadline);
+  Impl& m = *impl_;
+  const size_t shard = m.shard_of_command(argv);
+  auto backoff = std::chrono::duration_cast<Clock::duration>(kFirstBackoff);
+  int redirects = 0;
+  // The address of a route that refused this call: until the cluster elects a new master, its
+  // nodes keep redirecting there, which is waited out like -CLUSTERDOWN rather than followed.
+  std::string refused;
+  for (;;) {
+    Pool* pool = m.routes[shard] ? m.routes[shard] : &m.primary;
+    CallResult r = co_await m.call_on(*pool, lane, argv, deadline);
+    if (pool != &m.primary && r.status != CallResult::Status::reply) {
+      // The shard's remembered address failed (a dead or paused master): forget it, and ask
+      // the endpoint list again if the request certainly never reached it and time is left.
+      m.routes[shard] = nullptr;
+      ++m.stats.route_resets;
+      if (r.status == CallResult::Status::not_sent && !m.closed && Clock::now() < deadline) {
+        const Endpoint& ep = pool->addresses.front();
+        refused = fmt::format("{}:{}", ep.host, ep.port);
+        continue;
+      }
+    }
     if (r.status != CallResult::Status::reply || r.reply.type != resp::Type::error) co_return r;
+    const std::string_view code = error_code_of(r.reply.str);
+    int moved_shard = -1;
     std::string host;
     uint16_t port = 0;
-    if (hop >= impl_->options.max_redirects || !parse_moved(r.reply.str, host, port)) co_return r;
-    ++impl_->stats.redirects;
-    pool = &impl_->redirect_pool(host, port);
+    bool wait = code == "TRYAGAIN" || code == "CLUSTERDOWN";
+    if (code == "MOVED") {
+      if (!parse_moved(r.reply.str, moved_shard, host, port)) co_return r;
+      if (!refused.empty() && refused == fmt::format("{}:{}", host, port)) {
+        wait = true;  // the master it names is the one that just refused: no new one yet
+      } else {
+        if (++redirects > m.options.max_redirects) co_return r;
+        ++m.stats.redirects;
+        const size_t route = moved_shard >= 0 && moved_shard < m.options.shards
+                                 ? static_cast<size_t>(moved_shard)
+                                 : shard;
+        m.routes[route] = &m.redirect_pool(host, port);
+        if (route != shard) m.routes[shard] = m.routes[route];
+        continue;
+      }
+    }
+    if (wait) {
+      // Certainly not applied, and no attempt before it may have been (every result retried so
+      // far was one that never executed): at the deadline the call ends with this reply.
+      if (Clock::now() + backoff >= deadline || m.closed) co_return r;
+      ++m.stats.retries;
+      asio::steady_timer t(m.io, backoff);
+      co_await t.async_wait(kUseTuple);
+      backoff = std::min(backoff * 2, std::chrono::duration_cast<Clock::duration>(kMaxBackoff));
+      redirects = 0;
+      continue;
+    }
+    co_return r;  // -NOQUORUM (fate unknown) and every other error: the workload decides
   }
 }
 

@@ -74,20 +74,26 @@ enum class Phase { setup, warmup, main, final_reads, done };
 
 struct Runner::Impl {
   Impl(plan::WorkloadSpec s, std::vector<Endpoint> e, history::Writer& h, uint64_t seed,
-       TimePoint start)
+       TimePoint start, RunnerOptions o)
       : spec(std::move(s)),
+        options(o),
         history(h),
         run_start(start),
         rng(Rng(seed).fork("load")),
         keys(make_key_chooser(spec)) {
     connections = spec.connections > 0 ? spec.connections
                                        : std::min(spec.concurrency, kMaxDefaultConnections);
-    client = std::make_unique<RespClient>(
-        io, std::move(e), ClientOptions{connections, std::max(spec.pipeline, 1), 5});
+    ClientOptions copts;
+    copts.connections = connections;
+    copts.pipeline = std::max(spec.pipeline, 1);
+    copts.shards = std::max(options.shards, 1);
+    copts.balance = spec.balance;
+    client = std::make_unique<RespClient>(io, std::move(e), copts);
     next_process = spec.concurrency;
   }
 
   plan::WorkloadSpec spec;
+  RunnerOptions options;
   history::Writer& history;
   TimePoint run_start;
   Rng rng;
@@ -137,13 +143,18 @@ struct Runner::Impl {
     if (recording) history.append(op);
   }
 
+  // The history id of the runner's n-th logical process.
+  int64_t process_id(int64_t n) const {
+    return options.process_offset + n * std::max<int64_t>(options.process_stride, 1);
+  }
+
   asio::awaitable<void> perform(Worker& w, Operation op, TimePoint intended) {
     PhaseStats& stats = *current;
     ++stats.started;
     TimePoint start = Clock::now();
     history::Op invoke;
     invoke.time = ns_since_start(start);
-    invoke.process = w.process;
+    invoke.process = process_id(w.process);
     invoke.type = history::Type::invoke;
     invoke.f = op.f;
     invoke.key = op.key;
@@ -181,7 +192,7 @@ struct Runner::Impl {
 
     history::Op done;
     done.time = ns_since_start(end);
-    done.process = w.process;
+    done.process = process_id(w.process);
     done.type = out.type;
     done.f = std::move(op.f);
     done.key = std::move(op.key);
@@ -416,9 +427,10 @@ struct Runner::Impl {
 };
 
 Runner::Runner(plan::WorkloadSpec spec, std::vector<Endpoint> endpoints, history::Writer& history,
-               uint64_t seed, std::chrono::steady_clock::time_point run_start)
+               uint64_t seed, std::chrono::steady_clock::time_point run_start,
+               RunnerOptions options)
     : impl_(std::make_unique<Impl>(std::move(spec), std::move(endpoints), history, seed,
-                                   run_start)) {}
+                                   run_start, options)) {}
 
 Runner::~Runner() = default;
 
@@ -461,6 +473,7 @@ result<Summary> Runner::run(std::chrono::nanoseconds duration, std::function<voi
   s.connects = cs.connects;
   s.failovers = cs.failovers;
   s.redirects = cs.redirects;
+  s.retries = cs.retries;
   return s;
 }
 

@@ -60,6 +60,18 @@ struct Summary {
   int64_t connects = 0;   // successful connects, reconnects included
   int64_t failovers = 0;  // connects that succeeded only on a later endpoint
   int64_t redirects = 0;  // MOVED replies followed
+  int64_t retries = 0;    // -TRYAGAIN / -CLUSTERDOWN replies retried
+};
+
+// How a Runner fits beside others in one run.
+struct RunnerOptions {
+  // The database's shard count, for the client's routing of keys. Default 1.
+  int shards = 1;
+  // The history process ids this runner uses: its n-th logical process (retired ones counted)
+  // is process_offset + n * process_stride, so runners side by side never share an id
+  // (plan::workload_process). Defaults 0 and 1: 0, 1, 2, ...
+  int64_t process_offset = 0;
+  int64_t process_stride = 1;
 };
 
 class Runner {
@@ -67,7 +79,8 @@ class Runner {
   // `history` must outlive the Runner. History times are nanoseconds since `run_start`.
   // REQUIRES: validate(spec) passed; endpoints is not empty.
   Runner(plan::WorkloadSpec spec, std::vector<Endpoint> endpoints, history::Writer& history,
-         uint64_t seed, std::chrono::steady_clock::time_point run_start);
+         uint64_t seed, std::chrono::steady_clock::time_point run_start,
+         RunnerOptions options = {});
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;

@@ -19,15 +19,16 @@ constexpr size_t kAdd = 0;
 class SetWorkload final : public Workload {
  public:
   explicit SetWorkload(const plan::WorkloadSpec& spec)
-      : keys_(static_cast<uint64_t>(spec.keys)), mix_(kSetOps, kDefaultMix, spec.mix) {}
+      : prefix_(spec.key_prefix + "s"),
+        keys_(static_cast<uint64_t>(spec.keys)), mix_(kSetOps, kDefaultMix, spec.mix) {}
 
-  std::vector<Command> setup() const override { return delete_keys("s", keys_); }
+  std::vector<Command> setup() const override { return delete_keys(prefix_, keys_); }
 
   Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
     size_t which = mix_.next(rng);
     uint64_t k = keys.next(rng, which == kAdd);
     Operation op;
-    op.key = key_name("s", k, warmup);
+    op.key = key_name(prefix_, k, warmup);
     op.key_index = k;
     op.warmup = warmup;
     if (which != kAdd) return read(std::move(op));
@@ -61,7 +62,7 @@ class SetWorkload final : public Workload {
   }
 
   std::optional<Operation> final_op(int64_t) override {
-    auto op = next_final_key("s", keys_, final_next_);
+    auto op = next_final_key(prefix_, keys_, final_next_);
     if (!op) return std::nullopt;
     return read(std::move(*op));
   }
@@ -74,6 +75,8 @@ class SetWorkload final : public Workload {
     return op;
   }
 
+  // The keys' names: the workload's key_prefix and "s", then the key's index.
+  std::string prefix_;
   uint64_t keys_;
   MixChooser mix_;
   int64_t next_value_ = 1;

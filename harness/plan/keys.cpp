@@ -13,10 +13,17 @@ constexpr std::string_view kConditions[] = {"started", "ready"};
 constexpr std::string_view kWorkloadKinds[] = {"register", "set", "counter", "kv-mix", "queue"};
 constexpr std::string_view kLoadModes[] = {"open", "closed"};
 constexpr std::string_view kDistributions[] = {"uniform", "zipfian", "latest", "hotspot"};
+constexpr std::string_view kBalances[] = {"first", "round-robin"};
 constexpr std::string_view kCheckKinds[] = {"linearizable", "set-full",     "counter",
-                                            "total-queue",  "availability", "perf"};
+                                            "total-queue",  "availability", "failover",
+                                            "perf"};
 constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
                                         "kv-append", "set",          "fifo-queue"};
+constexpr std::string_view kReplicationModes[] = {"async", "sync", "quorum"};
+constexpr std::string_view kReadRoutings[] = {"master", "slaves", "any"};
+constexpr std::string_view kFsyncPolicies[] = {"always", "everysec", "never"};
+constexpr std::string_view kFaultActions[] = {"kill", "terminate", "pause", "restart",
+                                              "restart-wiped"};
 
 constexpr KeySpec kTopKeys[] = {
     {"name", KeyType::string},
@@ -24,8 +31,9 @@ constexpr KeySpec kTopKeys[] = {
     {"duration", KeyType::duration},
     {"cluster", KeyType::table},
     {"node", KeyType::table_array},
-    {"workload", KeyType::table},
+    {"workload", KeyType::table_or_array},
     {"check", KeyType::table_array},
+    {"fault", KeyType::table_array},
 };
 
 constexpr KeySpec kClusterKeys[] = {
@@ -33,11 +41,35 @@ constexpr KeySpec kClusterKeys[] = {
 };
 
 constexpr KeySpec kClusterDbKeys[] = {
-    {"nodes", KeyType::integer},
+    {"shards", KeyType::integer},
+    {"replicas", KeyType::integer},
+    {"replication", KeyType::string, kReplicationModes},
+    {"reads", KeyType::string, kReadRoutings},
+    {"fsync", KeyType::string, kFsyncPolicies},
+    {"heartbeat", KeyType::duration},
+    {"election_timeout", KeyType::duration},
+    {"lease", KeyType::duration},
+    {"quorum", KeyType::table},
+    {"snapshot_every", KeyType::integer},
+    {"bugs", KeyType::string_array},
     {"max_bulk", KeyType::size},
     {"max_clients", KeyType::integer},
     {"idle_timeout", KeyType::duration},
     {"scan_count", KeyType::integer},
+};
+
+constexpr KeySpec kClusterDbQuorumKeys[] = {
+    {"n", KeyType::integer},
+    {"w", KeyType::integer},
+    {"r", KeyType::integer},
+    {"timeout", KeyType::duration},
+};
+
+constexpr KeySpec kFaultKeys[] = {
+    {"at", KeyType::duration},
+    {"action", KeyType::string, kFaultActions},
+    {"target", KeyType::string},
+    {"duration", KeyType::duration},
 };
 
 constexpr KeySpec kNodeKeys[] = {
@@ -73,6 +105,7 @@ constexpr KeySpec kDependencyKeys[] = {
 };
 
 constexpr KeySpec kWorkloadKeys[] = {
+    {"name", KeyType::string},
     {"kind", KeyType::string, kWorkloadKinds},
     {"mode", KeyType::string, kLoadModes},
     {"rate", KeyType::number},
@@ -80,6 +113,7 @@ constexpr KeySpec kWorkloadKeys[] = {
     {"connections", KeyType::integer},
     {"pipeline", KeyType::integer},
     {"targets", KeyType::string_array},
+    {"balance", KeyType::string, kBalances},
     {"keys", KeyType::integer},
     {"distribution", KeyType::string, kDistributions},
     {"skew", KeyType::number},
@@ -95,19 +129,22 @@ constexpr KeySpec kWorkloadKeys[] = {
 constexpr KeySpec kCheckKeys[] = {
     {"kind", KeyType::string, kCheckKinds}, {"model", KeyType::string, kModels},
     {"time_budget", KeyType::duration},     {"memory_budget", KeyType::size},
-    {"min_ok_ratio", KeyType::number},
+    {"min_ok_ratio", KeyType::number},      {"max_failover", KeyType::duration},
+    {"workload", KeyType::string},
 };
 
 constexpr TableSpec kTables[] = {
     {"", "the top level", kTopKeys},
     {"cluster", "[cluster]", kClusterKeys},
     {"cluster.db", "[cluster.db]", kClusterDbKeys},
+    {"cluster.db.quorum", "[cluster.db.quorum]", kClusterDbQuorumKeys},
     {"node", "[[node]]", kNodeKeys},
     {"node.ready", "[node.ready]", kReadyKeys},
     {"node.restart", "[node.restart]", kRestartKeys},
     {"node.depends_on", "depends_on entry", kDependencyKeys},
     {"workload", "[workload]", kWorkloadKeys},
     {"check", "[[check]]", kCheckKeys},
+    {"fault", "[[fault]]", kFaultKeys},
 };
 
 }  // namespace
@@ -148,6 +185,7 @@ std::string_view json_schema_type(KeyType type) {
     case KeyType::string_map:
     case KeyType::number_map:
     case KeyType::table:
+    case KeyType::table_or_array:
       return "object";
   }
   return "string";

@@ -22,6 +22,7 @@ enum class KeyType {
   number_map,        // a table of number values with free-form keys (a workload's mix)
   table,             // a table described by its own TableSpec (path = parent path + "." + key)
   table_array,       // an array of tables described by their own TableSpec
+  table_or_array,    // one table ([workload]) or an array of them ([[workload]]), one TableSpec
   dependency_array,  // an array whose entries are strings or dependency tables
 };
 

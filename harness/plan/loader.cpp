@@ -2,6 +2,7 @@
 // keys, types, ranges, units), then the plan is checked as a whole (duplicate ids, dependencies,
 // templates). Every problem becomes a Diagnostic; reading goes on after an error so that one run
 // of `faultline validate` reports them all.
+#include "harness/plan/fault.h"
 #include "harness/plan/keys.h"
 #include "harness/plan/plan.h"
 #include "harness/plan/suggest.h"
@@ -25,6 +26,8 @@ namespace {
 
 constexpr int kMaxReplicas = 1000;
 constexpr int kMaxDbNodes = 100;
+constexpr int kMaxDbShards = 100;
+constexpr int kMaxDbReplicas = 15;
 constexpr int64_t kMaxCount = 100'000'000;
 constexpr uint64_t kMaxValueSize = 512ull * 1024 * 1024;
 constexpr double kNoMax = std::numeric_limits<double>::infinity();
@@ -84,6 +87,7 @@ std::string_view expected_phrase(KeyType t) {
     case KeyType::number_map: return "a table of numbers";
     case KeyType::table: return "a table";
     case KeyType::table_array: return "an array of tables";
+    case KeyType::table_or_array: return "a table or an array of tables";
     case KeyType::dependency_array: return "an array of node ids or { node, condition } tables";
   }
   return "a value";
@@ -103,6 +107,9 @@ bool has_type(const toml::node& n, KeyType t) {
     case KeyType::string_map:
     case KeyType::number_map:
     case KeyType::table: return n.is_table();
+    case KeyType::table_or_array:
+      if (n.is_table()) return true;
+      [[fallthrough]];
     case KeyType::table_array: {
       // An empty array (`node = []`) is an array of no tables.
       const auto* arr = n.as_array();
@@ -133,6 +140,15 @@ std::string range_phrase(double min, bool min_open, double max) {
   }
   return min_open ? fmt::format("greater than {} and at most {}", min, max)
                   : fmt::format("between {} and {}", min, max);
+}
+
+// Keys earlier versions accepted, with what to write instead.
+std::optional<std::string_view> retired_key_hint(std::string_view table, std::string_view key) {
+  if (table == "cluster.db" && key == "nodes") {
+    return "the database runs 'shards' x 'replicas' nodes db-s<shard>-r<replica> (both default "
+           "1); write shards = N for N independent nodes, replicas = N for one replicated shard";
+  }
+  return std::nullopt;
 }
 
 // A table being read, with its entry in the key registry and the name diagnostics give it.
@@ -188,13 +204,19 @@ class Loader {
 
   void read_top(const toml::table& root);
   void read_cluster(const Scope& top);
+  void read_db_quorum(const Scope& q, DbCluster& db, bool replication_ok, bool replicas_ok);
+  void read_db_bugs(const Scope& db_scope, DbCluster& db);
+  void add_db_group(const toml::source_region& where);
   void read_node(const toml::table& table, size_t index, size_t count);
   void read_ready(const Scope& node, NodeSpec& spec);
   void read_restart(const Scope& node, NodeSpec& spec);
   void read_depends_on(const Scope& node, NodeSource& src);
-  void read_workload(const Scope& top);
+  void read_workloads(const Scope& top);
+  void read_workload(const toml::table& table, std::string name);
   void read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok);
   void read_check(const toml::table& table, size_t index, size_t count, bool have_workload);
+  void read_fault(const toml::table& table, size_t index, size_t count);
+  void check_faults();
 
   std::string hint_for(std::string_view unknown, std::span<const std::string_view> known) const;
   void check_ids();
@@ -210,9 +232,19 @@ class Loader {
   std::unordered_map<std::string, size_t> instance_owner_;
   // Group id -> index into nodes_ (first claimant wins).
   std::unordered_map<std::string, size_t> group_index_;
-  // Where [workload] and each of its targets were written, for check_targets().
-  toml::source_region workload_where_;
-  std::vector<toml::source_region> target_where_;  // parallel to plan_.workload->targets
+  // Where each workload and each of its targets were written, for check_targets(); parallel to
+  // plan_.workloads (and target_where_[i] to plan_.workloads[i].targets).
+  std::vector<toml::source_region> workload_where_;
+  std::vector<std::vector<toml::source_region>> target_where_;
+  std::vector<std::string> workload_scope_;  // "[workload]", "[[workload]] #2"
+  // Where each [[fault]] and its target were written, and its diagnostic name, for
+  // check_faults(); parallel to plan_.faults.
+  struct FaultSource {
+    std::string name;
+    toml::source_region table, at, target;
+    bool target_ok = false;
+  };
+  std::vector<FaultSource> fault_src_;
 };
 
 void Loader::check_keys(const Scope& scope) {
@@ -220,6 +252,11 @@ void Loader::check_keys(const Scope& scope) {
   for (const auto& k : scope.spec->keys) names.push_back(k.name);
   for (auto&& [key, value] : *scope.table) {
     if (find_key(*scope.spec, key.str())) continue;
+    if (auto hint = retired_key_hint(scope.spec->path, key.str())) {
+      error(key.source(), fmt::format("'{}' in {} is no longer supported: {}", key.str(),
+                                      scope.name, *hint));
+      continue;
+    }
     auto near = closest_match(key.str(), names);
     if (scope.name.empty() && (value.is_table() || value.is_array_of_tables())) {
       // A top-level table: name it the way it is written.
@@ -228,7 +265,7 @@ void Loader::check_keys(const Scope& scope) {
           fmt::format("unknown table {}{}{}", array ? "[[" : "[", key.str(), array ? "]]" : "]");
       if (near) {
         const auto* k = find_key(*scope.spec, *near);
-        if (k->type == KeyType::table_array) {
+        if (k->type == KeyType::table_array || k->type == KeyType::table_or_array) {
           message += fmt::format(" (did you mean [[{}]]?)", *near);
         } else if (k->type == KeyType::table) {
           message += fmt::format(" (did you mean [{}]?)", *near);
@@ -399,7 +436,11 @@ void Loader::read_top(const toml::table& root) {
     const auto& arr = *nodes->as_array();
     for (size_t i = 0; i < arr.size(); ++i) read_node(*arr[i].as_table(), i, arr.size());
   }
-  read_workload(top);
+  read_workloads(top);
+  if (const auto* faults = get(top, "fault", KeyType::table_array)) {
+    const auto& arr = *faults->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) read_fault(*arr[i].as_table(), i, arr.size());
+  }
   if (const auto* checks = get(top, "check", KeyType::table_array)) {
     const auto& arr = *checks->as_array();
     for (size_t i = 0; i < arr.size(); ++i) {
@@ -413,12 +454,54 @@ void Loader::read_cluster(const Scope& top) {
   if (!cluster) return;
   auto db_scope = sub_table(*cluster, "db", "[cluster.db]");
   if (!db_scope) return;
+  const toml::table& t = *db_scope->table;
   DbCluster& db = plan_.cluster.db;
-  if (auto v = get_int(*db_scope, "nodes", 0, kMaxDbNodes)) db.nodes = static_cast<int>(*v);
+  db.enabled = true;
+  static constexpr std::pair<std::string_view, Replication> kReplication[] = {
+      {"async", Replication::async}, {"sync", Replication::sync}, {"quorum", Replication::quorum}};
+  static constexpr std::pair<std::string_view, ReadRouting> kReads[] = {
+      {"master", ReadRouting::master}, {"slaves", ReadRouting::slaves}, {"any", ReadRouting::any}};
+  static constexpr std::pair<std::string_view, FsyncPolicy> kFsync[] = {
+      {"always", FsyncPolicy::always},
+      {"everysec", FsyncPolicy::everysec},
+      {"never", FsyncPolicy::never}};
+  const auto shards = get_int(*db_scope, "shards", 1, kMaxDbShards);
+  if (shards) db.shards = static_cast<int>(*shards);
+  const auto replicas = get_int(*db_scope, "replicas", 1, kMaxDbReplicas);
+  if (replicas) db.replicas = static_cast<int>(*replicas);
+  if (shards && replicas && db.node_count() > kMaxDbNodes) {
+    error(t.get("replicas")->source(),
+          fmt::format("[cluster.db] would run {} x {} = {} nodes; at most {} are allowed",
+                      db.shards, db.replicas, db.node_count(), kMaxDbNodes));
+  }
+  const auto replication = get_enum(*db_scope, "replication", kReplication);
+  if (replication) db.replication = *replication;
+  const bool replication_ok = replication || !t.contains("replication");
+  if (auto v = get_enum(*db_scope, "reads", kReads)) db.reads = *v;
+  if (auto v = get_enum(*db_scope, "fsync", kFsync)) db.fsync = *v;
+  if (auto d = get_duration(*db_scope, "heartbeat", true)) db.heartbeat = *d;
+  if (auto d = get_duration(*db_scope, "election_timeout", true)) db.election_timeout = *d;
+  if (auto d = get_duration(*db_scope, "lease", true)) db.lease = *d;
+  // Safety of the leader lease: a new master is elected no sooner than election_timeout after
+  // the old one last heard a majority, so the old one's lease must run out before that.
+  if (db.lease >= db.election_timeout && (t.contains("lease") || t.contains("election_timeout"))) {
+    error(t.get(t.contains("lease") ? "lease" : "election_timeout")->source(),
+          fmt::format("'lease' ({}) in [cluster.db] must be less than 'election_timeout' ({}): a "
+                      "deposed master could otherwise still serve while a new one is elected",
+                      format_duration(db.lease), format_duration(db.election_timeout)));
+  }
+  if (db.heartbeat >= db.election_timeout &&
+      (t.contains("heartbeat") || t.contains("election_timeout"))) {
+    error(t.get(t.contains("heartbeat") ? "heartbeat" : "election_timeout")->source(),
+          fmt::format("'heartbeat' ({}) in [cluster.db] must be less than 'election_timeout' ({}): "
+                      "slaves would start elections against a live master",
+                      format_duration(db.heartbeat), format_duration(db.election_timeout)));
+  }
+  if (auto v = get_int(*db_scope, "snapshot_every", 1, kMaxCount)) db.snapshot_every = *v;
+  read_db_bugs(*db_scope, db);
   if (auto v = get_size(*db_scope, "max_bulk")) {
     if (*v == 0) {
-      error(db_scope->table->get("max_bulk")->source(),
-            "'max_bulk' in [cluster.db] must be greater than 0");
+      error(t.get("max_bulk")->source(), "'max_bulk' in [cluster.db] must be greater than 0");
     } else {
       db.max_bulk = *v;
     }
@@ -428,36 +511,152 @@ void Loader::read_cluster(const Scope& top) {
   }
   if (auto v = get_duration(*db_scope, "idle_timeout", false)) db.idle_timeout = *v;
   if (auto v = get_int(*db_scope, "scan_count", 1, kMaxCount)) db.scan_count = static_cast<int>(*v);
-  if (db.nodes == 0) return;
 
+  if (replication_ok && db.replication == Replication::quorum && db.shards > 1 && shards) {
+    error(t.get("shards")->source(),
+          fmt::format("'shards' in [cluster.db] must be 1 with replication = \"quorum\" (got {}): "
+                      "quorum mode places keys on a ring of all the nodes; set their number "
+                      "with 'replicas'",
+                      db.shards));
+  }
+  if (auto q = sub_table(*db_scope, "quorum", "[cluster.db.quorum]")) {
+    read_db_quorum(*q, db, replication_ok, replicas.has_value() || !t.contains("replicas"));
+  } else if (replication_ok && db.replication == Replication::quorum && db.replicas < db.quorum.n &&
+             (replicas || !t.contains("replicas"))) {
+    error(t.contains("replicas") ? t.get("replicas")->source() : t.source(),
+          fmt::format("replication = \"quorum\" with the default n = {} needs at least {} nodes, "
+                      "[cluster.db] runs {} (set 'replicas', or a smaller [cluster.db.quorum] n)",
+                      db.quorum.n, db.quorum.n, db.replicas));
+  }
+  add_db_group(t.source());
+}
+
+void Loader::read_db_quorum(const Scope& q, DbCluster& db, bool replication_ok, bool replicas_ok) {
+  const toml::table& t = *q.table;
+  if (replication_ok && db.replication != Replication::quorum) {
+    error(t.source(), fmt::format("[cluster.db.quorum] applies only to replication = \"quorum\" "
+                                  "(the plan's is \"{}\")",
+                                  to_string(db.replication)));
+    return;
+  }
+  const auto n = get_int(q, "n", 1, kMaxDbNodes);
+  const auto w = get_int(q, "w", 1, kMaxDbNodes);
+  const auto r = get_int(q, "r", 1, kMaxDbNodes);
+  if (n) db.quorum.n = static_cast<int>(*n);
+  if (w) db.quorum.w = static_cast<int>(*w);
+  if (r) db.quorum.r = static_cast<int>(*r);
+  if (auto d = get_duration(q, "timeout", true)) db.quorum.timeout = *d;
+  const bool n_ok = n || !t.contains("n");
+  auto at = [&](std::string_view key) {
+    return t.contains(key) ? t.get(key)->source() : t.source();
+  };
+  if (n_ok && (w || !t.contains("w")) && db.quorum.w > db.quorum.n) {
+    error(at("w"), fmt::format("'w' ({}) in [cluster.db.quorum] must not exceed 'n' ({}): a write "
+                               "cannot wait for more acks than it has replicas",
+                               db.quorum.w, db.quorum.n));
+  }
+  if (n_ok && (r || !t.contains("r")) && db.quorum.r > db.quorum.n) {
+    error(at("r"), fmt::format("'r' ({}) in [cluster.db.quorum] must not exceed 'n' ({}): a read "
+                               "cannot wait for more answers than it has replicas",
+                               db.quorum.r, db.quorum.n));
+  }
+  if (n_ok && replicas_ok && db.quorum.n > db.replicas) {
+    error(at("n"), fmt::format("'n' ({}) in [cluster.db.quorum] must not exceed the nodes of "
+                               "[cluster.db] ('replicas' = {})",
+                               db.quorum.n, db.replicas));
+  }
+}
+
+void Loader::read_db_bugs(const Scope& db_scope, DbCluster& db) {
+  const auto* node = get(db_scope, "bugs", KeyType::string_array);
+  if (!node) return;
+  const auto known = known_db_bugs();
+  const auto& arr = *node->as_array();
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const auto* s = arr[i].as_string();
+    if (!s) {
+      error(arr[i].source(), fmt::format("'bugs' in [cluster.db] must be an array of strings, "
+                                         "element {} is {}",
+                                         i + 1, toml_type_name(arr[i].type())));
+      continue;
+    }
+    const std::string& name = s->get();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string message = fmt::format("'bugs' in [cluster.db]: unknown bug \"{}\"", name);
+      if (auto near = closest_match(name, known)) {
+        message += fmt::format(" (did you mean \"{}\"?)", *near);
+      } else {
+        message += fmt::format(" (known: {})", join(known));
+      }
+      error(arr[i].source(), std::move(message));
+      continue;
+    }
+    if (std::find(db.bugs.begin(), db.bugs.end(), name) != db.bugs.end()) {
+      error(arr[i].source(), fmt::format("'bugs' in [cluster.db] names \"{}\" twice", name));
+      continue;
+    }
+    db.bugs.push_back(name);
+  }
+}
+
+// The db node group: shards x replicas instances db-s{s}-r{r}, each told every member.
+void Loader::add_db_group(const toml::source_region& where) {
+  const DbCluster& db = plan_.cluster.db;
   NodeSource src;
   src.has_id = true;
   src.name = "[cluster.db]";
-  src.id_where = db_scope->table->source();
+  src.id_where = where;
   NodeSpec& spec = src.spec;
   spec.id = "db";
   spec.kind = "db";
-  spec.replicas = db.nodes;
-  spec.command = {"{bindir}/faultline-db",
-                  "--host",
-                  "{host}",
-                  "--port",
-                  "{port}",
-                  "--dir",
-                  "{dir}",
-                  "--id",
-                  "{id}",
-                  "--max-bulk",
-                  std::to_string(db.max_bulk),
-                  "--max-clients",
-                  std::to_string(db.max_clients),
-                  "--idle-timeout",
-                  format_duration(db.idle_timeout),
-                  "--scan-count",
-                  std::to_string(db.scan_count)};
+  spec.replicas = db.node_count();
   spec.ready.kind = ProbeKind::resp;
-  spec.where = {file_, src.id_where.begin.line, src.id_where.begin.column};
-  src.command_where.assign(spec.command.size(), src.id_where);
+  spec.where = {file_, where.begin.line, where.begin.column};
+  std::vector<std::string> members;
+  for (int s = 0; s < db.shards; ++s) {
+    for (int r = 0; r < db.replicas; ++r) {
+      const std::string id = db_instance_id(s, r);
+      members.push_back("--member");
+      members.push_back(fmt::format("{},{},{{host}}:{{port:{}}}", id, s, id));
+    }
+  }
+  for (int s = 0; s < db.shards; ++s) {
+    for (int r = 0; r < db.replicas; ++r) {
+      NodeSpec::Member m;
+      m.id = db_instance_id(s, r);
+      m.shard = s;
+      m.command = {"{bindir}/faultline-db", "--id", "{id}", "--host", "{host}", "--port",
+                   "{port}", "--dir", "{dir}", "--shard", std::to_string(s)};
+      m.command.insert(m.command.end(), members.begin(), members.end());
+      auto add = [&](std::string_view flag, std::string value) {
+        m.command.emplace_back(flag);
+        m.command.push_back(std::move(value));
+      };
+      add("--replication", std::string(to_string(db.replication)));
+      add("--reads", std::string(to_string(db.reads)));
+      add("--fsync", std::string(to_string(db.fsync)));
+      add("--heartbeat", format_duration(db.heartbeat));
+      add("--election-timeout", format_duration(db.election_timeout));
+      add("--lease", format_duration(db.lease));
+      if (db.replication == Replication::quorum) {
+        add("--quorum-n", std::to_string(db.quorum.n));
+        add("--quorum-w", std::to_string(db.quorum.w));
+        add("--quorum-r", std::to_string(db.quorum.r));
+        add("--quorum-timeout", format_duration(db.quorum.timeout));
+      }
+      add("--snapshot-every", std::to_string(db.snapshot_every));
+      for (const auto& bug : db.bugs) add("--bug", bug);
+      add("--max-bulk", std::to_string(db.max_bulk));
+      add("--max-clients", std::to_string(db.max_clients));
+      add("--idle-timeout", format_duration(db.idle_timeout));
+      add("--scan-count", std::to_string(db.scan_count));
+      spec.members.push_back(std::move(m));
+    }
+  }
+  // Template checks read `command` with one location per element: the first member's argv
+  // stands for all (they differ only in --shard).
+  spec.command = spec.members.front().command;
+  src.command_where.assign(spec.command.size(), where);
   nodes_.push_back(std::move(src));
 }
 
@@ -665,13 +864,43 @@ void Loader::read_depends_on(const Scope& node, NodeSource& src) {
   }
 }
 
-void Loader::read_workload(const Scope& top) {
-  auto scope = sub_table(top, "workload", "[workload]");
-  if (!scope) return;
-  const toml::table& t = *scope->table;
+void Loader::read_workloads(const Scope& top) {
+  const auto* node = get(top, "workload", KeyType::table_or_array);
+  if (!node) return;
+  if (const auto* t = node->as_table()) {
+    read_workload(*t, "[workload]");
+  } else {
+    const auto& arr = *node->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) {
+      read_workload(*arr[i].as_table(), arr.size() == 1 ? std::string("[[workload]]")
+                                                        : fmt::format("[[workload]] #{}", i + 1));
+    }
+  }
+  // Names are unique, and with several workloads each key gets its workload's name in front.
+  std::unordered_map<std::string, size_t> seen;
+  for (size_t i = 0; i < plan_.workloads.size(); ++i) {
+    WorkloadSpec& w = plan_.workloads[i];
+    if (w.name.empty()) continue;
+    auto [it, inserted] = seen.emplace(w.name, i);
+    if (!inserted) {
+      error(workload_where_[i],
+            fmt::format("{} is named '{}' like {}: give each workload its own 'name'",
+                        workload_scope_[i], w.name, workload_scope_[it->second]));
+    }
+    if (plan_.workloads.size() > 1) w.key_prefix = w.name + ":";
+  }
+}
+
+void Loader::read_workload(const toml::table& t, std::string name) {
+  Scope owned{&t, find_table("workload"), std::move(name)};
+  check_keys(owned);
+  const Scope* scope = &owned;
+  const std::string& in = owned.name;
   WorkloadSpec w;
-  workload_where_ = t.source();
-  w.where = {file_, workload_where_.begin.line, workload_where_.begin.column};
+  workload_where_.push_back(t.source());
+  target_where_.emplace_back();
+  workload_scope_.push_back(owned.name);
+  w.where = {file_, t.source().begin.line, t.source().begin.column};
 
   static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
       {"register", "register"}, {"set", "set"},     {"counter", "counter"},
@@ -680,6 +909,10 @@ void Loader::read_workload(const Scope& top) {
   static constexpr std::pair<std::string_view, LoadMode> kModes[] = {
       {"open", LoadMode::open},
       {"closed", LoadMode::closed},
+  };
+  static constexpr std::pair<std::string_view, Balance> kBalances[] = {
+      {"first", Balance::first},
+      {"round-robin", Balance::round_robin},
   };
   static constexpr std::pair<std::string_view, KeyDistribution> kDistributions[] = {
       {"uniform", KeyDistribution::uniform},
@@ -691,8 +924,19 @@ void Loader::read_workload(const Scope& top) {
   if (kind) {
     w.kind = std::string(*kind);
   } else if (!t.contains("kind")) {
-    error(t.source(), "missing required key 'kind' in [workload]");
+    error(t.source(), fmt::format("missing required key 'kind' in {}", in));
   }
+  if (auto n = get_string(*scope, "name")) {
+    if (valid_id(*n)) {
+      w.name = *n;
+    } else {
+      error(t.get("name")->source(),
+            fmt::format("'name' in {} must match [a-z0-9_-]+, got \"{}\"", in, *n));
+    }
+  } else if (!t.contains("name")) {
+    w.name = w.kind;
+  }
+  if (auto b = get_enum(*scope, "balance", kBalances)) w.balance = *b;
   const auto mode = get_enum(*scope, "mode", kModes);
   if (mode) w.mode = *mode;
   const bool mode_ok = mode || !t.contains("mode");
@@ -706,7 +950,7 @@ void Loader::read_workload(const Scope& top) {
                           std::string_view condition) {
     if (!t.contains(key) || !other_ok || applies) return true;
     error(t.get(key)->source(),
-          fmt::format("'{}' in [workload] applies only to {}", key, condition));
+          fmt::format("'{}' in {} applies only to {}", key, in, condition));
     return false;
   };
 
@@ -738,9 +982,9 @@ void Loader::read_workload(const Scope& top) {
   if (auto v = get_size(*scope, "value_size")) {
     const auto& where = t.get("value_size")->source();
     if (*v == 0 || *v > kMaxValueSize) {
-      error(where, fmt::format("'value_size' in [workload] must be between 1 byte and 512MiB, got "
+      error(where, fmt::format("'value_size' in {} must be between 1 byte and 512MiB, got "
                                "{} bytes",
-                               *v));
+                               in, *v));
     } else if (applies_only("value_size", kind.has_value(), w.kind == "kv-mix" || w.kind == "queue",
                             "kind = \"kv-mix\" or \"queue\"")) {
       w.value_size = *v;
@@ -751,21 +995,22 @@ void Loader::read_workload(const Scope& top) {
     const auto& arr = *targets->as_array();
     if (arr.empty()) {
       error(targets->source(),
-            "'targets' in [workload] must not be empty (leave it out for the default targets)");
+            fmt::format("'targets' in {} must not be empty (leave it out for the default targets)",
+                        in));
     }
     // The strings among the elements are still checked against the node ids (check_targets).
     for (size_t i = 0; i < arr.size(); ++i) {
       if (const auto* id = arr[i].as_string()) {
         w.targets.push_back(id->get());
-        target_where_.push_back(arr[i].source());
+        target_where_.back().push_back(arr[i].source());
       } else {
-        error(arr[i].source(), fmt::format("'targets' in [workload] must be an array of strings, "
+        error(arr[i].source(), fmt::format("'targets' in {} must be an array of strings, "
                                            "element {} is {}",
-                                           i + 1, toml_type_name(arr[i].type())));
+                                           in, i + 1, toml_type_name(arr[i].type())));
       }
     }
   }
-  plan_.workload = std::move(w);
+  plan_.workloads.push_back(std::move(w));
 }
 
 void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
@@ -778,9 +1023,9 @@ void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
     const std::string_view op = name.str();
     if (kind_ok && std::find(ops.begin(), ops.end(), op) == ops.end()) {
       std::string message = fmt::format(
-          "'mix' in [workload]: unknown operation '{}' for kind "
+          "'mix' in {}: unknown operation '{}' for kind "
           "\"{}\"",
-          op, w.kind);
+          scope.name, op, w.kind);
       if (auto near = closest_match(op, ops)) {
         message += fmt::format(" (did you mean '{}'?)", *near);
       } else {
@@ -792,8 +1037,8 @@ void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
     }
     const std::string what = fmt::format("'mix.{}'", op);
     if (!value.is_number()) {
-      error(value.source(), fmt::format("{} in [workload] must be a number, got {}", what,
-                                        toml_type_name(value.type())));
+      error(value.source(), fmt::format("{} in {} must be a number, got {}", what,
+                                        scope.name, toml_type_name(value.type())));
       ok = false;
     } else if (!number_in_range(value, what, scope, 0, false, kNoMax)) {
       ok = false;
@@ -803,7 +1048,8 @@ void Loader::read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok) {
   }
   if (!ok) return;
   if (!mix.empty() && std::all_of(mix.begin(), mix.end(), [](auto& e) { return e.second == 0; })) {
-    error(node->source(), "'mix' in [workload] must give some operation a weight greater than 0");
+    error(node->source(),
+          fmt::format("'mix' in {} must give some operation a weight greater than 0", scope.name));
     return;
   }
   w.mix = std::move(mix);
@@ -817,7 +1063,8 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
   c.where = {file_, table.source().begin.line, table.source().begin.column};
   static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
       {"linearizable", "linearizable"}, {"set-full", "set-full"},         {"counter", "counter"},
-      {"total-queue", "total-queue"},   {"availability", "availability"}, {"perf", "perf"},
+      {"total-queue", "total-queue"},   {"availability", "availability"}, {"failover", "failover"},
+      {"perf", "perf"},
   };
   static constexpr std::pair<std::string_view, std::string_view> kModels[] = {
       {"register", "register"},
@@ -837,6 +1084,32 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
     error(table.source(),
           fmt::format("{} needs a [workload] to check, and the plan has none", scope.name));
   }
+  // The workload whose operations it judges: the one named, else the plan's only one. Several
+  // and none named: availability, perf and failover judge every operation; the others must
+  // name one.
+  const WorkloadSpec* scoped = plan_.workloads.size() == 1 ? &plan_.workloads.front() : nullptr;
+  if (auto name = get_string(scope, "workload")) {
+    scoped = plan_.find_workload(*name);
+    if (scoped) {
+      c.workload = *name;
+    } else if (have_workload) {
+      std::vector<std::string_view> names;
+      for (const auto& w : plan_.workloads) names.push_back(w.name);
+      error(table.get("workload")->source(),
+            fmt::format("'workload' in {} names no workload '{}'{}", scope.name, *name,
+                        hint_for(*name, names)));
+    }
+  } else if (kind && plan_.workloads.size() > 1 && c.kind != "availability" &&
+             c.kind != "perf" && c.kind != "failover") {
+    std::string names;
+    for (const auto& w : plan_.workloads) {
+      if (!w.name.empty()) names += (names.empty() ? "" : ", ") + w.name;
+    }
+    error(table.source(),
+          fmt::format("{} (kind = \"{}\") must name the workload it checks with 'workload': the "
+                      "plan has several ({})",
+                      scope.name, c.kind, names));
+  }
   if (auto model = get_enum(scope, "model", kModels)) {
     if (kind && c.kind != "linearizable") {
       error(table.get("model")->source(),
@@ -844,14 +1117,14 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
     } else {
       c.model = std::string(*model);
     }
-  } else if (kind && c.kind == "linearizable" && !table.contains("model") && plan_.workload &&
-             !plan_.workload->kind.empty()) {
-    c.model = std::string(default_model(plan_.workload->kind));
+  } else if (kind && c.kind == "linearizable" && !table.contains("model") && scoped &&
+             !scoped->kind.empty()) {
+    c.model = std::string(default_model(scoped->kind));
     if (c.model.empty()) {
       error(table.source(),
             fmt::format("{} has kind = \"linearizable\" but no 'model' (required: a \"{}\" "
                         "workload has no default model)",
-                        scope.name, plan_.workload->kind));
+                        scope.name, scoped->kind));
     }
   }
   if (auto d = get_duration(scope, "time_budget", true)) c.time_budget = *d;
@@ -872,17 +1145,126 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
       c.min_ok_ratio = *v;
     }
   }
+  if (auto d = get_duration(scope, "max_failover", true)) {
+    if (kind && c.kind != "failover") {
+      error(table.get("max_failover")->source(),
+            fmt::format("'max_failover' in {} applies only to kind = \"failover\"", scope.name));
+    } else {
+      c.max_failover = *d;
+    }
+  }
   plan_.checks.push_back(std::move(c));
 }
 
-std::string instance_id(const NodeSpec& spec, int replica) {
-  return spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, replica);
+void Loader::read_fault(const toml::table& table, size_t index, size_t count) {
+  Scope scope{&table, find_table("fault"),
+              count == 1 ? std::string("[[fault]]") : fmt::format("[[fault]] #{}", index + 1)};
+  check_keys(scope);
+  FaultSpec f;
+  FaultSource src;
+  src.name = scope.name;
+  src.table = table.source();
+  f.where = {file_, table.source().begin.line, table.source().begin.column};
+  static constexpr std::pair<std::string_view, FaultAction> kActions[] = {
+      {"kill", FaultAction::kill},
+      {"terminate", FaultAction::terminate},
+      {"pause", FaultAction::pause},
+      {"restart", FaultAction::restart},
+      {"restart-wiped", FaultAction::restart_wiped},
+  };
+  auto missing = [&](std::string_view key) {
+    if (!table.contains(key)) {
+      error(table.source(), fmt::format("missing required key '{}' in {}", key, scope.name));
+    }
+  };
+  if (auto d = get_duration(scope, "at", false)) {
+    f.at = *d;
+    src.at = table.get("at")->source();
+    if (f.at >= plan_.duration) {
+      error(src.at, fmt::format("'at' ({}) in {} must be less than the plan's duration ({})",
+                                format_duration(f.at), scope.name,
+                                format_duration(plan_.duration)));
+    }
+  } else {
+    missing("at");
+  }
+  const auto action = get_enum(scope, "action", kActions);
+  if (action) {
+    f.action = *action;
+  } else {
+    missing("action");
+  }
+  if (auto text = get_string(scope, "target")) {
+    src.target = table.get("target")->source();
+    if (auto sel = parse_selector(*text)) {
+      f.target = std::move(*sel);
+      src.target_ok = true;
+    } else {
+      error(src.target, fmt::format("'target' in {}: {}", scope.name, sel.error().message));
+    }
+  } else {
+    missing("target");
+  }
+  if (auto d = get_duration(scope, "duration", true)) {
+    if (action && (*action == FaultAction::restart || *action == FaultAction::restart_wiped)) {
+      error(table.get("duration")->source(),
+            fmt::format("'duration' in {} applies only to action = \"kill\", \"terminate\" or "
+                        "\"pause\" (a restart is over once the node is ready again)",
+                        scope.name));
+    } else {
+      f.duration = *d;
+    }
+  }
+  plan_.faults.push_back(std::move(f));
+  fault_src_.push_back(std::move(src));
+}
+
+// Fault targets against the plan's nodes: names exist, shards exist, roles exist in the mode.
+void Loader::check_faults() {
+  std::vector<std::string_view> known;
+  for (const auto& [id, idx] : group_index_) known.push_back(id);
+  for (const auto& [id, idx] : instance_owner_) known.push_back(id);
+  std::sort(known.begin(), known.end());
+  const DbCluster& db = plan_.cluster.db;
+  for (size_t i = 0; i < plan_.faults.size(); ++i) {
+    const FaultSource& src = fault_src_[i];
+    if (!src.target_ok) continue;
+    Selector& sel = plan_.faults[i].target;
+    const std::string in = fmt::format("'target' in {}", src.name);
+    if (sel.kind == Selector::Kind::instance) {
+      if (group_index_.count(sel.name)) {
+        sel.kind = Selector::Kind::group;
+      } else if (!instance_owner_.count(sel.name)) {
+        error(src.target, fmt::format("{} names unknown node '{}'{}", in, sel.name,
+                                      hint_for(sel.name, known)));
+      }
+      continue;
+    }
+    if (!db.enabled) {
+      error(src.target, fmt::format("{}: \"{}\" selects db nodes, and the plan has no "
+                                    "[cluster.db]",
+                                    in, sel.text));
+    } else if (sel.shard >= db.shards) {
+      error(src.target, fmt::format("{}: shard {} does not exist ([cluster.db] has {} shard{}, "
+                                    "0 .. {})",
+                                    in, sel.shard, db.shards, db.shards == 1 ? "" : "s",
+                                    db.shards - 1));
+    } else if (sel.kind != Selector::Kind::shard && db.replication == Replication::quorum) {
+      error(src.target, fmt::format("{}: \"{}\" selects by role, and replication = \"quorum\" "
+                                    "has no masters or slaves (name a node, or db:shard=0)",
+                                    in, sel.text));
+    } else if (sel.kind == Selector::Kind::slaves && db.replicas == 1) {
+      error(src.target, fmt::format("{}: \"{}\" can select nothing: with replicas = 1 every "
+                                    "shard is a lone master",
+                                    in, sel.text));
+    }
+  }
 }
 
 std::string instance_range(const NodeSpec& spec) {
-  if (spec.replicas == 1) return spec.id;
-  if (spec.replicas == 2) return fmt::format("{}-0, {}-1", spec.id, spec.id);
-  return fmt::format("{}-0 .. {}-{}", spec.id, spec.id, spec.replicas - 1);
+  if (spec.replicas == 1) return instance_id(spec, 0);
+  if (spec.replicas == 2) return fmt::format("{}, {}", instance_id(spec, 0), instance_id(spec, 1));
+  return fmt::format("{} .. {}", instance_id(spec, 0), instance_id(spec, spec.replicas - 1));
 }
 
 void Loader::check_ids() {
@@ -1062,25 +1444,28 @@ void Loader::check_templates() {
 }
 
 void Loader::check_targets() {
-  if (!plan_.workload) return;
-  const WorkloadSpec& w = *plan_.workload;
-  if (w.targets.empty()) {
-    if (nodes_.empty()) {
-      error(workload_where_,
-            "[workload] has nothing to send operations to: the plan runs no "
-            "nodes ([cluster.db] nodes = 0 and no [[node]]) and sets no 'targets'");
-    }
-    return;
-  }
   std::vector<std::string_view> known;
   for (const auto& [id, idx] : group_index_) known.push_back(id);
   for (const auto& [id, idx] : instance_owner_) known.push_back(id);
   std::sort(known.begin(), known.end());
-  for (size_t i = 0; i < w.targets.size(); ++i) {
-    const std::string& target = w.targets[i];
-    if (group_index_.count(target) || instance_owner_.count(target)) continue;
-    error(target_where_[i], fmt::format("'targets' in [workload] names unknown node '{}'{}", target,
-                                        hint_for(target, known)));
+  for (size_t wi = 0; wi < plan_.workloads.size(); ++wi) {
+    const WorkloadSpec& w = plan_.workloads[wi];
+    if (w.targets.empty()) {
+      if (nodes_.empty()) {
+        error(workload_where_[wi],
+              fmt::format("{} has nothing to send operations to: the plan runs no "
+                          "nodes (no [cluster.db] and no [[node]]) and sets no 'targets'",
+                          workload_scope_[wi]));
+      }
+      continue;
+    }
+    for (size_t i = 0; i < w.targets.size(); ++i) {
+      const std::string& target = w.targets[i];
+      if (group_index_.count(target) || instance_owner_.count(target)) continue;
+      error(target_where_[wi][i],
+            fmt::format("'targets' in {} names unknown node '{}'{}", workload_scope_[wi], target,
+                        hint_for(target, known)));
+    }
   }
 }
 
@@ -1099,6 +1484,7 @@ LoadResult Loader::load(std::string_view text) {
   check_dependencies();
   check_templates();
   check_targets();
+  check_faults();
   std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
   });

@@ -13,6 +13,51 @@ std::string Diagnostic::str() const {
   return fmt::format("{}:{}:{}: {}", where.file, where.line, where.column, message);
 }
 
+std::string instance_id(const NodeSpec& spec, int replica) {
+  if (static_cast<size_t>(replica) < spec.members.size()) {
+    return spec.members[static_cast<size_t>(replica)].id;
+  }
+  return spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, replica);
+}
+
+std::string db_instance_id(int shard, int replica) {
+  return fmt::format("db-s{}-r{}", shard, replica);
+}
+
+std::string_view to_string(Replication r) {
+  switch (r) {
+    case Replication::async: return "async";
+    case Replication::sync: return "sync";
+    case Replication::quorum: return "quorum";
+  }
+  return "sync";
+}
+
+std::string_view to_string(ReadRouting r) {
+  switch (r) {
+    case ReadRouting::master: return "master";
+    case ReadRouting::slaves: return "slaves";
+    case ReadRouting::any: return "any";
+  }
+  return "master";
+}
+
+std::string_view to_string(FsyncPolicy f) {
+  switch (f) {
+    case FsyncPolicy::always: return "always";
+    case FsyncPolicy::everysec: return "everysec";
+    case FsyncPolicy::never: return "never";
+  }
+  return "everysec";
+}
+
+namespace {
+constexpr std::string_view kDbBugs[] = {"ack-before-majority", "ack-before-log", "quorum-read-one",
+                                        "no-fencing"};
+}  // namespace
+
+std::span<const std::string_view> known_db_bugs() { return kDbBugs; }
+
 std::vector<Instance> Plan::instances() const {
   std::vector<Instance> all;
   // Instance ids of each group, for resolving group dependencies.
@@ -21,11 +66,13 @@ std::vector<Instance> Plan::instances() const {
     auto& members = group_members[spec.id];
     for (int r = 0; r < spec.replicas; ++r) {
       Instance inst;
-      inst.id = spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, r);
+      inst.id = instance_id(spec, r);
       inst.group = spec.id;
       inst.kind = spec.kind;
       inst.replica = r;
-      inst.command = spec.command;
+      const bool own = static_cast<size_t>(r) < spec.members.size();
+      inst.command = own ? spec.members[static_cast<size_t>(r)].command : spec.command;
+      inst.shard = own ? spec.members[static_cast<size_t>(r)].shard : -1;
       inst.env = spec.env;
       inst.ready = spec.ready;
       inst.stop_signal = spec.stop_signal;
@@ -102,14 +149,23 @@ std::vector<Instance> Plan::instances() const {
 namespace fl::plan {
 
 std::vector<std::string> Plan::target_instances() const {
+  if (workloads.empty()) return {};
+  return target_instances(workloads.front());
+}
+
+const WorkloadSpec* Plan::find_workload(std::string_view workload_name) const {
+  for (const auto& w : workloads) {
+    if (w.name == workload_name) return &w;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Plan::target_instances(const WorkloadSpec& workload) const {
   std::vector<std::string> out;
-  if (!workload) return out;
   auto add_group = [&](const NodeSpec& spec) {
-    for (int r = 0; r < spec.replicas; ++r) {
-      out.push_back(spec.replicas == 1 ? spec.id : fmt::format("{}-{}", spec.id, r));
-    }
+    for (int r = 0; r < spec.replicas; ++r) out.push_back(instance_id(spec, r));
   };
-  if (workload->targets.empty()) {
+  if (workload.targets.empty()) {
     const bool has_db =
         std::any_of(nodes.begin(), nodes.end(), [](auto& n) { return n.kind == "db"; });
     for (const auto& spec : nodes) {
@@ -117,7 +173,7 @@ std::vector<std::string> Plan::target_instances() const {
     }
     return out;
   }
-  for (const auto& target : workload->targets) {
+  for (const auto& target : workload.targets) {
     auto group = std::find_if(nodes.begin(), nodes.end(), [&](auto& n) { return n.id == target; });
     if (group != nodes.end()) {
       add_group(*group);
@@ -175,6 +231,17 @@ std::vector<CheckSpec> default_checks(const WorkloadSpec& workload) {
   }
   out.push_back(check_of("availability"));
   out.push_back(check_of("perf"));
+  for (auto& c : out) c.workload = workload.name;
+  return out;
+}
+
+std::vector<CheckSpec> run_checks(const Plan& plan) {
+  if (!plan.checks.empty()) return plan.checks;
+  std::vector<CheckSpec> out;
+  for (const auto& w : plan.workloads) {
+    auto checks = default_checks(w);
+    out.insert(out.end(), checks.begin(), checks.end());
+  }
   return out;
 }
 

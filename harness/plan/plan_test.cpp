@@ -1,5 +1,7 @@
 #include "harness/plan/plan.h"
+#include "harness/plan/fault.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -51,8 +53,10 @@ TEST(PlanLoad, MinimalPlanHasDefaults) {
   EXPECT_EQ(p.name, "minimal");
   EXPECT_FALSE(p.seed.has_value());
   EXPECT_EQ(p.duration, std::chrono::seconds(30));
-  EXPECT_EQ(p.cluster.db.nodes, 0);
+  EXPECT_FALSE(p.cluster.db.enabled);
+  EXPECT_EQ(p.cluster.db.node_count(), 0);
   EXPECT_EQ(p.cluster.db.max_bulk, 512ull * 1024 * 1024);
+  EXPECT_TRUE(p.faults.empty());
   EXPECT_TRUE(p.nodes.empty());
   EXPECT_TRUE(p.instances().empty());
   EXPECT_EQ(p.source, fs::path("tests/plans/good/minimal.toml"));
@@ -63,11 +67,23 @@ TEST(PlanLoad, FullPlan) {
   EXPECT_EQ(p.name, "full-example");
   EXPECT_EQ(p.seed, 42u);
   EXPECT_EQ(p.duration, std::chrono::seconds(90));
-  EXPECT_EQ(p.cluster.db.nodes, 3);
-  EXPECT_EQ(p.cluster.db.max_bulk, 64ull * 1024 * 1024);
-  EXPECT_EQ(p.cluster.db.max_clients, 500);
-  EXPECT_EQ(p.cluster.db.idle_timeout, std::chrono::minutes(2));
-  EXPECT_EQ(p.cluster.db.scan_count, 100);
+  const DbCluster& c = p.cluster.db;
+  EXPECT_TRUE(c.enabled);
+  EXPECT_EQ(c.shards, 1);
+  EXPECT_EQ(c.replicas, 3);
+  EXPECT_EQ(c.node_count(), 3);
+  EXPECT_EQ(c.replication, Replication::sync);
+  EXPECT_EQ(c.reads, ReadRouting::any);
+  EXPECT_EQ(c.fsync, FsyncPolicy::always);
+  EXPECT_EQ(c.heartbeat, std::chrono::milliseconds(40));
+  EXPECT_EQ(c.election_timeout, std::chrono::milliseconds(400));
+  EXPECT_EQ(c.lease, std::chrono::milliseconds(300));
+  EXPECT_EQ(c.snapshot_every, 5000);
+  EXPECT_EQ(c.bugs, (std::vector<std::string>{"no-fencing", "ack-before-log"}));
+  EXPECT_EQ(c.max_bulk, 64ull * 1024 * 1024);
+  EXPECT_EQ(c.max_clients, 500);
+  EXPECT_EQ(c.idle_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(c.scan_count, 100);
   ASSERT_EQ(p.nodes.size(), 4u);
 
   const NodeSpec& db = p.nodes[0];
@@ -75,15 +91,44 @@ TEST(PlanLoad, FullPlan) {
   EXPECT_EQ(db.kind, "db");
   EXPECT_EQ(db.replicas, 3);
   EXPECT_EQ(db.ready.kind, ProbeKind::resp);
+  ASSERT_EQ(db.members.size(), 3u);
+  EXPECT_EQ(db.members[1].id, "db-s0-r1");
+  EXPECT_EQ(db.members[1].shard, 0);
   const std::vector<std::string> db_cmd = {"{bindir}/faultline-db",
+                                           "--id",
+                                           "{id}",
                                            "--host",
                                            "{host}",
                                            "--port",
                                            "{port}",
                                            "--dir",
                                            "{dir}",
-                                           "--id",
-                                           "{id}",
+                                           "--shard",
+                                           "0",
+                                           "--member",
+                                           "db-s0-r0,0,{host}:{port:db-s0-r0}",
+                                           "--member",
+                                           "db-s0-r1,0,{host}:{port:db-s0-r1}",
+                                           "--member",
+                                           "db-s0-r2,0,{host}:{port:db-s0-r2}",
+                                           "--replication",
+                                           "sync",
+                                           "--reads",
+                                           "any",
+                                           "--fsync",
+                                           "always",
+                                           "--heartbeat",
+                                           "40ms",
+                                           "--election-timeout",
+                                           "400ms",
+                                           "--lease",
+                                           "300ms",
+                                           "--snapshot-every",
+                                           "5000",
+                                           "--bug",
+                                           "no-fencing",
+                                           "--bug",
+                                           "ack-before-log",
                                            "--max-bulk",
                                            "67108864",
                                            "--max-clients",
@@ -92,7 +137,7 @@ TEST(PlanLoad, FullPlan) {
                                            "2m",
                                            "--scan-count",
                                            "100"};
-  EXPECT_EQ(db.command, db_cmd);
+  EXPECT_EQ(db.members[1].command, db_cmd);
 
   const NodeSpec& redis = p.nodes[1];
   EXPECT_EQ(redis.id, "redis");
@@ -103,7 +148,7 @@ TEST(PlanLoad, FullPlan) {
   ASSERT_EQ(redis.depends_on.size(), 2u);
   EXPECT_EQ(redis.depends_on[0].node, "db");
   EXPECT_EQ(redis.depends_on[0].condition, DependCondition::ready);
-  EXPECT_EQ(redis.depends_on[1].node, "db-0");
+  EXPECT_EQ(redis.depends_on[1].node, "db-s0-r0");
   EXPECT_EQ(redis.depends_on[1].condition, DependCondition::started);
   EXPECT_EQ(redis.stop_signal, SIGINT);
   EXPECT_EQ(redis.stop_grace, std::chrono::seconds(2));
@@ -114,7 +159,7 @@ TEST(PlanLoad, FullPlan) {
   EXPECT_EQ(redis.restart.max_restarts, 3);
   EXPECT_EQ(redis.restart.backoff, std::chrono::milliseconds(200));
   EXPECT_EQ(redis.restart.max_backoff, std::chrono::seconds(2));
-  EXPECT_EQ(redis.where.line, 14u);
+  EXPECT_EQ(redis.where.line, 23u);
 
   const NodeSpec& web = p.nodes[2];
   EXPECT_EQ(web.stop_signal, SIGTERM);
@@ -135,26 +180,29 @@ TEST(PlanLoad, FullPlan) {
 TEST(PlanInstances, ReplicasAndDependencies) {
   Plan p = load_good("tests/plans/good/full.toml");
   auto inst = p.instances();
-  EXPECT_EQ(ids(inst), (std::vector<std::string>{"db-0", "db-1", "db-2", "redis-0", "redis-1",
-                                                 "web", "tail"}));
+  EXPECT_EQ(ids(inst), (std::vector<std::string>{"db-s0-r0", "db-s0-r1", "db-s0-r2", "redis-0",
+                                                 "redis-1", "web", "tail"}));
   const Instance& r1 = find(inst, "redis-1");
   EXPECT_EQ(r1.group, "redis");
   EXPECT_EQ(r1.kind, "external");
   EXPECT_EQ(r1.replica, 1);
   using Dep = std::pair<std::string, DependCondition>;
-  // "db" expands to every replica; "db-0" is also named with condition started, and the
+  // "db" expands to every replica; "db-s0-r0" is also named with condition started, and the
   // stronger "ready" wins.
-  EXPECT_EQ(r1.depends_on, (std::vector<Dep>{{"db-0", DependCondition::ready},
-                                             {"db-1", DependCondition::ready},
-                                             {"db-2", DependCondition::ready}}));
+  EXPECT_EQ(r1.depends_on, (std::vector<Dep>{{"db-s0-r0", DependCondition::ready},
+                                             {"db-s0-r1", DependCondition::ready},
+                                             {"db-s0-r2", DependCondition::ready}}));
   EXPECT_EQ(find(inst, "web").depends_on, (std::vector<Dep>{{"redis-1", DependCondition::ready}}));
-  EXPECT_EQ(find(inst, "db-1").replica, 1);
-  EXPECT_EQ(find(inst, "db-1").kind, "db");
+  EXPECT_EQ(find(inst, "db-s0-r1").replica, 1);
+  EXPECT_EQ(find(inst, "db-s0-r1").kind, "db");
+  EXPECT_EQ(find(inst, "db-s0-r1").shard, 0);
+  EXPECT_EQ(find(inst, "db-s0-r1").command[10], "0");
+  EXPECT_EQ(find(inst, "redis-0").shard, -1);
 }
 
 TEST(PlanInstances, SingleReplicaKeepsTheId) {
   Plan p = load_good("tests/plans/good/single-db.toml");
-  EXPECT_EQ(ids(p.instances()), std::vector<std::string>{"db"});
+  EXPECT_EQ(ids(p.instances()), std::vector<std::string>{"db-s0-r0"});
 }
 
 TEST(PlanInstances, TopologicalOrderIsStable) {
@@ -241,8 +289,8 @@ TEST(PlanLoad, MissingFile) {
 
 TEST(PlanWorkload, FullWorkloadAndChecks) {
   Plan p = load_good("tests/plans/good/workload.toml");
-  ASSERT_TRUE(p.workload.has_value());
-  const WorkloadSpec& w = *p.workload;
+  ASSERT_EQ(p.workloads.size(), 1u);
+  const WorkloadSpec& w = p.workloads.front();
   EXPECT_EQ(w.kind, "register");
   EXPECT_EQ(w.mode, LoadMode::open);
   EXPECT_DOUBLE_EQ(w.rate, 2500.5);
@@ -257,7 +305,7 @@ TEST(PlanWorkload, FullWorkloadAndChecks) {
   EXPECT_EQ(w.timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(w.warmup, std::chrono::seconds(2));
   EXPECT_FALSE(w.final_reads);
-  EXPECT_EQ(w.where.line, 14u);
+  EXPECT_EQ(w.where.line, 15u);
 
   ASSERT_EQ(p.checks.size(), 4u);
   EXPECT_EQ(p.checks[0].kind, "linearizable");
@@ -271,9 +319,13 @@ TEST(PlanWorkload, FullWorkloadAndChecks) {
   EXPECT_DOUBLE_EQ(p.checks[2].min_ok_ratio, 0.95);
   EXPECT_EQ(p.checks[3].kind, "perf");
   EXPECT_EQ(p.checks[3].model, "");
-  EXPECT_EQ(p.checks[3].where.line, 43u);
+  EXPECT_EQ(p.checks[3].where.line, 44u);
 
-  EXPECT_EQ(p.target_instances(), (std::vector<std::string>{"db-0", "db-1", "db-2", "redis"}));
+  const auto targets = p.target_instances();
+  ASSERT_EQ(targets.size(), 10u);
+  EXPECT_EQ(targets.front(), "db-s0-r0");
+  EXPECT_EQ(targets[8], "db-s2-r2");
+  EXPECT_EQ(targets.back(), "redis");
 }
 
 TEST(PlanWorkload, DefaultsAndNoChecks) {
@@ -288,7 +340,7 @@ kind = "set"
 )",
                             "w.toml");
   ASSERT_TRUE(r.plan) << all_errors(r);
-  const WorkloadSpec& w = *r.plan->workload;
+  const WorkloadSpec& w = r.plan->workloads.front();
   const WorkloadSpec d;
   EXPECT_EQ(w.kind, "set");
   EXPECT_EQ(w.mode, LoadMode::open);
@@ -320,11 +372,11 @@ TEST(PlanWorkload, EveryKindWithItsOwnMix) {
   for (const auto& [kind, mix] : kinds) {
     SCOPED_TRACE(kind);
     auto r = load_plan_string(
-        "name = \"w\"\n[cluster.db]\nnodes = 1\n[workload]\nkind = \"" + kind + "\"\nmix = " + mix,
+        "name = \"w\"\n[cluster.db]\n[workload]\nkind = \"" + kind + "\"\nmix = " + mix,
         "w.toml");
     ASSERT_TRUE(r.plan) << all_errors(r);
-    EXPECT_EQ(r.plan->workload->mix.size(), 2u + (kind == "register"));
-    EXPECT_EQ(r.plan->target_instances(), (std::vector<std::string>{"db"}));
+    EXPECT_EQ(r.plan->workloads.front().mix.size(), 2u + (kind == "register"));
+    EXPECT_EQ(r.plan->target_instances(), (std::vector<std::string>{"db-s0-r0"}));
   }
 }
 
@@ -332,7 +384,7 @@ TEST(PlanWorkload, ClosedLoopHotspotAndValueSize) {
   auto r = load_plan_string(R"(
 name = "w"
 [cluster.db]
-nodes = 2
+shards = 2
 [[node]]
 id = "other"
 command = ["x"]
@@ -344,7 +396,7 @@ distribution = "hotspot"
 hot_keys = 0.1
 hot_ops = 1
 value_size = "1KiB"
-targets = ["db-1"]
+targets = ["db-s1-r0"]
 [[check]]
 kind = "linearizable"
 [[check]]
@@ -352,14 +404,14 @@ kind = "total-queue"
 )",
                             "w.toml");
   ASSERT_TRUE(r.plan) << all_errors(r);
-  const WorkloadSpec& w = *r.plan->workload;
+  const WorkloadSpec& w = r.plan->workloads.front();
   EXPECT_EQ(w.mode, LoadMode::closed);
   EXPECT_EQ(w.concurrency, 4);
   EXPECT_EQ(w.distribution, KeyDistribution::hotspot);
   EXPECT_DOUBLE_EQ(w.hot_keys, 0.1);
   EXPECT_DOUBLE_EQ(w.hot_ops, 1.0);
   EXPECT_EQ(w.value_size, 1024u);
-  EXPECT_EQ(r.plan->target_instances(), (std::vector<std::string>{"db-1"}));
+  EXPECT_EQ(r.plan->target_instances(), (std::vector<std::string>{"db-s1-r0"}));
   ASSERT_EQ(r.plan->checks.size(), 2u);
   EXPECT_EQ(r.plan->checks[0].model, "fifo-queue");
   EXPECT_EQ(r.plan->checks[1].kind, "total-queue");
@@ -399,9 +451,226 @@ TEST(PlanWorkload, DefaultChecksPerWorkloadKind) {
 
 TEST(PlanWorkload, PlanWithoutWorkloadHasNoTargets) {
   Plan p = load_good("tests/plans/good/full.toml");
-  EXPECT_FALSE(p.workload.has_value());
+  EXPECT_TRUE(p.workloads.empty());
   EXPECT_TRUE(p.checks.empty());
   EXPECT_TRUE(p.target_instances().empty());
+}
+
+TEST(PlanLoad, SeveralWorkloadsWithNamesPrefixesAndScopedChecks) {
+  auto r = load_plan_string(R"(
+name = "w"
+[cluster.db]
+replicas = 2
+[[workload]]
+kind = "register"
+rate = 500
+balance = "round-robin"
+[[workload]]
+name = "sets"
+kind = "set"
+mode = "closed"
+concurrency = 3
+targets = ["db-s0-r1"]
+[[check]]
+kind = "linearizable"
+workload = "register"
+[[check]]
+kind = "set-full"
+workload = "sets"
+[[check]]
+kind = "availability"
+)",
+                            "w.toml");
+  ASSERT_TRUE(r.plan) << all_errors(r);
+  const Plan& p = *r.plan;
+  ASSERT_EQ(p.workloads.size(), 2u);
+  EXPECT_EQ(p.workloads[0].name, "register");  // the kind by default
+  EXPECT_EQ(p.workloads[0].key_prefix, "register:");
+  EXPECT_EQ(p.workloads[0].rate, 500);
+  EXPECT_EQ(p.workloads[0].balance, Balance::round_robin);
+  EXPECT_EQ(p.workloads[1].name, "sets");
+  EXPECT_EQ(p.workloads[1].key_prefix, "sets:");
+  EXPECT_EQ(p.workloads[1].mode, LoadMode::closed);
+  EXPECT_EQ(p.workloads[1].balance, Balance::first);
+  EXPECT_EQ(p.target_instances(p.workloads[0]),
+            (std::vector<std::string>{"db-s0-r0", "db-s0-r1"}));
+  EXPECT_EQ(p.target_instances(p.workloads[1]), (std::vector<std::string>{"db-s0-r1"}));
+  ASSERT_EQ(p.checks.size(), 3u);
+  EXPECT_EQ(p.checks[0].workload, "register");
+  EXPECT_EQ(p.checks[0].model, "cas-register");  // the named workload's default
+  EXPECT_EQ(p.checks[1].workload, "sets");
+  EXPECT_EQ(p.checks[2].workload, "");  // every operation
+  EXPECT_EQ(p.find_workload("sets"), &p.workloads[1]);
+  EXPECT_EQ(p.find_workload("nope"), nullptr);
+}
+
+TEST(PlanLoad, OneWorkloadKeepsItsKeysAndGetsDefaultChecksPerWorkload) {
+  for (std::string_view form : {"[workload]", "[[workload]]"}) {
+    auto r = load_plan_string(
+        fmt::format("name = \"w\"\n[cluster.db]\n{}\nkind = \"set\"\n", form), "w.toml");
+    ASSERT_TRUE(r.plan) << all_errors(r);
+    ASSERT_EQ(r.plan->workloads.size(), 1u);
+    EXPECT_EQ(r.plan->workloads[0].name, "set");
+    EXPECT_EQ(r.plan->workloads[0].key_prefix, "");
+    auto checks = run_checks(*r.plan);
+    ASSERT_EQ(checks.size(), 3u);
+    for (const auto& c : checks) EXPECT_EQ(c.workload, "set") << c.kind;
+  }
+  auto two = load_plan_string(R"(
+name = "w"
+[cluster.db]
+[[workload]]
+kind = "register"
+[[workload]]
+kind = "kv-mix"
+)",
+                              "w.toml");
+  ASSERT_TRUE(two.plan) << all_errors(two);
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& c : run_checks(*two.plan)) got.emplace_back(c.kind, c.workload);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{
+                     {"linearizable", "register"},
+                     {"availability", "register"},
+                     {"perf", "register"},
+                     {"availability", "kv-mix"},
+                     {"perf", "kv-mix"}}));
+}
+
+TEST(PlanLoad, WorkloadProcessIdsInterleave) {
+  EXPECT_EQ(workload_process(0, 1, 7), 7);
+  EXPECT_EQ(workload_process(1, 3, 2), 7);
+  EXPECT_TRUE(workload_owns_process(1, 3, 7));
+  EXPECT_FALSE(workload_owns_process(0, 3, 7));
+  EXPECT_FALSE(workload_owns_process(0, 1, -1));  // the nemesis
+}
+
+TEST(PlanDb, QuorumModeInlineAndTableForms) {
+  for (const char* quorum : {"quorum = { n = 3, w = 1, r = 1, timeout = \"200ms\" }\n",
+                             "[cluster.db.quorum]\nn = 3\nw = 1\nr = 1\ntimeout = \"200ms\"\n"}) {
+    SCOPED_TRACE(quorum);
+    auto r = load_plan_string(std::string("name = \"q\"\n[cluster.db]\nreplicas = 5\n"
+                                          "replication = \"quorum\"\n") +
+                                  quorum,
+                              "q.toml");
+    ASSERT_TRUE(r.plan) << all_errors(r);
+    const DbCluster& db = r.plan->cluster.db;
+    EXPECT_EQ(db.replication, Replication::quorum);
+    EXPECT_EQ(db.quorum.n, 3);
+    EXPECT_EQ(db.quorum.w, 1);
+    EXPECT_EQ(db.quorum.r, 1);
+    EXPECT_EQ(db.quorum.timeout, std::chrono::milliseconds(200));
+    auto inst = r.plan->instances();
+    ASSERT_EQ(inst.size(), 5u);
+    EXPECT_EQ(inst[4].id, "db-s0-r4");
+    const auto& cmd = inst[4].command;
+    auto flag = [&](std::string_view name) {
+      auto it = std::find(cmd.begin(), cmd.end(), name);
+      return it == cmd.end() || it + 1 == cmd.end() ? std::string("<absent>") : *(it + 1);
+    };
+    EXPECT_EQ(flag("--replication"), "quorum");
+    EXPECT_EQ(flag("--quorum-n"), "3");
+    EXPECT_EQ(flag("--quorum-w"), "1");
+    EXPECT_EQ(flag("--quorum-r"), "1");
+    EXPECT_EQ(flag("--quorum-timeout"), "200ms");
+    EXPECT_EQ(std::count(cmd.begin(), cmd.end(), "--member"), 5);
+  }
+}
+
+TEST(PlanDb, DefaultsAndShardedCommandLines) {
+  auto r = load_plan_string("name = \"d\"\n[cluster.db]\nshards = 2\nreplicas = 2\n", "d.toml");
+  ASSERT_TRUE(r.plan) << all_errors(r);
+  const DbCluster& db = r.plan->cluster.db;
+  const DbCluster d;
+  EXPECT_EQ(db.replication, Replication::sync);
+  EXPECT_EQ(db.reads, ReadRouting::master);
+  EXPECT_EQ(db.fsync, FsyncPolicy::everysec);
+  EXPECT_EQ(db.heartbeat, d.heartbeat);
+  EXPECT_EQ(db.election_timeout, std::chrono::milliseconds(300));
+  EXPECT_EQ(db.lease, std::chrono::milliseconds(250));
+  EXPECT_TRUE(db.bugs.empty());
+  auto inst = r.plan->instances();
+  EXPECT_EQ(ids(inst),
+            (std::vector<std::string>{"db-s0-r0", "db-s0-r1", "db-s1-r0", "db-s1-r1"}));
+  for (const auto& i : inst) {
+    EXPECT_EQ(i.group, "db");
+    EXPECT_EQ(i.ready.kind, ProbeKind::resp);
+  }
+  EXPECT_EQ(inst[2].shard, 1);
+  const std::vector<std::string> head = {"{bindir}/faultline-db", "--id", "{id}", "--host",
+                                         "{host}", "--port", "{port}", "--dir", "{dir}",
+                                         "--shard", "1", "--member",
+                                         "db-s0-r0,0,{host}:{port:db-s0-r0}", "--member",
+                                         "db-s0-r1,0,{host}:{port:db-s0-r1}", "--member",
+                                         "db-s1-r0,1,{host}:{port:db-s1-r0}", "--member",
+                                         "db-s1-r1,1,{host}:{port:db-s1-r1}", "--replication",
+                                         "sync"};
+  EXPECT_EQ(std::vector<std::string>(inst[3].command.begin(), inst[3].command.begin() + 21), head);
+  EXPECT_EQ(std::count(inst[3].command.begin(), inst[3].command.end(), "--quorum-n"), 0);
+  // Templates expand against the instances' ports: {port:db-s1-r1} is a known instance.
+  TemplateContext ctx;
+  ctx.port_of = [](std::string_view id) -> std::optional<uint16_t> {
+    return id == "db-s1-r1" ? std::optional<uint16_t>(7001) : std::nullopt;
+  };
+  EXPECT_EQ(expand_template(inst[3].command[18], ctx).value(), "db-s1-r1,1,127.0.0.1:7001");
+}
+
+TEST(PlanFault, EveryActionAndSelector) {
+  Plan p = load_good("tests/plans/good/workload.toml");
+  ASSERT_EQ(p.faults.size(), 4u);
+  const FaultSpec& kill = p.faults[0];
+  EXPECT_EQ(kill.at, std::chrono::seconds(5));
+  EXPECT_EQ(kill.action, FaultAction::kill);
+  EXPECT_EQ(kill.target.kind, Selector::Kind::master);
+  EXPECT_EQ(kill.target.shard, 1);
+  EXPECT_FALSE(kill.target.random);
+  EXPECT_EQ(kill.target.text, "db:shard=1:master");
+  EXPECT_EQ(kill.duration, std::chrono::seconds(2));
+  const FaultSpec& pause = p.faults[1];
+  EXPECT_EQ(pause.action, FaultAction::pause);
+  EXPECT_EQ(pause.target.kind, Selector::Kind::slaves);
+  EXPECT_EQ(pause.target.shard, 2);
+  EXPECT_TRUE(pause.target.random);
+  EXPECT_EQ(pause.duration, std::chrono::milliseconds(500));
+  const FaultSpec& wipe = p.faults[2];
+  EXPECT_EQ(wipe.action, FaultAction::restart_wiped);
+  EXPECT_EQ(wipe.target.kind, Selector::Kind::group);  // "redis" names a group
+  EXPECT_FALSE(wipe.duration.has_value());
+  const FaultSpec& term = p.faults[3];
+  EXPECT_EQ(term.action, FaultAction::terminate);
+  EXPECT_EQ(term.target.kind, Selector::Kind::instance);
+  EXPECT_EQ(term.target.name, "db-s0-r1");
+  EXPECT_EQ(term.where.line, 64u);
+
+  auto inst = p.instances();
+  auto names = [](const std::vector<const Instance*>& v) {
+    std::vector<std::string> out;
+    for (const auto* i : v) out.push_back(i->id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names(selector_candidates(kill.target, inst)), (V{"db-s1-r0", "db-s1-r1", "db-s1-r2"}));
+  EXPECT_EQ(names(selector_candidates(wipe.target, inst)), (V{"redis"}));
+  EXPECT_EQ(names(selector_candidates(term.target, inst)), (V{"db-s0-r1"}));
+}
+
+TEST(PlanFault, SelectorSyntax) {
+  auto ok = [](std::string_view text) {
+    auto s = parse_selector(text);
+    EXPECT_TRUE(s) << text;
+    return s ? *s : Selector{};
+  };
+  EXPECT_EQ(ok("redis-0").kind, Selector::Kind::instance);
+  EXPECT_EQ(ok("db:shard=12").kind, Selector::Kind::shard);
+  EXPECT_EQ(ok("db:shard=12").shard, 12);
+  EXPECT_EQ(ok("db:shard=0:slaves").kind, Selector::Kind::slaves);
+  const Selector r = ok("random(db)");
+  EXPECT_TRUE(r.random);
+  EXPECT_EQ(r.name, "db");
+  EXPECT_EQ(r.text, "random(db)");
+  for (std::string_view bad : {"", "random(db", "random()", "db:", "db:shard=", "db:shard=-1",
+                               "db:shard=1:", "db:shard=1x", "DB", "db:replica=1"}) {
+    EXPECT_FALSE(parse_selector(bad)) << bad;
+  }
 }
 
 TEST(PlanLoad, EveryGoodPlanLoads) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -102,11 +103,25 @@ TEST_F(SchemaTest, EveryRegistryTableMatchesTheSchema) {
       if (!props.contains(key.name)) continue;
       const auto& prop = deref(props.at(key.name).as_object());
       ASSERT_TRUE(prop.contains("type"));
-      EXPECT_EQ(prop.at("type").as_string(), json_schema_type(key.type));
+      if (key.type == KeyType::table_or_array) {
+        EXPECT_EQ(prop.at("type"), (json::array{"object", "array"}));
+      } else {
+        EXPECT_EQ(prop.at("type").as_string(), json_schema_type(key.type));
+      }
       EXPECT_TRUE(prop.contains("description"));
       if (key.type == KeyType::duration || key.type == KeyType::size) {
         EXPECT_TRUE(prop.contains("pattern"));
-        EXPECT_TRUE(prop.contains("default"));
+        // Optional keys whose absence means something of its own say so instead of a default;
+        // required keys have none.
+        bool required = false;
+        if (const auto* req = o->if_contains("required")) {
+          for (const auto& r : req->as_array()) required = required || r == key.name.data();
+        }
+        if (!required && !prop.contains("default")) {
+          EXPECT_NE(std::string_view(prop.at("description").as_string()).find("Absent"),
+                    std::string_view::npos)
+              << "a duration or size key without a default must say what its absence means";
+        }
       }
       std::set<std::string> choices(key.choices.begin(), key.choices.end());
       std::set<std::string> schema_enum;
@@ -148,6 +163,7 @@ TEST_F(SchemaTest, RequiredKeys) {
   EXPECT_EQ(required("node.depends_on"), (std::set<std::string>{"node"}));
   EXPECT_EQ(required("workload"), (std::set<std::string>{"kind"}));
   EXPECT_EQ(required("check"), (std::set<std::string>{"kind"}));
+  EXPECT_EQ(required("fault"), (std::set<std::string>{"at", "action", "target"}));
 }
 
 }  // namespace

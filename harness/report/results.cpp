@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace fl::report {
@@ -118,6 +119,7 @@ std::string results_json(const RunReport& r) {
     json::object o{{"kind", c.kind}, {"verdict", c.verdict}, {"summary", c.summary},
                    {"seconds", c.seconds}};
     if (!c.model.empty()) o["model"] = c.model;
+    o["workload"] = c.workload.empty() ? json::value(nullptr) : json::value(c.workload);
     o["details"] = parse_or_string(c.details_json);
     checks.push_back(std::move(o));
   }
@@ -150,13 +152,20 @@ std::string terminal_summary(const RunReport& r, bool color) {
         p.name, p.ops_per_sec, p.ok, p.fail, p.info, p.late, p.latency.p50_ms, p.latency.p99_ms,
         p.latency.max_ms);
   }
+  // With several workloads each check's line names the one it judged ("linearizable @reg").
+  const bool several = std::any_of(r.checks.begin(), r.checks.end(), [&](const auto& c) {
+    return c.workload != r.checks.front().workload;
+  });
+  auto check_name = [&](const CheckOutcome& c) {
+    std::string name = c.model.empty() ? c.kind : fmt::format("{}({})", c.kind, c.model);
+    if (several) name += c.workload.empty() ? std::string(" @all") : " @" + c.workload;
+    return name;
+  };
   size_t name_w = 5;
-  for (const auto& c : r.checks) {
-    name_w = std::max(name_w, c.kind.size() + (c.model.empty() ? 0 : c.model.size() + 2));
-  }
+  for (const auto& c : r.checks) name_w = std::max(name_w, check_name(c).size());
   out += fmt::format("  {:<{}}  {:<8}  {}\n", "CHECK", name_w, "VERDICT", "DETAILS");
   for (const auto& c : r.checks) {
-    std::string name = c.model.empty() ? c.kind : fmt::format("{}({})", c.kind, c.model);
+    std::string name = check_name(c);
     std::string verdict = fmt::format("{:<8}", c.verdict);
     out += fmt::format("  {:<{}}  {}  {}\n", name, name_w, paint(verdict, verdict_colour(c.verdict)),
                        c.summary);

@@ -26,6 +26,8 @@ struct CheckOutcome {
   std::string summary;  // one line
   std::string details_json = "{}";
   double seconds = 0;   // time the checker took
+  // The name of the workload whose operations it judged; "" for every operation of the run.
+  std::string workload;
 };
 
 struct NodeInfo {

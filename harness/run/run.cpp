@@ -5,10 +5,12 @@
 #include "common/rng.h"
 #include "common/units.h"
 #include "harness/check/checker.h"
+#include "harness/check/scope.h"
 #include "harness/history/history.h"
 #include "harness/load/runner.h"
 #include "harness/report/results.h"
 #include "harness/rundir/run_dir.h"
+#include "harness/run/fault_schedule.h"
 #include "harness/run/session.h"
 
 #include <boost/json.hpp>
@@ -16,12 +18,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace fl::run {
 namespace {
@@ -33,6 +38,13 @@ using std::chrono::nanoseconds;
 constexpr std::string_view kVersion = "0.1.0";
 
 double ms(nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
+
+// The database's shard count, for the client's routing of keys. A quorum-mode cluster is one
+// ring of nodes (every member shard 0) and never redirects.
+int db_shards(const plan::DbCluster& db) {
+  if (!db.enabled || db.replication == plan::Replication::quorum) return 1;
+  return std::max(1, db.shards);
+}
 
 // The nodes the workload talks to: its `targets` (ids or groups) in order, else every reference
 // db instance, else every node.
@@ -76,9 +88,36 @@ std::vector<check::RunEvent> read_events(const fs::path& path) {
     if (auto* n = o.if_contains("node"); n && n->is_string()) e.node = n->as_string();
     if (auto* d = o.if_contains("detail"); d && d->is_string()) e.detail = d->as_string();
     if (auto* x = o.if_contains("expected"); x && x->is_bool()) e.expected = x->as_bool();
+    if (auto* a = o.if_contains("action"); a && a->is_string()) e.action = a->as_string();
+    if (auto* sh = o.if_contains("shard"); sh && sh->is_int64()) {
+      e.shard = static_cast<int>(sh->as_int64());
+    }
+    if (auto* r = o.if_contains("role"); r && r->is_string()) e.role = r->as_string();
     out.push_back(std::move(e));
   }
   return out;
+}
+
+// How the fault schedule reaches the run: events and the clock of the Session, nemesis ops in
+// the history, and the nodes as the supervisor sees them.
+FaultScheduleHooks fault_hooks(Session& s, history::Writer* history) {
+  FaultScheduleHooks h;
+  h.event = [&s](std::string_view type, std::string fields) { s.event(type, fields); };
+  h.now = [&s] { return s.now(); };
+  h.history = history;
+  h.nodes = [&s] {
+    std::vector<chaos::NodeAddress> out;
+    for (const auto& n : s.nodes()) {
+      const bool running = n.pid != 0 && (n.state == supervisor::NodeState::ready ||
+                                           n.state == supervisor::NodeState::starting);
+      out.push_back({n.id, n.host, n.port, running});
+    }
+    return out;
+  };
+  h.ask = [](const chaos::NodeAddress& n) {
+    return chaos::query_role(n.host, n.port, std::chrono::milliseconds(300));
+  };
+  return h;
 }
 
 report::PhaseMetrics phase_metrics(std::string name, const load::PhaseSummary& p) {
@@ -97,8 +136,9 @@ report::PhaseMetrics phase_metrics(std::string name, const load::PhaseSummary& p
 // line every 5 seconds.
 class ProgressPrinter {
  public:
-  ProgressPrinter(const load::Runner& runner, nanoseconds total, bool enabled)
-      : runner_(runner), total_(total), tty_(::isatty(STDERR_FILENO) != 0) {
+  ProgressPrinter(const std::vector<std::unique_ptr<load::Runner>>& runners, nanoseconds total,
+                  bool enabled)
+      : runners_(runners), total_(total), tty_(::isatty(STDERR_FILENO) != 0) {
     if (enabled) thread_ = std::thread([this] { loop(); });
   }
   ~ProgressPrinter() { stop(); }
@@ -116,7 +156,7 @@ class ProgressPrinter {
     const auto period = tty_ ? std::chrono::milliseconds(500) : std::chrono::milliseconds(5000);
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, period, [&] { return done_; })) {
-      auto p = runner_.progress();
+      auto p = progress();
       std::string line = fmt::format(
           "{:>5.1f}/{:.0f}s  {:>8.0f} ops/s  ok {}  fail {}  info {}  late {}  p99 {:.2f}ms",
           static_cast<double>(p.elapsed.count()) / 1e9, static_cast<double>(total_.count()) / 1e9,
@@ -131,7 +171,24 @@ class ProgressPrinter {
     if (tty_) fmt::print(stderr, "\r\x1b[2K");
   }
 
-  const load::Runner& runner_;
+  // Every workload's progress summed: counts and rates add up, elapsed and p99 take the largest.
+  load::Progress progress() const {
+    load::Progress sum;
+    for (const auto& runner : runners_) {
+      auto p = runner->progress();
+      sum.elapsed = std::max(sum.elapsed, p.elapsed);
+      sum.started += p.started;
+      sum.ok += p.ok;
+      sum.fail += p.fail;
+      sum.info += p.info;
+      sum.late += p.late;
+      sum.recent_ops_per_sec += p.recent_ops_per_sec;
+      sum.p99 = std::max(sum.p99, p.p99);
+    }
+    return sum;
+  }
+
+  const std::vector<std::unique_ptr<load::Runner>>& runners_;
   nanoseconds total_;
   bool tty_;
   std::mutex mu_;
@@ -188,17 +245,24 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     r.exit_code = kExitHarness;
     return finish(r, dir);
   };
-  if (!plan.workload) {
+  if (plan.workloads.empty()) {
     return fail({}, fmt::format("plan '{}' has no [workload] to run; `faultline up` starts its "
                                 "cluster without load",
                                 plan.name));
   }
-  const plan::WorkloadSpec& w = *plan.workload;
+  const auto& workloads = plan.workloads;
+  const size_t count = workloads.size();
   const nanoseconds duration = options.duration.value_or(plan.duration);
-  r.workload = w.kind;
-  r.mode = w.mode == plan::LoadMode::open ? "open" : "closed";
-  r.target_rate = w.mode == plan::LoadMode::open ? w.rate : 0;
-  r.concurrency = w.concurrency;
+  // With several workloads: the kinds joined by '+', the rates and concurrencies summed, and
+  // the mode when they agree ("mixed" when not); each workload's phases are reported apart.
+  for (const auto& w : workloads) {
+    const bool open = w.mode == plan::LoadMode::open;
+    r.workload += (r.workload.empty() ? "" : "+") + w.kind;
+    const std::string mode = open ? "open" : "closed";
+    r.mode = r.mode.empty() || r.mode == mode ? mode : "mixed";
+    r.target_rate += open ? w.rate : 0;
+    r.concurrency += w.concurrency;
+  }
   r.planned_seconds = static_cast<double>(duration.count()) / 1e9;
 
   SessionOptions sopts;
@@ -213,10 +277,12 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   r.run_dir = s.dir().string();
 
   std::atomic<bool> stopped{false};
-  std::atomic<load::Runner*> active{nullptr};
+  std::mutex runners_mu;  // guards `runners` against the stop hook while they are made
+  std::vector<std::unique_ptr<load::Runner>> runners;
   stop_hook([&] {
     stopped = true;
-    if (auto* runner = active.load()) runner->stop();
+    std::lock_guard lock(runners_mu);
+    for (auto& runner : runners) runner->stop();
   });
 
   if (auto started = s.start_cluster(); !started) {
@@ -226,42 +292,102 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   for (const auto& n : s.nodes()) {
     r.nodes.push_back({n.id, n.kind, fmt::format("{}:{}", n.host, n.port), n.pid});
   }
-  auto targets = endpoints(w, s.nodes());
-  if (!targets) return fail(s.dir(), targets.error().message);
+  std::vector<std::vector<load::Endpoint>> targets;
+  for (const auto& w : workloads) {
+    auto t = endpoints(w, s.nodes());
+    if (!t) return fail(s.dir(), t.error().message);
+    targets.push_back(std::move(*t));
+  }
   auto writer = history::Writer::open(s.dir() / "history.jsonl");
   if (!writer) return fail(s.dir(), writer.error().message);
 
-  load::Runner runner(w, *targets, **writer, Rng(s.seed()).fork("load").seed(), s.start_time());
-  active = &runner;
-  if (stopped) runner.stop();
-  s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
-  result<load::Summary> summary = Error(errc::internal, "load did not run");
+  // One Runner per workload, each on its own thread and io_context, side by side. Their process
+  // ids interleave (plan::workload_process) and their keys carry the workload's prefix. The
+  // first keeps the single-workload seed stream, so a one-workload plan replays as before.
   {
-    ProgressPrinter progress(runner, duration, options.progress);
-    summary = runner.run(duration, [&] { s.event("phase.final-reads"); });
+    std::lock_guard lock(runners_mu);
+    for (size_t i = 0; i < count; ++i) {
+      load::RunnerOptions ro;
+      ro.shards = db_shards(plan.cluster.db);
+      ro.process_offset = static_cast<int64_t>(i);
+      ro.process_stride = static_cast<int64_t>(count);
+      const uint64_t seed = Rng(s.seed()).fork(i == 0 ? "load" : "load:" + workloads[i].name).seed();
+      runners.push_back(std::make_unique<load::Runner>(workloads[i], targets[i], **writer, seed,
+                                                       s.start_time(), ro));
+      if (stopped) runners.back()->stop();
+    }
   }
-  active = nullptr;
+  chaos::SupervisorControl control(s.supervisor());
+  FaultSchedule faults(plan.faults, plan.instances(), control, s.seed(),
+                       fault_hooks(s, writer->get()));
+  s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
+  // [[fault]] `at` counts from the start of the recorded phase, after the (longest) warm-up.
+  Duration warmup{0};
+  for (const auto& w : workloads) warmup = std::max(warmup, w.warmup);
+  if (!plan.faults.empty()) faults.start(std::chrono::steady_clock::now() + warmup);
+  // Final reads begin once every workload's main phase has ended, and faults heal before them,
+  // so they read what the healed cluster holds.
+  std::barrier final_barrier(static_cast<std::ptrdiff_t>(count), [&]() noexcept {
+    faults.stop();
+    s.event("phase.final-reads");
+  });
+  std::vector<result<load::Summary>> summaries(count, Error(errc::internal, "load did not run"));
+  {
+    ProgressPrinter progress(runners, duration, options.progress);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < count; ++i) {
+      threads.emplace_back([&, i] {
+        bool arrived = false;
+        summaries[i] = runners[i]->run(duration, [&] {
+          arrived = true;
+          final_barrier.arrive_and_wait();
+        });
+        if (!arrived) {
+          // A harness failure before the final phase: release the others, and end their load.
+          final_barrier.arrive_and_drop();
+          std::lock_guard lock(runners_mu);
+          for (auto& runner : runners) runner->stop();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  faults.stop();
   (*writer)->close();
   r.history_ops = (*writer)->count();
   s.stop_cluster();
   r.elapsed_seconds = static_cast<double>(s.now()) / 1e9;
   s.event("run.stop", stopped ? R"({"reason":"interrupted"})" : R"({"reason":"done"})");
-  if (!summary) return fail(s.dir(), summary.error().message);
-  r.phases.push_back(phase_metrics("main", summary->main));
-  if (w.final_reads) r.phases.push_back(phase_metrics("final-reads", summary->final_reads));
+  for (size_t i = 0; i < count; ++i) {
+    if (!summaries[i]) return fail(s.dir(), summaries[i].error().message);
+    const std::string prefix = count == 1 ? "" : workloads[i].name + "/";
+    r.phases.push_back(phase_metrics(prefix + "main", summaries[i]->main));
+    if (workloads[i].final_reads) {
+      r.phases.push_back(phase_metrics(prefix + "final-reads", summaries[i]->final_reads));
+    }
+  }
 
   // Judge what is on disk, as `faultline check` would: the file is the record of the run.
   // Read straight into the compact form, line by line: the history is never held as Ops.
   auto h = history::read_compact(s.dir() / "history.jsonl", history::Format::jsonl);
   auto events = read_events(s.dir() / "events.jsonl");
-  auto specs = plan.checks.empty() ? plan::default_checks(w) : plan.checks;
+  auto specs = plan::run_checks(plan);
   check::Verdict overall = check::Verdict::valid;
-  for (const auto& spec : specs) {
+  for (auto spec : specs) {
+    spec.shards = plan.cluster.db.enabled ? plan.cluster.db.shards : 1;
+    // The workload it judges: the one named, else the only one; none = every operation.
+    std::string scope = spec.workload;
+    if (scope.empty() && count == 1) scope = workloads.front().name;
     auto checker = check::make_checker(spec);
     if (!checker) return fail(s.dir(), checker.error().message);
     const auto t0 = std::chrono::steady_clock::now();
     check::Result res;
-    if (h) {
+    if (h && count > 1 && !scope.empty()) {
+      const auto* w = plan.find_workload(scope);
+      if (!w) return fail(s.dir(), fmt::format("check names no workload '{}'", scope));
+      const auto own = check::workload_ops(*h, static_cast<size_t>(w - workloads.data()), count);
+      res = (*checker)->check({own, events});
+    } else if (h) {
       res = (*checker)->check({*h, events});
     } else if (h.error().code == make_error_code(errc::parse_error)) {
       // A malformed history is every checker's `unknown`, with the reason.
@@ -276,7 +402,7 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     overall = check::worst(overall, res.verdict);
     r.checks.push_back({spec.kind, spec.kind == "linearizable" ? spec.model : std::string(),
                         std::string(check::to_string(res.verdict)), res.summary, res.details_json,
-                        secs});
+                        secs, scope});
   }
   r.verdict = std::string(check::to_string(overall));
   r.exit_code = exit_code_of(overall);

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -35,11 +36,13 @@ json::object node_event_fields(const supervisor::Event& e) {
   return o;
 }
 
-// The reference db in its single-node form is its own master; external programs have no role
-// the harness knows of.
-json::value role_of(const supervisor::NodeStatus& n) {
-  if (n.kind == "db") return "master";
-  return nullptr;
+// Roles as the plan configured them at start: replica 0 of each db shard is its first master,
+// the others its slaves (elections may change that during the run; ROLE tells the truth); quorum
+// nodes are all peers. External programs have no role the harness knows of.
+json::value role_of(const plan::Plan& p, const plan::Instance* inst) {
+  if (!inst || inst->kind != "db" || inst->shard < 0) return nullptr;
+  if (p.cluster.db.replication == plan::Replication::quorum) return "peer";
+  return inst->replica % std::max(p.cluster.db.replicas, 1) == 0 ? "master" : "slave";
 }
 
 std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run_dir,
@@ -50,13 +53,17 @@ std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run
   root["run_dir"] = fs::absolute(run_dir).string();
   root["harness_pid"] = ::getpid();
   root["written_at"] = rundir::utc_timestamp();
+  const auto instances = p.instances();
   json::array arr;
   for (const auto& n : nodes) {
-    arr.push_back(json::object{
+    auto inst = std::find_if(instances.begin(), instances.end(),
+                             [&](const plan::Instance& i) { return i.id == n.id; });
+    const plan::Instance* found = inst == instances.end() ? nullptr : &*inst;
+    json::object o{
         {"id", n.id},
         {"group", n.group},
         {"kind", n.kind},
-        {"role", role_of(n)},
+        {"role", role_of(p, found)},
         {"pid", n.pid},
         {"state", supervisor::to_string(n.state)},
         {"host", n.host},
@@ -64,7 +71,9 @@ std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run
         {"address", fmt::format("{}:{}", n.host, n.port)},
         {"dir", fs::absolute(n.dir).string()},
         {"log", fs::absolute(n.log).string()},
-    });
+    };
+    if (found && found->shard >= 0) o["shard"] = found->shard;
+    arr.push_back(std::move(o));
   }
   root["nodes"] = std::move(arr);
   return json::serialize(root) + "\n";

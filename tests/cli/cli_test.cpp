@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -258,7 +259,7 @@ TEST_F(CliTest, RunQuickstartWritesACompleteRunDirectoryAndPasses) {
               tmp_);
   ASSERT_EQ(f.wait(180s), 0) << f.out() << f.err();
   for (const char* file : {"plan.toml", "cluster.json", "history.jsonl", "events.jsonl",
-                           "results.json", "nodes/db/output.log"}) {
+                           "results.json", "nodes/db-s0-r0/output.log"}) {
     EXPECT_TRUE(fs::exists(run / file)) << file;
   }
   auto results = json::parse(slurp(run / "results.json")).as_object();
@@ -328,6 +329,76 @@ TEST_F(CliTest, RunKilledMidWayLeavesAHistoryThatCheckReads) {
     }
     return true;
   }, 2s));
+}
+
+// Two workloads side by side: each check judges its own workload's operations and says which.
+TEST_F(CliTest, RunTwoWorkloadsSideBySideChecksEachAndPasses) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"run", "tests/plans/good/two-workloads.toml", "--quiet", "--out", run.string()},
+              tmp_);
+  ASSERT_EQ(f.wait(180s), 0) << f.out() << f.err();
+  auto results = json::parse(slurp(run / "results.json")).as_object();
+  EXPECT_EQ(results.at("verdict").as_string(), "valid");
+  std::vector<std::pair<std::string, std::string>> checks;
+  for (const auto& c : results.at("checks").as_array()) {
+    EXPECT_EQ(c.at("verdict").as_string(), "valid") << json::serialize(c);
+    checks.emplace_back(std::string(c.at("kind").as_string()),
+                        std::string(c.at("workload").as_string()));
+  }
+  EXPECT_EQ(checks, (std::vector<std::pair<std::string, std::string>>{{"linearizable", "reg"},
+                                                                      {"availability", "reg"},
+                                                                      {"perf", "reg"},
+                                                                      {"set-full", "sets"},
+                                                                      {"availability", "sets"},
+                                                                      {"perf", "sets"}}));
+  // Each checker was given only its workload's operations: 10 register keys, 4 sets.
+  const auto& judged = results.at("checks").as_array();
+  EXPECT_NE(judged[0].at("summary").as_string().find(" 10 keys"), std::string::npos)
+      << json::serialize(judged[0]);
+  EXPECT_NE(judged[3].at("summary").as_string().find(" on 4 keys"), std::string::npos)
+      << json::serialize(judged[3]);
+  // Process ids interleave (reg even, sets odd) and keys carry the workload's name.
+  std::map<std::string, int64_t> ops_of;
+  std::istringstream in(slurp(run / "history.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    auto op = json::parse(line).as_object();
+    if (!op.at("process").is_int64()) continue;  // the nemesis
+    const int64_t p = op.at("process").as_int64();
+    const std::string key(op.at("key").as_string());
+    const std::string want = p % 2 == 0 ? "reg:k" : "sets:s";
+    EXPECT_TRUE(key.starts_with(want)) << line;
+    ++ops_of[want];
+  }
+  EXPECT_GT(ops_of["reg:k"], 100);
+  EXPECT_GT(ops_of["sets:s"], 100);
+  EXPECT_NE(f.out().find("linearizable(cas-register) @reg"), std::string::npos) << f.out();
+}
+
+// Sharded and replicated: after the kill of a shard's master no operation ends with a MOVED
+// error (the client follows routes and waits out the election), and every check passes.
+TEST_F(CliTest, RunShardedFailoverFollowsTheNewMaster) {
+  const fs::path run = tmp_ / "run";
+  Faultline f({"run", "tests/plans/good/sharded-failover.toml", "--quiet", "--out", run.string()},
+              tmp_);
+  ASSERT_EQ(f.wait(240s), 0) << f.out() << f.err();
+  auto results = json::parse(slurp(run / "results.json")).as_object();
+  EXPECT_EQ(results.at("verdict").as_string(), "valid");
+  bool killed = false;
+  for (const auto& e : events(run)) killed |= e.at("type").as_string() == "fault.start";
+  EXPECT_TRUE(killed);
+  std::map<std::string, int64_t> ok_by_workload;
+  std::istringstream in(slurp(run / "history.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    auto op = json::parse(line).as_object();
+    if (!op.at("process").is_int64()) continue;  // the nemesis
+    if (auto* e = op.if_contains("error"); e && e->is_string()) {
+      EXPECT_FALSE(e->as_string().starts_with("MOVED")) << line;
+    }
+    if (op.at("type").as_string() == "ok")
+      ++ok_by_workload[op.at("process").as_int64() % 2 ? "sets" : "reg"];
+  }
+  EXPECT_GT(ok_by_workload["reg"], 100);
+  EXPECT_GT(ok_by_workload["sets"], 100);
 }
 
 TEST_F(CliTest, RunWithoutAWorkloadIsAHarnessError) {

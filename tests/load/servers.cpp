@@ -155,7 +155,7 @@ void ServerProcess::resume() { kill(pid_, SIGCONT); }
 
 uint16_t closed_port() { return allocate_port(); }
 
-FixedReplyServer::FixedReplyServer(std::string reply) : reply_(std::move(reply)) {
+ScriptedServer::ScriptedServer(Handler handler) : handler_(std::move(handler)) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -164,14 +164,11 @@ FixedReplyServer::FixedReplyServer(std::string reply) : reply_(std::move(reply))
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
       listen(listen_fd_, 64) != 0) {
-    throw std::runtime_error("FixedReplyServer: cannot listen");
+    throw std::runtime_error("ScriptedServer: cannot listen");
   }
   socklen_t len = sizeof a;
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
   port_ = ntohs(a.sin_port);
-  if (auto at = reply_.find("{port}"); at != std::string::npos) {
-    reply_.replace(at, 6, std::to_string(port_));
-  }
   thread_ = std::thread([this] {
     std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
     std::vector<resp::Parser> parsers(1);
@@ -199,7 +196,7 @@ FixedReplyServer::FixedReplyServer(std::string reply) : reply_(std::move(reply))
         std::string out;
         while (parsers[i].next_command(argv) == resp::Status::ok) {
           ++commands_;
-          out += reply_;
+          out += handler_(std::vector<std::string>(argv.begin(), argv.end()), port_);
         }
         if (!out.empty() && write(fds[i].fd, out.data(), out.size()) < 0) {
           close(fds[i].fd);
@@ -213,10 +210,19 @@ FixedReplyServer::FixedReplyServer(std::string reply) : reply_(std::move(reply))
   });
 }
 
-FixedReplyServer::~FixedReplyServer() {
+ScriptedServer::~ScriptedServer() {
   stop_ = true;
   thread_.join();
   close(listen_fd_);
 }
+
+FixedReplyServer::FixedReplyServer(std::string reply)
+    : ScriptedServer([reply = std::move(reply)](const std::vector<std::string>&, uint16_t port) {
+        std::string out = reply;
+        if (auto at = out.find("{port}"); at != std::string::npos) {
+          out.replace(at, 6, std::to_string(port));
+        }
+        return out;
+      }) {}
 
 }  // namespace fl::load::testing

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,22 +40,32 @@ uint16_t closed_port();
 // Sends one command with a blocking socket and returns the raw reply bytes ("" on failure).
 std::string raw_command(uint16_t port, const std::vector<std::string>& argv);
 
-// Answers every command it reads with `reply` (raw RESP bytes; "{port}" in it becomes its own
-// port). Listens on 127.0.0.1:0.
-class FixedReplyServer {
+// A RESP server on 127.0.0.1:0 whose answer to each command is `handler(argv, own port)` (raw
+// RESP bytes). The handler runs on the server's thread, one command at a time.
+class ScriptedServer {
  public:
-  explicit FixedReplyServer(std::string reply);
-  ~FixedReplyServer();
+  using Handler = std::function<std::string(const std::vector<std::string>& argv, uint16_t port)>;
+  explicit ScriptedServer(Handler handler);
+  ~ScriptedServer();
+  ScriptedServer(const ScriptedServer&) = delete;
+  ScriptedServer& operator=(const ScriptedServer&) = delete;
   uint16_t port() const { return port_; }
   int64_t commands() const { return commands_.load(); }
 
  private:
-  std::string reply_;
+  Handler handler_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> commands_{0};
   std::thread thread_;
+};
+
+// Answers every command it reads with `reply` (raw RESP bytes; "{port}" in it becomes its own
+// port). Listens on 127.0.0.1:0.
+class FixedReplyServer : public ScriptedServer {
+ public:
+  explicit FixedReplyServer(std::string reply);
 };
 
 }  // namespace fl::load::testing

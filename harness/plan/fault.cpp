@@ -1,0 +1,129 @@
+#include "harness/plan/fault.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace fl::plan {
+namespace {
+
+bool is_id(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+result<Selector> parse_plain(std::string_view text) {
+  Selector sel;
+  sel.text = std::string(text);
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    if (!is_id(text)) {
+      return Error(errc::invalid_argument,
+                   fmt::format("\"{}\" is not a node id ([a-z0-9_-]+) or a selector", text));
+    }
+    sel.name = std::string(text);
+    return sel;
+  }
+  const std::string_view group = text.substr(0, colon);
+  if (group != "db") {
+    return Error(
+        errc::invalid_argument,
+        fmt::format("\"{}\": only the db group has shard selectors (db:shard=<s>...)", text));
+  }
+  sel.name = "db";
+  std::string_view rest = text.substr(colon + 1);
+  constexpr std::string_view kShard = "shard=";
+  if (!rest.starts_with(kShard)) {
+    return Error(errc::invalid_argument,
+                 fmt::format("\"{}\": expected shard=<s> after \"db:\"", text));
+  }
+  rest.remove_prefix(kShard.size());
+  const auto end = rest.find(':');
+  const std::string_view number = rest.substr(0, end);
+  int shard = 0;
+  auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), shard);
+  if (ec != std::errc() || p != number.data() + number.size() || number.empty() || shard < 0) {
+    return Error(errc::invalid_argument,
+                 fmt::format("\"{}\": the shard must be a number >= 0, got \"{}\"", text, number));
+  }
+  sel.shard = shard;
+  if (end == std::string_view::npos) {
+    sel.kind = Selector::Kind::shard;
+    return sel;
+  }
+  const std::string_view role = rest.substr(end + 1);
+  if (role == "master") {
+    sel.kind = Selector::Kind::master;
+  } else if (role == "slave" || role == "slaves") {
+    sel.kind = Selector::Kind::slaves;
+  } else {
+    return Error(errc::invalid_argument,
+                 fmt::format("\"{}\": unknown role \"{}\" (master or slave)", text, role));
+  }
+  return sel;
+}
+
+}  // namespace
+
+std::string_view to_string(FaultAction a) {
+  switch (a) {
+    case FaultAction::kill:
+      return "kill";
+    case FaultAction::terminate:
+      return "terminate";
+    case FaultAction::pause:
+      return "pause";
+    case FaultAction::restart:
+      return "restart";
+    case FaultAction::restart_wiped:
+      return "restart-wiped";
+  }
+  return "kill";
+}
+
+result<Selector> parse_selector(std::string_view text) {
+  constexpr std::string_view kRandom = "random(";
+  if (text.starts_with(kRandom)) {
+    if (!text.ends_with(')')) {
+      return Error(errc::invalid_argument, fmt::format("\"{}\": missing ')'", text));
+    }
+    const std::string_view inner = text.substr(kRandom.size(), text.size() - kRandom.size() - 1);
+    if (inner.starts_with(kRandom)) {
+      return Error(errc::invalid_argument, fmt::format("\"{}\": random() does not nest", text));
+    }
+    auto sel = parse_plain(inner);
+    if (!sel) return sel;
+    sel->random = true;
+    sel->text = std::string(text);
+    return sel;
+  }
+  return parse_plain(text);
+}
+
+std::vector<const Instance*> selector_candidates(const Selector& s,
+                                                 const std::vector<Instance>& instances) {
+  std::vector<const Instance*> out;
+  for (const auto& i : instances) {
+    bool match = false;
+    switch (s.kind) {
+      case Selector::Kind::instance:
+        // A name that is a group id means the group (the loader keeps ids unique).
+        match = i.id == s.name || i.group == s.name;
+        break;
+      case Selector::Kind::group:
+        match = i.group == s.name;
+        break;
+      case Selector::Kind::shard:
+      case Selector::Kind::master:
+      case Selector::Kind::slaves:
+        match = i.group == s.name && i.shard == s.shard;
+        break;
+    }
+    if (match) out.push_back(&i);
+  }
+  return out;
+}
+
+}  // namespace fl::plan

@@ -1,0 +1,29 @@
+// [[fault]] targets: the selector syntax, and the nodes a selector may pick among. Roles
+// (master, slave) are not known here: chaos/process_faults.h asks the nodes when a fault fires.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "harness/plan/plan.h"
+
+namespace fl::plan {
+
+// Parses a `target`:
+//   <id>                        an instance id or a node group (which one is decided against
+//                               the plan: kind instance, or group when a group has that id)
+//   db:shard=<s>                every node of db shard s
+//   db:shard=<s>:master         the master of shard s (asked at fault time)
+//   db:shard=<s>:slave          every slave of shard s (asked at fault time)
+//   random(<one of the above>)  one of the nodes it resolves to, drawn with the run's seed
+// Syntax only; the error message says what is wrong.
+result<Selector> parse_selector(std::string_view text);
+
+// The instances a selector draws from, in plan order: the instance, the group's instances, or
+// every node of the shard (for master and slaves too: the roles decide at fault time). Empty for
+// names the plan does not have.
+std::vector<const Instance*> selector_candidates(const Selector& s,
+                                                 const std::vector<Instance>& instances);
+
+}  // namespace fl::plan
