@@ -258,7 +258,7 @@ TEST_F(CliTest, RunQuickstartWritesACompleteRunDirectoryAndPasses) {
               tmp_);
   ASSERT_EQ(f.wait(180s), 0) << f.out() << f.err();
   for (const char* file : {"plan.toml", "cluster.json", "history.jsonl", "events.jsonl",
-                           "results.json", "nodes/db/output.log"}) {
+                           "results.json", "nodes/db-s0-r0/output.log"}) {
     EXPECT_TRUE(fs::exists(run / file)) << file;
   }
   auto results = json::parse(slurp(run / "results.json")).as_object();
