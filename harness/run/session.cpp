@@ -11,10 +11,10 @@
 
 #include <algorithm>
 #include <deque>
-#include <map>
-#include <thread>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <thread>
 
 namespace fl::run {
 namespace {
