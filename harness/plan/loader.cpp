@@ -497,7 +497,7 @@ void Loader::read_cluster(const Scope& top) {
                       "slaves would start elections against a live master",
                       format_duration(db.heartbeat), format_duration(db.election_timeout)));
   }
-  if (auto v = get_int(*db_scope, "snapshot_every", 1, kMaxCount)) db.snapshot_every = *v;
+  if (auto v = get_int(*db_scope, "snapshot_every", 0, kMaxCount)) db.snapshot_every = *v;
   read_db_bugs(*db_scope, db);
   if (auto v = get_size(*db_scope, "max_bulk")) {
     if (*v == 0) {

@@ -188,7 +188,7 @@ struct DbCluster {
   Duration lease = 250ms;
   // replication = "quorum" only.
   QuorumSpec quorum;
-  // Log entries between snapshots (log compaction). Default 100000.
+  // Log entries between snapshots (log compaction); 0 disables them. Default 100000.
   int64_t snapshot_every = 100000;
   // Seeded bugs to switch on (known_db_bugs()); test-only. Default none.
   std::vector<std::string> bugs;

@@ -270,6 +270,7 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   sopts.seed = options.seed;
   sopts.echo_logs = options.echo_logs;
   sopts.command = "run";
+  sopts.bindir = options.bindir;
   auto created = Session::create(plan, std::move(sopts));
   if (!created) return fail({}, created.error().message);
   Session& s = **created;

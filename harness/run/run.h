@@ -20,6 +20,8 @@ struct RunOptions {
   bool echo_logs = false;                          // multiplex node output to the terminal
   // Live progress: a rewritten line on a TTY, else a plain line every few seconds. Off in tests.
   bool progress = true;
+  // Where faultline-<kind> executables are; default: the running executable's directory.
+  std::optional<std::filesystem::path> bindir;
 };
 
 struct RunOutcome {

@@ -1,6 +1,8 @@
 #include "harness/run/session.h"
 
+#include "chaos/process_faults.h"
 #include "common/rng.h"
+#include "common/units.h"
 #include "harness/rundir/run_dir.h"
 
 #include <boost/json.hpp>
@@ -10,7 +12,9 @@
 #include <algorithm>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <thread>
 
 namespace fl::run {
 namespace {
@@ -36,17 +40,59 @@ json::object node_event_fields(const supervisor::Event& e) {
   return o;
 }
 
-// Roles as the plan configured them at start: replica 0 of each db shard is its first master,
-// the others its slaves (elections may change that during the run; ROLE tells the truth); quorum
-// nodes are all peers. External programs have no role the harness knows of.
-json::value role_of(const plan::Plan& p, const plan::Instance* inst) {
+// A db node's role: what it answered ROLE when the cluster became ready (`observed`), else as
+// the plan configured it (replica 0 of each shard its first master, the others slaves; quorum
+// nodes are peers). External programs have no role the harness knows of.
+json::value role_of(const plan::Plan& p, const plan::Instance* inst,
+                    const std::map<std::string, std::string>& observed) {
   if (!inst || inst->kind != "db" || inst->shard < 0) return nullptr;
   if (p.cluster.db.replication == plan::Replication::quorum) return "peer";
+  if (auto it = observed.find(inst->id); it != observed.end()) return json::value(it->second);
   return inst->replica % std::max(p.cluster.db.replicas, 1) == 0 ? "master" : "slave";
 }
 
+// Waits until every db shard has a node answering ROLE "master" (replicated modes only), so load
+// and faults never start into the first election. Returns each asked node's role.
+result<std::map<std::string, std::string>> wait_for_masters(
+    const plan::Plan& p, const std::vector<supervisor::NodeStatus>& nodes) {
+  std::map<std::string, std::string> roles;
+  const auto& db = p.cluster.db;
+  if (!db.enabled || db.replication == plan::Replication::quorum) return roles;
+  const auto instances = p.instances();
+  const auto patience = std::max<std::chrono::nanoseconds>(std::chrono::seconds(10),
+                                                           db.election_timeout * 30);
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    std::vector<bool> has_master(static_cast<size_t>(db.shards), false);
+    std::string missing;
+    for (const auto& i : instances) {
+      if (i.shard < 0) continue;
+      auto n = std::find_if(nodes.begin(), nodes.end(), [&](auto& x) { return x.id == i.id; });
+      if (n == nodes.end()) continue;
+      auto r = chaos::query_role(n->host, n->port, std::chrono::milliseconds(300));
+      if (!r) continue;
+      roles[i.id] = r->role;
+      if (r->role == "master") has_master[static_cast<size_t>(i.shard)] = true;
+    }
+    for (int shard = 0; shard < db.shards; ++shard) {
+      if (!has_master[static_cast<size_t>(shard)]) {
+        missing += (missing.empty() ? "" : ", ") + std::to_string(shard);
+      }
+    }
+    if (missing.empty()) return roles;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error(errc::not_ready,
+                   fmt::format("db shard{} {} elected no master within {}",
+                               missing.find(',') == std::string::npos ? "" : "s", missing,
+                               format_duration(patience)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run_dir,
-                         const std::vector<supervisor::NodeStatus>& nodes) {
+                         const std::vector<supervisor::NodeStatus>& nodes,
+                         const std::map<std::string, std::string>& observed) {
   json::object root;
   root["plan"] = p.name;
   root["seed"] = seed;
@@ -63,7 +109,7 @@ std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run
         {"id", n.id},
         {"group", n.group},
         {"kind", n.kind},
-        {"role", role_of(p, found)},
+        {"role", role_of(p, found, observed)},
         {"pid", n.pid},
         {"state", supervisor::to_string(n.state)},
         {"host", n.host},
@@ -138,7 +184,7 @@ result<std::unique_ptr<Session>> Session::create(const plan::Plan& plan, Session
 
   supervisor::Options sopts;
   sopts.run_dir = s->dir_;
-  sopts.bindir = fs::read_symlink("/proc/self/exe").parent_path();
+  sopts.bindir = s->options_.bindir.value_or(fs::read_symlink("/proc/self/exe").parent_path());
   sopts.echo_logs = s->options_.echo_logs;
   Session* self = s.get();
   sopts.on_event = [self](const supervisor::Event& e) {
@@ -172,7 +218,14 @@ result<void> Session::start_cluster() {
     event("run.stop", json::serialize(json::object{{"reason", started.error().message}}));
     return started;
   }
-  auto w = rundir::write_atomic(dir_ / "cluster.json", cluster_json(plan_, seed_, dir_, nodes()));
+  auto roles = wait_for_masters(plan_, nodes());
+  if (!roles) {
+    event("run.stop", json::serialize(json::object{{"reason", roles.error().message}}));
+    stop_cluster();
+    return roles.error();
+  }
+  auto w = rundir::write_atomic(dir_ / "cluster.json",
+                                cluster_json(plan_, seed_, dir_, nodes(), *roles));
   if (!w) return w;
   event("cluster.ready", json::serialize(json::object{{"nodes", nodes().size()}}));
   return {};

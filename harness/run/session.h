@@ -31,6 +31,9 @@ struct SessionOptions {
   std::function<void(const supervisor::Event&)> on_node_event;
   // The subcommand, recorded in the run.start event.
   std::string command = "run";
+  // Where faultline-<kind> executables are ({bindir}); default: the running executable's
+  // directory.
+  std::optional<std::filesystem::path> bindir;
 };
 
 class Session {
@@ -41,8 +44,9 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Starts every node and writes cluster.json when all are ready. On failure every node is
-  // stopped and the error names the node with the tail of its log.
+  // Starts every node and writes cluster.json when all are ready (and, with a replicated
+  // [cluster.db], when every shard has elected a master). On failure every node is stopped and
+  // the error names the node with the tail of its log.
   result<void> start_cluster();
   // Stops every node in reverse dependency order. Thread-safe and idempotent.
   void stop_cluster();

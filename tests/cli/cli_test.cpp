@@ -203,7 +203,9 @@ TEST_F(CliTest, CtrlCStopsEveryNodeCleanly) {
   Faultline f({"up", "plans/quickstart.toml", "--out", run.string()}, tmp_);
   auto nodes = wait_cluster(f, run);
   ASSERT_EQ(nodes.size(), 1u);
-  EXPECT_NE(f.out().find("ADDRESS"), std::string::npos) << f.out();
+  // cluster.json is written before `up` prints its table of endpoints.
+  EXPECT_TRUE(eventually([&] { return f.out().find("ADDRESS") != std::string::npos; }, 10s))
+      << f.out();
   f.signal(SIGINT);
   ASSERT_EQ(f.wait(60s), 0) << f.err();
   for (int pid : node_pids_) EXPECT_FALSE(alive(pid)) << pid;

@@ -261,5 +261,88 @@ target = "a"
   EXPECT_EQ(skipped, 1);
 }
 
+TEST_F(FaultScheduleRun, MasterSelectorAsksTheShardAndFailoverIsMeasured) {
+  // A real replicated shard: the schedule must find its master by ROLE, kill it, and the
+  // failover check must time the first ok write on the shard after the kill.
+  auto loaded = plan::load_plan_string(R"toml(
+name = "failover"
+seed = 3
+duration = "3s"
+[cluster.db]
+shards = 2
+replicas = 3
+[workload]
+kind = "register"
+rate = 200
+keys = 20
+timeout = "500ms"
+[[check]]
+kind = "failover"
+max_failover = "20s"
+[[fault]]
+at = "500ms"
+action = "kill"
+target = "db:shard=1:master"
+duration = "1s"
+[[fault]]
+at = "2s"
+action = "pause"
+target = "random(db:shard=0:slave)"
+duration = "200ms"
+)toml",
+                                       "failover.toml");
+  ASSERT_TRUE(loaded.plan);
+  RunOptions opts;
+  opts.out = tmp_ / "run";
+  opts.progress = false;
+  opts.echo_logs = false;
+  opts.bindir = fs::path(FL_BIN_DIR);
+  auto out = execute(*loaded.plan, opts, [](std::function<void()>) {});
+  ASSERT_EQ(out.exit_code, 0) << out.summary;
+
+  // cluster.json names one master per shard, as the nodes reported it.
+  std::map<std::string, std::string> role;
+  std::ifstream cj(out.dir / "cluster.json");
+  std::stringstream text;
+  text << cj.rdbuf();
+  int masters = 0;
+  const json::value cluster = json::parse(text.str());
+  for (const auto& n : cluster.at("nodes").as_array()) {
+    role[str(n.as_object(), "id")] = str(n.as_object(), "role");
+    masters += str(n.as_object(), "role") == "master";
+  }
+  EXPECT_EQ(masters, 2);
+
+  const json::object* kill = nullptr;
+  const json::object* pause = nullptr;
+  const auto events = lines(out.dir / "events.jsonl");
+  for (const auto& e : events) {
+    if (str(e, "type") != "fault.start") continue;
+    (str(e, "action") == "kill" ? kill : pause) = &e;
+  }
+  ASSERT_TRUE(kill && pause);
+  EXPECT_EQ(str(*kill, "role"), "master");
+  EXPECT_EQ(kill->at("shard").as_int64(), 1);
+  EXPECT_GE(kill->at("term").as_int64(), 1);
+  EXPECT_EQ(str(*kill, "node").rfind("db-s1-", 0), 0u);
+  EXPECT_EQ(role[str(*kill, "node")], "master");  // nothing changed it before the kill
+  EXPECT_EQ(str(*pause, "role"), "slave");
+  EXPECT_EQ(str(*pause, "node").rfind("db-s0-", 0), 0u);
+
+  std::ifstream rj(out.dir / "results.json");
+  std::stringstream rtext;
+  rtext << rj.rdbuf();
+  const json::value results = json::parse(rtext.str());
+  const auto& check = results.at("checks").as_array().at(0).as_object();
+  EXPECT_EQ(str(check, "kind"), "failover");
+  const auto& details = check.at("details").as_object();
+  EXPECT_EQ(details.at("shards").as_array().size(), 2u);
+  const auto& failovers = details.at("failovers").as_array();
+  ASSERT_EQ(failovers.size(), 1u);  // the slave's pause is not a failover
+  EXPECT_EQ(failovers[0].at("shard").as_int64(), 1);
+  EXPECT_TRUE(failovers[0].at("failover_ns").is_int64()) << json::serialize(failovers[0]);
+  EXPECT_GT(failovers[0].at("failover_ns").as_int64(), 0);
+}
+
 }  // namespace
 }  // namespace fl::run
