@@ -138,6 +138,15 @@ asio::awaitable<void> PeerLinks::Impl::run(std::shared_ptr<Link> link) {
       if (stopping) break;
       boost::system::error_code ignored;
       s->close(ignored);
+      // A peer that was up and is now unreachable loses what is sent to it meanwhile, as it
+      // would over a real network: a restarted node must not be handed the writes it missed
+      // (the protocols resend what matters). Before the first connect, messages wait, so
+      // nodes starting side by side do not lose their first words.
+      if (link->stats.connects > 0 && !link->queue.empty()) {
+        link->stats.dropped += link->queue.size();
+        link->queue.clear();
+        link->queue_bytes = 0;
+      }
       link->wake.expires_after(backoff);
       co_await link->wake.async_wait(kUseTuple);
       backoff = std::min(backoff * 2, options.backoff_max);

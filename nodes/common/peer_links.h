@@ -1,7 +1,9 @@
 // One outbound TCP link per peer node, for one-way peer messages (RESP commands the peer answers
 // with +OK at once). Each link connects with exponential backoff, keeps a bounded send queue
 // (the oldest message is dropped when it is full, and counted), writes queued messages in
-// batches and reads and discards the peer's replies. Runs on the RespServer's thread; Asio
+// batches and reads and discards the peer's replies. Messages wait for a peer's first connect;
+// once a peer has been reached, what is queued while it cannot be reached is dropped at each
+// failed reconnect (a restarted node is not handed what it missed). Runs on the RespServer's thread; Asio
 // stays inside peer_links.cpp.
 #pragma once
 
