@@ -130,6 +130,7 @@ struct Runner::Impl {
   int64_t ticks = 0;
   std::chrono::nanoseconds window_p99{0};
   asio::steady_timer progress_timer{io};
+  bool shutting_down = false;
   mutable std::mutex progress_mu;
   Progress snapshot;
 
@@ -370,7 +371,9 @@ struct Runner::Impl {
     for (;;) {
       progress_timer.expires_after(kProgressTick);
       auto [ec] = co_await progress_timer.async_wait(kUseTuple);
-      if (ec) co_return;
+      // cancel() cannot stop a wait whose expiry is already queued (drive() stops the context
+      // between the two), so shut_down() also sets `shutting_down`.
+      if (ec || shutting_down) co_return;
       update_progress();
     }
   }
@@ -419,6 +422,7 @@ struct Runner::Impl {
   // Closes everything and runs what that sets off to its end.
   void shut_down() {
     client->close();
+    shutting_down = true;
     progress_timer.cancel();
     io.restart();
     io.run();

@@ -29,6 +29,7 @@ constexpr KeySpec kTopKeys[] = {
     {"name", KeyType::string},
     {"seed", KeyType::integer},
     {"duration", KeyType::duration},
+    {"expect", KeyType::string},
     {"cluster", KeyType::table},
     {"node", KeyType::table_array},
     {"workload", KeyType::table_or_array},

@@ -203,6 +203,7 @@ class Loader {
   std::optional<Scope> sub_table(const Scope& parent, std::string_view key, std::string name);
 
   void read_top(const toml::table& root);
+  void read_expect(const Scope& top);
   void read_cluster(const Scope& top);
   void read_db_quorum(const Scope& q, DbCluster& db, bool replication_ok, bool replicas_ok);
   void read_db_bugs(const Scope& db_scope, DbCluster& db);
@@ -431,6 +432,7 @@ void Loader::read_top(const toml::table& root) {
     plan_.seed = static_cast<uint64_t>(*seed);
   }
   if (auto d = get_duration(top, "duration", true)) plan_.duration = *d;
+  read_expect(top);
   read_cluster(top);
   if (const auto* nodes = get(top, "node", KeyType::table_array)) {
     const auto& arr = *nodes->as_array();
@@ -447,6 +449,35 @@ void Loader::read_top(const toml::table& root) {
       read_check(*arr[i].as_table(), i, arr.size(), root.contains("workload"));
     }
   }
+}
+
+void Loader::read_expect(const Scope& top) {
+  auto expect = get_string(top, "expect");
+  if (!expect) return;
+  const auto bad = [&](std::string why) {
+    error(top.table->get("expect")->source(),
+          fmt::format("'expect' must be \"pass\" or \"fail:<check kind>[,...]\": {}", why));
+  };
+  if (*expect == "pass") {
+    plan_.expect = *expect;
+    return;
+  }
+  if (!expect->starts_with("fail:") || expect->size() == 5) {
+    bad(fmt::format("got \"{}\"", *expect));
+    return;
+  }
+  const auto kinds = find_key(*find_table("check"), "kind")->choices;
+  std::string_view rest = std::string_view(*expect).substr(5);
+  for (size_t start = 0; start <= rest.size();) {
+    const size_t comma = std::min(rest.find(',', start), rest.size());
+    const std::string_view kind = rest.substr(start, comma - start);
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+      bad(fmt::format("unknown check kind \"{}\"", kind));
+      return;
+    }
+    start = comma + 1;
+  }
+  plan_.expect = *expect;
 }
 
 void Loader::read_cluster(const Scope& top) {

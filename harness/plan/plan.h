@@ -350,6 +350,10 @@ struct Plan {
   std::optional<uint64_t> seed;
   // How long `faultline run` drives load. Default 30s.
   Duration duration = 30s;
+  // The outcome the plan is written to reach, for CI (tests/cli/plan_outcome.sh): "pass" (exit
+  // 0), or "fail:<check kind>[,<check kind>...]" (exit 1 with each named check invalid), as a
+  // plan that shows data loss or checks the checkers declares. Empty: not declared.
+  std::string expect;
   Cluster cluster;
   std::vector<NodeSpec> nodes;  // reference groups first, then [[node]] entries in file order
   // [workload] (one) or [[workload]] (any number), in file order; empty for plans that only
