@@ -145,12 +145,14 @@ std::string terminal_summary(const RunReport& r, bool color) {
   out += paint(fmt::format("faultline run {} (seed {})", r.plan, r.seed), color ? kBold : "");
   out += fmt::format(": {} workload, {:.1f}s, {} ops recorded\n", r.workload, r.elapsed_seconds,
                      r.history_ops);
+  size_t phase_w = 12;  // "final-reads", or "<workload>/final-reads" with several workloads
+  for (const auto& p : r.phases) phase_w = std::max(phase_w, p.name.size());
   for (const auto& p : r.phases) {
     out += fmt::format(
-        "  {:<12} {:>9.0f} ops/s  ok {:<8} fail {:<6} info {:<6} late {:<6} p50 {:.2f}ms  p99 "
+        "  {:<{}} {:>9.0f} ops/s  ok {:<8} fail {:<6} info {:<6} late {:<6} p50 {:.2f}ms  p99 "
         "{:.2f}ms  max {:.2f}ms\n",
-        p.name, p.ops_per_sec, p.ok, p.fail, p.info, p.late, p.latency.p50_ms, p.latency.p99_ms,
-        p.latency.max_ms);
+        p.name, phase_w, p.ops_per_sec, p.ok, p.fail, p.info, p.late, p.latency.p50_ms,
+        p.latency.p99_ms, p.latency.max_ms);
   }
   // With several workloads each check's line names the one it judged ("linearizable @reg").
   const bool several = std::any_of(r.checks.begin(), r.checks.end(), [&](const auto& c) {

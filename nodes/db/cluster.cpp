@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <set>
 #include <unordered_map>
@@ -208,7 +210,16 @@ class ClusterNode::ReplicaBackend final : public ClusterNode::Backend {
   void on_peer_message(std::span<const std::string_view> argv, TimeMs now) override {
     replica_.on_peer_message(argv, now);
   }
-  void tick(TimeMs now) override { replica_.tick(now); }
+  void tick(TimeMs now) override {
+    replica_.tick(now);
+    if (replica_.storage_failed()) {
+      // Fail-stop: a replica that cannot keep its log must neither stay master (its shard would
+      // refuse writes for good) nor confirm Appends; exiting lets the shard fail over.
+      log::error("{}: the write-ahead log failed (an I/O error); stopping", replica_.options().id);
+      std::fflush(nullptr);
+      std::_Exit(1);
+    }
+  }
   ReplicationStatus status() const override { return replica_.replication_status(); }
 
  private:

@@ -638,15 +638,25 @@ void Replication::on_append(const AppendRequest& m, TimePoint now) {
   send(m.master, r);
 }
 
-void Replication::on_append_reply(const AppendReply& m, TimePoint now) {
-  if (m.term > term_) return become_slave(m.term, "", now);
-  if (role_ != Role::master || m.term < term_) return;
-  Peer* p = peer(m.from);
-  if (!p) return;
+Replication::Peer* Replication::reply_peer(uint64_t term, const std::string& from,
+                                            TimePoint stamp, TimePoint now) {
+  if (term > term_) {
+    become_slave(term, "", now);
+    return nullptr;
+  }
+  if (role_ != Role::master || term < term_) return nullptr;
+  Peer* p = peer(from);
+  if (!p) return nullptr;
   p->last_reply = now;
   // Only a stamp of this term proves the slave took this node as its master when it answered
   // (a reply in this term to an Append of an older term echoes an older stamp).
-  if (m.stamp >= term_started_at_) p->echoed = std::max(p->echoed, m.stamp);
+  if (stamp >= term_started_at_) p->echoed = std::max(p->echoed, stamp);
+  return p;
+}
+
+void Replication::on_append_reply(const AppendReply& m, TimePoint now) {
+  Peer* p = reply_peer(m.term, m.from, m.stamp, now);
+  if (!p) return;
   if (m.success) {
     if (p->state == Peer::State::snapshot) return;
     while (!p->inflight.empty() && p->inflight.front().first <= m.index) p->inflight.pop_front();
@@ -703,14 +713,8 @@ void Replication::on_snapshot(const SnapshotRequest& m, TimePoint now) {
 }
 
 void Replication::on_snapshot_reply(const SnapshotReply& m, TimePoint now) {
-  if (m.term > term_) return become_slave(m.term, "", now);
-  if (role_ != Role::master || m.term < term_) return;
-  Peer* p = peer(m.from);
+  Peer* p = reply_peer(m.term, m.from, m.stamp, now);
   if (!p) return;
-  p->last_reply = now;
-  // Only a stamp of this term proves the slave took this node as its master when it answered
-  // (a reply in this term to an Append of an older term echoes an older stamp).
-  if (m.stamp >= term_started_at_) p->echoed = std::max(p->echoed, m.stamp);
   if (p->state != Peer::State::snapshot) return;
   p->match = std::max(p->match, m.index);
   p->next = p->match + 1;

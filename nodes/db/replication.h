@@ -287,6 +287,10 @@ class Replication {
   void on_vote(const VoteRequest& m, TimePoint now);
   void on_vote_reply(const VoteReply& m, TimePoint now);
   void on_append(const AppendRequest& m, TimePoint now);
+  // The slave a reply to this master's Append or Snapshot comes from, with its liveness and
+  // lease stamp noted; nullptr when the reply does not count (this node steps down on a higher
+  // term, or is no longer master of the reply's term).
+  Peer* reply_peer(uint64_t term, const std::string& from, TimePoint stamp, TimePoint now);
   void on_append_reply(const AppendReply& m, TimePoint now);
   void on_snapshot(const SnapshotRequest& m, TimePoint now);
   void on_snapshot_reply(const SnapshotReply& m, TimePoint now);

@@ -348,9 +348,18 @@ void ShardReplica::tick(TimePoint t) {
   after_core(t);
 }
 
+bool ShardReplica::storage_failed() const { return storage_->failed(); }
+
 void ShardReplica::after_core(TimePoint t) {
   storage_->sync();
   auto& out = core_->outbox();
+  if (storage_->failed()) {
+    // What the log could not keep must not be confirmed: as master a write would not be durable,
+    // as slave the confirmation would count toward a majority. Say nothing; the node stops at
+    // its next tick (storage_failed()), like a crash, and the shard fails over.
+    out.clear();
+    return;
+  }
   for (Outgoing& o : out) {
     const auto* a = std::get_if<AppendRequest>(&o.message);
     if (options_.bugs.ack_before_log && a && !a->entries.empty()) {

@@ -133,6 +133,9 @@ class ShardReplica final : public StateMachine, public ReplicationStatusSource {
   Store& store() { return store_; }
   // Writes waiting for their fate.
   size_t pending_replies() const { return pending_.size(); }
+  // True once the log failed (a write or fsync error): the replica confirms nothing more and its
+  // node must stop.
+  bool storage_failed() const;
 
   // ---- StateMachine (called by the core) ----
   void apply(const LogEntry& e) override;
