@@ -56,3 +56,4 @@ case "$expect" in
 esac
 echo "$plan: $expect as expected"
 verdicts
+grep -E '^      "summary": ' "$out/run/results.json" | sed -E 's/^ *"summary": /  /'
