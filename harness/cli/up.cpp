@@ -83,6 +83,12 @@ int up_main(int argc, char** argv) {
   nodes_dir = s.dir() / "nodes";
   fmt::print(stderr, "faultline: plan '{}', seed {}, run directory {}\n", loaded.plan->name,
              s.seed(), s.dir().string());
+  if (!loaded.plan->faults.empty()) {
+    fmt::print(stderr,
+               "faultline: the plan's {} [[fault]] entries are not injected by `up` (only by "
+               "`run`)\n",
+               loaded.plan->faults.size());
+  }
   stop.on_stop([&] { s.stop_cluster(); });
 
   if (auto started = s.start_cluster(); !started) {
