@@ -35,6 +35,9 @@ struct FailoverReport {
   struct Failover {
     RunEvent event;                   // the fault.start
     std::optional<int64_t> after_ns;  // nullopt: no ok write on the shard after it
+    // False when no write on the shard was even invoked after the fault (it came at the end of
+    // the load): neither a failover time nor a shard that stayed down.
+    bool measured = true;
   };
   std::vector<Failover> failovers;           // in time order
   std::optional<int64_t> median_ns, max_ns;  // over the recovered failovers

@@ -122,6 +122,23 @@ TEST(Failover, AShardWithNoOkWriteAfterItsFaultFailsAThreshold) {
   EXPECT_NE(r.reason.find("no ok write"), std::string::npos) << r.reason;
 }
 
+TEST(Failover, AFaultAfterTheLastWriteIsReportedNotJudged) {
+  const auto keys = key_per_shard(2);
+  HistoryBuilder h;
+  h.key(keys[1]);
+  h.op(1, 0, 5, Type::ok, "write", Value::of(1));
+  h.op(2, 20, 25, Type::ok, "read", Value::of(1));  // reads after the fault do not count
+  std::vector<RunEvent> events = {master_fault(8, "db-s1-r0", 1)};
+  FailoverOptions opts;
+  opts.shards = 2;
+  opts.max_failover_ns = ms(2000);
+  auto r = check_failover(Input{compacted(h.ops), events}, opts);
+  EXPECT_EQ(r.verdict, Verdict::valid) << r.reason;
+  ASSERT_EQ(r.failovers.size(), 1u);
+  EXPECT_FALSE(r.failovers[0].measured);
+  EXPECT_FALSE(r.failovers[0].after_ns);
+}
+
 TEST(Failover, RegisteredByNameWithTheShardsOfTheSpec) {
   plan::CheckSpec spec;
   spec.kind = "failover";

@@ -64,6 +64,8 @@ int run_main(int argc, char** argv) {
       end_early();
     });
   });
+  // The hook points into execute()'s stack, which is gone now: a late Ctrl-C must not reach it.
+  stop.on_stop([] {});
   fmt::print("{}", outcome.summary);
   return outcome.exit_code;
 }

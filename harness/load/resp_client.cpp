@@ -389,8 +389,10 @@ asio::awaitable<CallResult> RespClient::call(size_t lane, const std::vector<std:
     if (pool != &m.primary && r.status != CallResult::Status::reply) {
       // The shard's remembered address failed (a dead or paused master): forget it, and ask
       // the endpoint list again if the request certainly never reached it and time is left.
-      m.routes[shard] = nullptr;
-      ++m.stats.route_resets;
+      if (m.routes[shard] == pool) {  // not a newer route another call learned meanwhile
+        m.routes[shard] = nullptr;
+        ++m.stats.route_resets;
+      }
       if (r.status == CallResult::Status::not_sent && !m.closed && Clock::now() < deadline) {
         const Endpoint& ep = pool->addresses.front();
         refused = fmt::format("{}:{}", ep.host, ep.port);

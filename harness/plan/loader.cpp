@@ -521,12 +521,11 @@ void Loader::read_cluster(const Scope& top) {
                       "deposed master could otherwise still serve while a new one is elected",
                       format_duration(db.lease), format_duration(db.election_timeout)));
   }
-  if (db.heartbeat >= db.election_timeout &&
-      (t.contains("heartbeat") || t.contains("election_timeout"))) {
-    error(t.get(t.contains("heartbeat") ? "heartbeat" : "election_timeout")->source(),
-          fmt::format("'heartbeat' ({}) in [cluster.db] must be less than 'election_timeout' ({}): "
-                      "slaves would start elections against a live master",
-                      format_duration(db.heartbeat), format_duration(db.election_timeout)));
+  if (db.heartbeat >= db.lease && (t.contains("heartbeat") || t.contains("lease"))) {
+    error(t.get(t.contains("heartbeat") ? "heartbeat" : "lease")->source(),
+          fmt::format("'heartbeat' ({}) in [cluster.db] must be less than 'lease' ({}): the "
+                      "master renews its lease by heartbeats, and would lose it between them",
+                      format_duration(db.heartbeat), format_duration(db.lease)));
   }
   if (auto v = get_int(*db_scope, "snapshot_every", 0, kMaxCount)) db.snapshot_every = *v;
   read_db_bugs(*db_scope, db);

@@ -92,7 +92,7 @@ void FaultSchedule::loop() {
   std::unique_lock lock(mu_);
   for (;;) {
     if (stopping_) return;
-    // Heals come before injections when due at the same time.
+    // Steps due at the same time run in the order they were scheduled.
     auto next = std::min_element(steps_.begin(), steps_.end(), [](const Step& a, const Step& b) {
       return std::tie(a.when, a.seq) < std::tie(b.when, b.seq);
     });

@@ -39,8 +39,7 @@ struct ClusterOptions {
   std::vector<ShardMember> members;
   ClusterMode mode = ClusterMode::sync;
   ReadPolicy reads = ReadPolicy::master;
-  // 0 always, 1 everysec, 2 never (FsyncPolicy of wal.h).
-  FsyncPolicy fsync{1};
+  FsyncPolicy fsync = FsyncPolicy::everysec;
   // Data directory; empty keeps everything in memory.
   std::filesystem::path dir;
   int64_t heartbeat_ms = 50;

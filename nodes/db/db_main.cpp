@@ -208,6 +208,11 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
     if (!ms) return ms.error();
     *out = *ms;
   }
+  if (c.heartbeat_ms >= c.lease_ms) {
+    // A master renews its lease by heartbeats: a lease shorter than the heartbeat runs out
+    // between them, and the master answers -TRYAGAIN most of the time.
+    return Error(errc::invalid_argument, "--heartbeat must be shorter than --lease");
+  }
   if (c.lease_ms >= c.election_timeout_ms) {
     return Error(errc::invalid_argument, "--lease must be shorter than --election-timeout");
   }

@@ -121,7 +121,10 @@ class ShardReplica::Storage final : public ReplicationStorage {
     if (!wal_) return;
     wal_->truncate_after(index);
     if (auto r = wal_->write_snapshot(WalSnapshot{index, term, data}); !r) {
+      // The snapshot replaces state this node no longer holds: without it on disk the node
+      // must not confirm it (fail-stop, as for any log failure).
       log::error("wal: cannot write snapshot: {}", r.error().message);
+      sync_failed_ = true;
     }
   }
   // A compaction snapshot of the applied state.

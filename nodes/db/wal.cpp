@@ -255,8 +255,17 @@ result<void> Wal::recover(WalRecovery& out) {
       off += kHeader + len;
     }
     if (why.empty()) continue;
+    if (i + 1 < segments_.size()) {
+      // Only the newest segment can end in a torn write. A bad record in an older one is damage
+      // to data that was already synced (entries, the vote): refuse to start rather than drop
+      // it and everything after it, which could make this node vote twice in one term.
+      return Error(errc::parse_error,
+                   why + " at offset " + std::to_string(off) + " of " +
+                       seg.path.filename().string() +
+                       ", which is not the newest segment: refusing to drop synced records");
+    }
 
-    // Cut here: the rest of this segment and every later one.
+    // Cut here: the rest of the newest segment.
     uint64_t cut = data.size() - off;
     for (size_t j = i + 1; j < segments_.size(); ++j) cut += fs::file_size(segments_[j].path, ec);
     out.torn_bytes = torn_bytes_ = cut;

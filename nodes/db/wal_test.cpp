@@ -395,7 +395,7 @@ TEST_F(WalTest, RolledBackFollowerInstallsAnOlderSnapshot) {
   EXPECT_EQ(rec.records[0].data, "new six");
 }
 
-TEST_F(WalTest, CorruptionInAnOlderSegmentDropsEverythingAfterIt) {
+TEST_F(WalTest, CorruptionInAnOlderSegmentFailsToOpenAndChangesNothing) {
   {
     WalRecovery rec;
     auto w = open(rec);
@@ -411,12 +411,15 @@ TEST_F(WalTest, CorruptionInAnOlderSegmentDropsEverythingAfterIt) {
   first[offset_of(7) + 12] ^= 1;
   spit(segs[0], first);
   WalRecovery rec;
-  auto w = open(rec);
-  ASSERT_TRUE(w);
-  expect_range(rec.records, 4, 6);
-  EXPECT_EQ(rec.torn_bytes, first.size() - offset_of(7) + second_size);
-  EXPECT_EQ(segments(dir_).size(), 1u);
-  EXPECT_EQ(w->last_index(), 6u);
+  auto w = Wal::open(dir_, FsyncPolicy::always, rec);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, make_error_code(errc::parse_error));
+  EXPECT_NE(w.error().message.find("not the newest segment"), std::string::npos)
+      << w.error().message;
+  // Nothing was cut: the damage is left for a person to look at.
+  EXPECT_EQ(segments(dir_).size(), 2u);
+  EXPECT_EQ(fs::file_size(segs[1]), second_size);
+  EXPECT_EQ(slurp(segs[0]), first);
 }
 
 TEST_F(WalTest, CorruptSnapshotFailsToOpen) {

@@ -301,14 +301,12 @@ duration = "200ms"
   ASSERT_EQ(out.exit_code, 0) << out.summary;
 
   // cluster.json names one master per shard, as the nodes reported it.
-  std::map<std::string, std::string> role;
   std::ifstream cj(out.dir / "cluster.json");
   std::stringstream text;
   text << cj.rdbuf();
   int masters = 0;
   const json::value cluster = json::parse(text.str());
   for (const auto& n : cluster.at("nodes").as_array()) {
-    role[str(n.as_object(), "id")] = str(n.as_object(), "role");
     masters += str(n.as_object(), "role") == "master";
   }
   EXPECT_EQ(masters, 2);
@@ -325,7 +323,6 @@ duration = "200ms"
   EXPECT_EQ(kill->at("shard").as_int64(), 1);
   EXPECT_GE(kill->at("term").as_int64(), 1);
   EXPECT_EQ(str(*kill, "node").rfind("db-s1-", 0), 0u);
-  EXPECT_EQ(role[str(*kill, "node")], "master");  // nothing changed it before the kill
   EXPECT_EQ(str(*pause, "role"), "slave");
   EXPECT_EQ(str(*pause, "node").rfind("db-s0-", 0), 0u);
 
