@@ -25,11 +25,8 @@ class CounterWorkload final : public Workload {
   Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
     size_t which = mix_.next(rng);
     uint64_t k = keys.next(rng, which == kAdd);
-    Operation op;
-    op.key = key_name(prefix_, k, warmup);
-    op.key_index = k;
-    op.warmup = warmup;
-    if (which != kAdd) return read(std::move(op));
+    Operation op = keyed_operation(prefix_, k, warmup);
+    if (which != kAdd) return as_read(std::move(op), "GET");
     auto delta = static_cast<int64_t>(rng.uniform(1, 5));
     op.f = "add";
     op.value = history::Value::of(delta);
@@ -54,17 +51,10 @@ class CounterWorkload final : public Workload {
   std::optional<Operation> final_op(int64_t) override {
     auto op = next_final_key(prefix_, keys_, final_next_);
     if (!op) return std::nullopt;
-    return read(std::move(*op));
+    return as_read(std::move(*op), "GET");
   }
 
  private:
-  static Operation read(Operation op) {
-    op.f = "read";
-    op.read_only = true;
-    op.command = {"GET", *op.key};
-    return op;
-  }
-
   // The keys' names: the workload's key_prefix and "c", then the key's index.
   std::string prefix_;
   uint64_t keys_;

@@ -46,10 +46,7 @@ class QueueWorkload final : public Workload {
     size_t which = mix_.next(rng);
     uint64_t k = keys.next(rng, which == kEnqueue);
     if (which != kEnqueue) return dequeue(k, process, warmup);
-    Operation op;
-    op.key = key_name(prefix_, k, warmup);
-    op.key_index = k;
-    op.warmup = warmup;
+    Operation op = keyed_operation(prefix_, k, warmup);
     int64_t v = next_value_++;
     op.f = "enqueue";
     op.value = history::Value::of(v);
@@ -124,10 +121,7 @@ class QueueWorkload final : public Workload {
   };
 
   Operation dequeue(uint64_t k, int64_t process, bool warmup) const {
-    Operation op;
-    op.key = key_name(prefix_, k, warmup);
-    op.key_index = k;
-    op.warmup = warmup;
+    Operation op = keyed_operation(prefix_, k, warmup);
     op.f = "dequeue";
     op.command = {"XREADGROUP", "GROUP", std::string(kGroup), "c" + std::to_string(process),
                   "COUNT",      "1",     "STREAMS",           *op.key,

@@ -27,11 +27,8 @@ class RegisterWorkload final : public Workload {
   Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
     size_t which = mix_.next(rng);
     uint64_t k = keys.next(rng, which != kRead);
-    Operation op;
-    op.key = key_name(prefix_, k, warmup);
-    op.key_index = k;
-    op.warmup = warmup;
-    if (which == kRead) return read(std::move(op));
+    Operation op = keyed_operation(prefix_, k, warmup);
+    if (which == kRead) return as_read(std::move(op), "GET");
     int64_t v = next_value_++;
     // Expect the value this generator last sent to the key: a fair share of cas succeed, and
     // the operation sequence depends only on the seed, never on how the replies raced.
@@ -71,17 +68,10 @@ class RegisterWorkload final : public Workload {
   std::optional<Operation> final_op(int64_t) override {
     auto op = next_final_key(prefix_, keys_, final_next_);
     if (!op) return std::nullopt;
-    return read(std::move(*op));
+    return as_read(std::move(*op), "GET");
   }
 
  private:
-  static Operation read(Operation op) {
-    op.f = "read";
-    op.read_only = true;
-    op.command = {"GET", *op.key};
-    return op;
-  }
-
   // The keys' names: the workload's key_prefix and "k", then the key's index.
   std::string prefix_;
   uint64_t keys_;

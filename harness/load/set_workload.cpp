@@ -27,11 +27,8 @@ class SetWorkload final : public Workload {
   Operation next(Rng& rng, KeyChooser& keys, int64_t, bool warmup) override {
     size_t which = mix_.next(rng);
     uint64_t k = keys.next(rng, which == kAdd);
-    Operation op;
-    op.key = key_name(prefix_, k, warmup);
-    op.key_index = k;
-    op.warmup = warmup;
-    if (which != kAdd) return read(std::move(op));
+    Operation op = keyed_operation(prefix_, k, warmup);
+    if (which != kAdd) return as_read(std::move(op), "SMEMBERS");
     int64_t v = next_value_++;
     op.f = "add";
     op.value = history::Value::of(v);
@@ -64,17 +61,10 @@ class SetWorkload final : public Workload {
   std::optional<Operation> final_op(int64_t) override {
     auto op = next_final_key(prefix_, keys_, final_next_);
     if (!op) return std::nullopt;
-    return read(std::move(*op));
+    return as_read(std::move(*op), "SMEMBERS");
   }
 
  private:
-  static Operation read(Operation op) {
-    op.f = "read";
-    op.read_only = true;
-    op.command = {"SMEMBERS", *op.key};
-    return op;
-  }
-
   // The keys' names: the workload's key_prefix and "s", then the key's index.
   std::string prefix_;
   uint64_t keys_;

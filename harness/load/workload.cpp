@@ -77,12 +77,24 @@ std::vector<Command> delete_keys(std::string_view prefix, uint64_t keys) {
   return out;
 }
 
+Operation keyed_operation(std::string_view prefix, uint64_t k, bool warmup) {
+  Operation op;
+  op.key = key_name(prefix, k, warmup);
+  op.key_index = k;
+  op.warmup = warmup;
+  return op;
+}
+
+Operation as_read(Operation op, std::string_view command) {
+  op.f = "read";
+  op.read_only = true;
+  op.command = {std::string(command), *op.key};
+  return op;
+}
+
 std::optional<Operation> next_final_key(std::string_view prefix, uint64_t keys, uint64_t& cursor) {
   if (cursor >= keys) return std::nullopt;
-  Operation op;
-  op.key_index = cursor++;
-  op.key = key_name(prefix, op.key_index, false);
-  return op;
+  return keyed_operation(prefix, cursor++, false);
 }
 
 std::optional<int64_t> parse_int(std::string_view s) {

@@ -112,6 +112,11 @@ result<std::unique_ptr<Workload>> make_workload(const plan::WorkloadSpec& spec);
 Outcome unexpected_reply(const Operation& op, const resp::Value& reply);
 // "<prefix><index>", or "warmup:<prefix><index>" for warm-up operations kept off the recorded keys.
 std::string key_name(std::string_view prefix, uint64_t index, bool warmup);
+// An operation on key `k` of the keys named `prefix`: key (warm-up keys kept apart, as key_name
+// does), key_index and warmup set; f, value and command for the caller.
+Operation keyed_operation(std::string_view prefix, uint64_t k, bool warmup);
+// `op` turned into a read of its key by `command` ("GET", "SMEMBERS"): f "read", read-only.
+Operation as_read(Operation op, std::string_view command);
 // The setup of a workload whose keys start empty: DEL of every recorded key.
 std::vector<Command> delete_keys(std::string_view prefix, uint64_t keys);
 // The final phase of a workload that reads every key once: the next key's operation (key and

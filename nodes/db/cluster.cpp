@@ -44,10 +44,6 @@ class SteadyClock final : public Clock {
 const SteadyClock kSteady;
 const SystemClock kSystem;
 
-bool has_prefix(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
 // Hands a client command to a component that answers through a callback, now or later. A reply
 // given during the call is appended to the connection's buffer at once (no allocation for the
 // deferral); otherwise the command's reply is deferred and completed when the callback runs.
@@ -387,7 +383,8 @@ int ClusterNode::shard_of_key(std::string_view key) const {
 
 void ClusterNode::route(nodes::CommandContext& ctx) {
   const std::string_view name = ctx.argv[0];
-  if (has_prefix(name, "REPL.") || has_prefix(name, "Q.") || iequals(name, kNodeStatus)) {
+  if (is_replication_message(name) || QuorumNode::is_peer_command(name) ||
+      iequals(name, kNodeStatus)) {
     on_peer(ctx);
     return;
   }

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <limits>
 
+#include "nodes/common/command_table.h"
+
 namespace fl::db {
 
 std::string_view to_string(ReplicationMode m) {
@@ -38,17 +40,6 @@ bool parse_number(std::string_view s, T& out) {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
-}
-
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // Reads fields of argv in order; any failure sticks.
@@ -84,7 +75,7 @@ class Fields {
 }  // namespace
 
 bool is_replication_message(std::string_view command) {
-  return command.size() > 5 && iequals_ascii(command.substr(0, 5), "repl.");
+  return command.size() > 5 && nodes::iequals(command.substr(0, 5), "repl.");
 }
 
 std::vector<std::string> encode_message(const Message& m) {
@@ -137,15 +128,15 @@ result<Message> decode_message(std::span<const std::string_view> argv) {
   if (argv.empty()) return bad();
   const std::string_view name = argv[0];
   Fields f(argv);
-  if (iequals_ascii(name, "repl.vote")) {
+  if (nodes::iequals(name, "repl.vote")) {
     VoteRequest v;
     f.u64(v.term), f.str(v.candidate), f.u64(v.last_index), f.u64(v.last_term), f.flag(v.prevote);
     if (f.done()) return Message(std::move(v));
-  } else if (iequals_ascii(name, "repl.voted")) {
+  } else if (nodes::iequals(name, "repl.voted")) {
     VoteReply v;
     f.u64(v.term), f.str(v.from), f.flag(v.granted), f.flag(v.prevote);
     if (f.done()) return Message(std::move(v));
-  } else if (iequals_ascii(name, "repl.append")) {
+  } else if (nodes::iequals(name, "repl.append")) {
     AppendRequest a;
     uint64_t n = 0;
     f.u64(a.term), f.str(a.master), f.u64(a.prev_index), f.u64(a.prev_term), f.u64(a.commit),
@@ -157,17 +148,17 @@ result<Message> decode_message(std::span<const std::string_view> argv) {
       f.u64(a.entries[i].term), f.str(a.entries[i].data);
     }
     if (f.done()) return Message(std::move(a));
-  } else if (iequals_ascii(name, "repl.appended")) {
+  } else if (nodes::iequals(name, "repl.appended")) {
     AppendReply r;
     f.u64(r.term), f.str(r.from), f.flag(r.success), f.u64(r.index), f.u64(r.hint),
         f.flag(r.need_snapshot), f.i64(r.stamp);
     if (f.done()) return Message(std::move(r));
-  } else if (iequals_ascii(name, "repl.snapshot")) {
+  } else if (nodes::iequals(name, "repl.snapshot")) {
     SnapshotRequest s;
     f.u64(s.term), f.str(s.master), f.u64(s.index), f.u64(s.last_term), f.i64(s.stamp),
         f.str(s.data);
     if (f.done()) return Message(std::move(s));
-  } else if (iequals_ascii(name, "repl.snapshotted")) {
+  } else if (nodes::iequals(name, "repl.snapshotted")) {
     SnapshotReply s;
     f.u64(s.term), f.str(s.from), f.u64(s.index), f.i64(s.stamp);
     if (f.done()) return Message(std::move(s));
