@@ -35,13 +35,14 @@ class Zipf {
   std::vector<double> cdf_;
 };
 
-enum class Load { zipf, zipf_scan, scan_loop };
+enum class Load { zipf, zipf_scan, scan_loop, shifting };
 
 const char* name(Load l) {
   switch (l) {
     case Load::zipf: return "zipf 0.99";
     case Load::zipf_scan: return "zipf + scans";
     case Load::scan_loop: return "scan loop";
+    case Load::shifting: return "shifting zipf";
   }
   return "?";
 }
@@ -70,6 +71,10 @@ double simulate(Eviction e, Load load) {
       // Every other 20k operations, half the reads are a one-pass scan of cold keys.
       std::snprintf(key, sizeof key, "s%07zu", scan_pos++);
       counted = false;
+    } else if (load == Load::shifting) {
+      // The hot set moves to other keys every 50k operations.
+      const size_t shift = static_cast<size_t>(i / 50000) * 5000;
+      std::snprintf(key, sizeof key, "k%05zu", (zipf.next(rng) + shift) % kKeys);
     } else {
       std::snprintf(key, sizeof key, "k%05zu", zipf.next(rng));
     }
@@ -84,9 +89,9 @@ double simulate(Eviction e, Load load) {
 }
 
 TEST(EvictionSim, HitRatios) {
-  double r[3][3];
+  double r[4][3];
   std::printf("%-14s %8s %8s %8s\n", "workload", "lru", "lfu", "tinylfu");
-  for (Load l : {Load::zipf, Load::zipf_scan, Load::scan_loop}) {
+  for (Load l : {Load::zipf, Load::zipf_scan, Load::scan_loop, Load::shifting}) {
     const int li = static_cast<int>(l);
     for (Eviction e : {Eviction::lru, Eviction::lfu, Eviction::tinylfu}) {
       r[li][static_cast<int>(e)] = simulate(e, l);
