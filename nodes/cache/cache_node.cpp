@@ -401,8 +401,10 @@ void CacheNode::forward_write(std::vector<std::string> argv, std::optional<std::
   const std::string key = argv[1];
   if (options_.policy == WritePolicy::write_back && write_back_.dirty(key)) {
     // The DB must hold the buffered write before this one is applied on top of it.
+    ++dirty_waiters_;
     write_back_.wait_clean(key, [this, argv = std::move(argv), install = std::move(install),
                                  done = std::move(done)]() mutable {
+      --dirty_waiters_;
       forward_write(std::move(argv), std::move(install), std::move(done));
     });
     return;
@@ -427,7 +429,9 @@ void CacheNode::forward_write(std::vector<std::string> argv, std::optional<std::
 
 void CacheNode::when_ready(const std::string& key, std::function<void()> f) {
   if (options_.policy == WritePolicy::write_back && write_back_.dirty(key)) {
+    ++dirty_waiters_;
     write_back_.wait_clean(key, [this, key, f = std::move(f)]() mutable {
+      --dirty_waiters_;
       when_ready(key, std::move(f));
     });
     return;
@@ -451,7 +455,9 @@ void CacheNode::release(const std::string& key) {
 
 void CacheNode::flush_tick() {
   if (options_.policy != WritePolicy::write_back || flushing_ > 0) return;
-  if (!write_back_.flush_due(now_ms())) return;
+  // A command waiting for a dirty key does not wait for the interval too.
+  if (dirty_waiters_ == 0 && !write_back_.flush_due(now_ms())) return;
+  if (write_back_.waiting() == 0) return;
   std::vector<WriteBackBuffer::Item> batch = write_back_.take_batch();
   flushing_ = batch.size();
   for (WriteBackBuffer::Item& item : batch) {

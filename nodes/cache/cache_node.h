@@ -127,6 +127,8 @@ class CacheNode {
   // Keys with writes in flight to the DB: reads of them wait (read-your-writes).
   std::unordered_map<std::string, Busy, Hash, std::equal_to<>> busy_;
   size_t flushing_ = 0;
+  // Commands waiting for a dirty key's flush: while there are any, flushes start at once.
+  size_t dirty_waiters_ = 0;
   CacheCounters counters_;
   int64_t started_ms_ = 0;
 };
