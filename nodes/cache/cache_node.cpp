@@ -495,7 +495,29 @@ void CacheNode::on_feed_lost() {
 }
 
 void CacheNode::warm() {
-  // Implemented in a later step (see docs/reference-cache.md).
+  feed_->read_recent(static_cast<size_t>(options_.warm), [this](std::vector<std::string> keys) {
+    log::info("warming with {} key(s) of recent change events", keys.size());
+    // At most 64 fills in flight; each completion starts the next.
+    auto queue = std::make_shared<std::vector<std::string>>(std::move(keys));
+    std::reverse(queue->begin(), queue->end());
+    auto step = std::make_shared<std::function<void()>>();
+    std::weak_ptr<std::function<void()>> weak = step;
+    *step = [this, queue, weak] {
+      std::string key;
+      while (key.empty() && !queue->empty()) {
+        key = std::move(queue->back());
+        queue->pop_back();
+        if (store_.peek(key, now_ms()) || write_back_.dirty(key)) key.clear();
+      }
+      if (key.empty()) return;
+      ++counters_.warmed;
+      fill(key, [weak](std::string) {
+        if (auto s = weak.lock()) (*s)();
+      });
+    };
+    warm_step_ = step;
+    for (int i = 0; i < 64; ++i) (*step)();
+  });
 }
 
 // ---- admin and INFO ----
@@ -574,13 +596,13 @@ void CacheNode::info(CommandContext& ctx) {
       "hits:{}\r\nmisses:{}\r\nhit_ratio:{:.4f}\r\nevictions:{}\r\nthrash_evictions:{}\r\n"
       "expired:{}\r\nrejected:{}\r\nfills:{}\r\nfill_races:{}\r\ninvalidations:{}\r\n"
       "feed_events:{}\r\nfeed_drops:{}\r\ndirty:{}\r\nflushed:{}\r\nflush_failures:{}\r\n"
-      "feed_connected:{}\r\nttl_ms:{}\r\n\r\n",
+      "feed_connected:{}\r\nttl_ms:{}\r\nwarmed:{}\r\n\r\n",
       to_string(options_.policy), to_string(store_.eviction()), store_.capacity(),
       store_.used_bytes(), store_.entries(), hits, s.misses, ratio, s.evictions,
       s.thrash_evictions, s.expired, s.rejected, counters_.fills, counters_.fill_races,
       counters_.invalidations, counters_.feed_events, counters_.feed_drops,
       write_back_.dirty_count(), write_back_.flushed_total(), write_back_.failures(),
-      feed_ && feed_->connected() ? 1 : 0, options_.store.ttl_ms);
+      feed_ && feed_->connected() ? 1 : 0, options_.store.ttl_ms, counters_.warmed);
   text += fmt::format(
       "# Upstream\r\ndb_shards:{}\r\ndb_requests:{}\r\ndb_moved:{}\r\ndb_retries:{}\r\n"
       "db_timeouts:{}\r\ndb_clusterdown:{}\r\n",

@@ -63,6 +63,7 @@ struct CacheCounters {
   uint64_t invalidations = 0; // entries dropped by change events
   uint64_t feed_events = 0;   // change events applied (not our own)
   uint64_t feed_drops = 0;    // whole-cache drops after losing the feed
+  uint64_t warmed = 0;        // fills started by --warm
 };
 
 class CacheNode {
@@ -131,6 +132,7 @@ class CacheNode {
   size_t dirty_waiters_ = 0;
   CacheCounters counters_;
   int64_t started_ms_ = 0;
+  std::shared_ptr<std::function<void()>> warm_step_;
 };
 
 }  // namespace fl::cache

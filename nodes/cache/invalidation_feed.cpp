@@ -3,11 +3,85 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <set>
+
 #include "common/log.h"
 #include "common/resp/resp.h"
 #include "nodes/common/upstream.h"
 
 namespace fl::cache {
+
+namespace {
+
+// One XRANGE-shaped entry list into ids and events.
+bool parse_entries(const resp::Value& entries, std::vector<std::string>& ids,
+                   std::vector<ChangeEvent>& events) {
+  if (entries.type == resp::Type::null) return true;
+  if (entries.type != resp::Type::array) return false;
+  for (const resp::Value& e : entries.elements) {
+    if (e.type != resp::Type::array || e.elements.size() != 2) return false;
+    const resp::Value& fields = e.elements[1];
+    if (fields.type != resp::Type::array) continue;  // a deleted entry (nil fields)
+    ChangeEvent ev;
+    bool has_key = false;
+    for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+      const std::string& f = fields.elements[i].str;
+      if (f == "key") {
+        ev.key = fields.elements[i + 1].str;
+        has_key = true;
+      } else if (f == "origin") {
+        ev.origin = fields.elements[i + 1].str;
+      }
+    }
+    ids.push_back(e.elements[0].str);
+    if (has_key) {
+      events.push_back(std::move(ev));
+    } else {
+      events.push_back(ChangeEvent{});
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_range_events(std::string_view reply_bytes, std::vector<std::string>& ids,
+                        std::vector<ChangeEvent>& events) {
+  resp::Parser p;
+  p.feed(reply_bytes);
+  resp::Value v;
+  if (p.next(v) != resp::Status::ok) return false;
+  return parse_entries(v, ids, events);
+}
+
+std::vector<std::string> recent_keys(const std::vector<std::string>& ids,
+                                     const std::vector<ChangeEvent>& events, size_t n) {
+  // Partition -> its events' keys, oldest first.
+  std::vector<std::pair<std::string, std::vector<const std::string*>>> parts;
+  for (size_t i = 0; i < ids.size() && i < events.size(); ++i) {
+    if (events[i].key.empty()) continue;
+    const std::string part = ids[i].substr(0, ids[i].find('-'));
+    if (parts.empty() || parts.back().first != part) parts.push_back({part, {}});
+    parts.back().second.push_back(&events[i].key);
+  }
+  std::vector<std::string> out;
+  std::set<std::string_view> seen;
+  std::vector<size_t> taken(parts.size(), 0);
+  size_t visited = 0;
+  bool more = true;
+  while (visited < n && more) {
+    more = false;
+    for (size_t p = 0; p < parts.size() && visited < n; ++p) {
+      auto& keys = parts[p].second;
+      if (taken[p] >= keys.size()) continue;
+      more = true;
+      const std::string& k = *keys[keys.size() - 1 - taken[p]++];
+      ++visited;
+      if (seen.insert(k).second) out.push_back(k);
+    }
+  }
+  return out;
+}
 
 bool parse_change_events(std::string_view reply_bytes, std::vector<std::string>& ids,
                          std::vector<ChangeEvent>& events) {
@@ -19,28 +93,10 @@ bool parse_change_events(std::string_view reply_bytes, std::vector<std::string>&
   if (v.type != resp::Type::array) return false;
   for (const resp::Value& stream : v.elements) {
     if (stream.type != resp::Type::array || stream.elements.size() != 2) return false;
-    const resp::Value& entries = stream.elements[1];
-    if (entries.type == resp::Type::null) continue;
-    if (entries.type != resp::Type::array) return false;
-    for (const resp::Value& e : entries.elements) {
-      if (e.type != resp::Type::array || e.elements.size() != 2) return false;
-      ids.push_back(e.elements[0].str);
-      const resp::Value& fields = e.elements[1];
-      if (fields.type != resp::Type::array) continue;  // a deleted entry (nil fields)
-      ChangeEvent ev;
-      bool has_key = false;
-      for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
-        const std::string& f = fields.elements[i].str;
-        if (f == "key") {
-          ev.key = fields.elements[i + 1].str;
-          has_key = true;
-        } else if (f == "origin") {
-          ev.origin = fields.elements[i + 1].str;
-        }
-      }
-      if (has_key) events.push_back(std::move(ev));
-    }
+    if (!parse_entries(stream.elements[1], ids, events)) return false;
   }
+  // Entries without a key field carry nothing to invalidate.
+  std::erase_if(events, [](const ChangeEvent& e) { return e.key.empty(); });
   return true;
 }
 
@@ -135,6 +191,44 @@ void InvalidationFeed::read() {
     }
     read();
   });
+}
+
+}  // namespace fl::cache
+
+namespace fl::cache {
+
+void InvalidationFeed::read_recent(size_t n, std::function<void(std::vector<std::string>)> done,
+                                   size_t max_pages) {
+  struct State {
+    std::vector<std::string> ids;
+    std::vector<ChangeEvent> events;
+    size_t pages = 0;
+  };
+  auto st = std::make_shared<State>();
+  auto page = std::make_shared<std::function<void(std::string)>>();
+  std::weak_ptr<std::function<void(std::string)>> weak_page = page;
+  *page = [this, st, n, done, max_pages, weak_page](std::string start) {
+    const std::string_view argv[] = {"XRANGE", options_.topic, start, "+", "COUNT", "1000"};
+    upstream_->call(argv, [this, st, n, done, max_pages, weak_page](nodes::UpstreamReply&& r) {
+      std::vector<std::string> ids;
+      std::vector<ChangeEvent> events;
+      if (!r.ok() || !parse_range_events(r.bytes, ids, events)) {
+        log::warn("warm: cannot read {} from the broker", options_.topic);
+        return done(recent_keys(st->ids, st->events, n));
+      }
+      const bool last = ids.size() < 1000 || ++st->pages >= max_pages;
+      const std::string next = ids.empty() ? std::string() : "(" + ids.back();
+      st->ids.insert(st->ids.end(), ids.begin(), ids.end());
+      for (auto& e : events) st->events.push_back(std::move(e));
+      auto self = weak_page.lock();
+      if (last || !self) return done(recent_keys(st->ids, st->events, n));
+      (*self)(next);
+    });
+  };
+  // The chain keeps itself alive through the pending call's callback.
+  auto keep = page;
+  (*page)("-");
+  pending_warm_ = keep;
 }
 
 }  // namespace fl::cache

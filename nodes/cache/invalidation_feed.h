@@ -57,6 +57,16 @@ struct ChangeEvent {
 bool parse_change_events(std::string_view reply_bytes, std::vector<std::string>& ids,
                          std::vector<ChangeEvent>& events);
 
+// Parses an XRANGE reply ([[id, [field, value, ...]], ...]) the same way.
+bool parse_range_events(std::string_view reply_bytes, std::vector<std::string>& ids,
+                        std::vector<ChangeEvent>& events);
+
+// From the ids and keys of a whole log in ID order (partition-major: "<partition>-<offset>"),
+// the distinct keys of about the last `n` events: each partition's newest first, taken from
+// the partitions in turn (the broker keeps no order across partitions).
+std::vector<std::string> recent_keys(const std::vector<std::string>& ids,
+                                     const std::vector<ChangeEvent>& events, size_t n);
+
 class InvalidationFeed {
  public:
   using OnChange = std::function<void(const ChangeEvent&)>;
@@ -71,6 +81,10 @@ class InvalidationFeed {
   // Creates the group if needed and starts reading.
   void start();
   void stop();
+  // Reads the whole changes topic with XRANGE pages (at most `max_pages` of 1000) and calls
+  // `done` with recent_keys(.., n) (empty when the broker cannot be read).
+  void read_recent(size_t n, std::function<void(std::vector<std::string>)> done,
+                   size_t max_pages = 1000);
   // True after a successful read and until the next failure.
   bool connected() const { return connected_; }
   const FeedStats& stats() const { return stats_; }
@@ -90,6 +104,8 @@ class InvalidationFeed {
   bool stopped_ = false;
   FeedStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // The page-reading step of read_recent(), kept while it runs.
+  std::shared_ptr<std::function<void(std::string)>> pending_warm_;
 };
 
 }  // namespace fl::cache

@@ -39,6 +39,17 @@ class FakeBroker {
       acked_ += c.argv.size() - 3;
       c.out.integer(static_cast<int64_t>(c.argv.size() - 3));
     });
+    table_.add("xrange", -4, [this](nodes::CommandContext& c) {
+      std::lock_guard lock(mu_);
+      std::vector<Value> entries;
+      if (c.argv[2] == "-") {
+        for (auto& [id, key] : log_) {
+          entries.push_back(Value::array(
+              {Value::bulk(id), Value::array({Value::bulk("key"), Value::bulk(key)})}));
+        }
+      }
+      c.reply_encoded(resp::encode(Value::array(std::move(entries))));
+    });
     table_.add("ping", -1, [](nodes::CommandContext& c) { c.out.simple("PONG"); });
     server_ = std::make_unique<nodes::RespServer>(o, table_, stats_);
     auto p = server_->listen();
@@ -55,10 +66,11 @@ class FakeBroker {
     thread_.join();
   }
 
-  // Queues a change event for the next XREADGROUP.
-  void publish(const std::string& key, const std::string& origin) {
+  // Appends a change event to the log and (when `deliver`) queues it for the next XREADGROUP.
+  void publish(const std::string& key, const std::string& origin, bool deliver = true) {
     std::lock_guard lock(mu_);
-    events_.push_back({key, origin});
+    if (deliver) events_.push_back({key, origin});
+    log_.push_back({"0-" + std::to_string(log_.size()), key});
     ++published_;
   }
   uint64_t published() const { return published_; }
@@ -107,6 +119,7 @@ class FakeBroker {
   std::deque<Pending> pending_;  // server thread only
   std::mutex mu_;
   std::deque<std::pair<std::string, std::string>> events_;
+  std::vector<std::pair<std::string, std::string>> log_;  // (id, key) of every event
   std::atomic<uint64_t> published_{0};
   std::atomic<uint64_t> acked_{0};
   std::atomic<uint64_t> groups_created_{0};
@@ -181,6 +194,20 @@ TEST_F(CacheFeed, LosingTheFeedDropsEveryEntry) {
   EXPECT_EQ(c.info("entries"), 0);
   EXPECT_GE(c.info("feed_drops"), 1);
   EXPECT_EQ(c.call({"GET", "a"}), Value::bulk("1"));  // still serves, from the DB
+}
+
+TEST_F(CacheFeed, WarmFillsTheKeysOfRecentChangeEvents) {
+  db_set("w1", "x");
+  db_set("w2", "y");
+  // In the log only: delivered, they would race the warming fills (and win, by design).
+  broker_.publish("w1", "db", false);
+  broker_.publish("w2", "db", false);
+  broker_.publish("w1", "db", false);
+  auto& c = start_cache({"--warm", "10"});
+  EXPECT_TRUE(eventually([&] { return c.info("warmed") == 2 && c.info("entries") == 2; }))
+      << c.info_text();
+  EXPECT_EQ(c.call({"CACHE.PEEK", "w1"}), Value::bulk("x"));
+  EXPECT_EQ(c.call({"CACHE.PEEK", "w2"}), Value::bulk("y"));
 }
 
 }  // namespace
