@@ -68,9 +68,10 @@ bool is_error(std::string_view reply) { return !reply.empty() && reply[0] == '-'
 // Commands forwarded without changing the key (their replies never invalidate an entry).
 bool is_read_only(std::string_view name) {
   static constexpr std::string_view kReads[] = {
-      "strlen", "ttl",   "pttl",   "type",   "smembers", "sismember", "scard",
-      "xrange", "xlen",  "getrange", "substr", "srandmember", "smismember", "expiretime",
-      "pexpiretime", "dump", "object", "xrevrange", "lrange", "llen", "hget", "hgetall"};
+      "exists",   "strlen",    "ttl",        "pttl",        "type",      "smembers",
+      "sismember", "smismember", "scard",    "srandmember", "xrange",    "xrevrange",
+      "xlen",     "getrange",  "substr",     "expiretime",  "pexpiretime", "dump",
+      "lrange",   "llen",      "hget",       "hgetall",     "sscan"};
   for (std::string_view r : kReads) {
     if (iequals(name, r)) return true;
   }

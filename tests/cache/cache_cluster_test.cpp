@@ -52,8 +52,13 @@ TEST_F(CacheCluster, ReadThroughCountsMissesFillsAndHits) {
     EXPECT_EQ(c.call({"CACHE.PEEK", k}), Value::bulk("v" + std::to_string(s)));
   }
   EXPECT_EQ(c.call({"GET", "absent"}), Value::nil());  // a miss, nothing to install
-  EXPECT_EQ(c.info("misses"), 3);
-  EXPECT_EQ(c.info("hits"), 2);
+  // Reads the cache forwards leave the entries alone.
+  EXPECT_EQ(c.call({"EXISTS", key_of_shard(0), "absent"}), Value::integer_value(1));
+  EXPECT_EQ(c.call({"TYPE", key_of_shard(1)}), Value::simple("string"));
+  EXPECT_EQ(c.call({"MGET", key_of_shard(0), "absent", key_of_shard(1)}),
+            Value::array({Value::bulk("v0"), Value::nil(), Value::bulk("v1")}));
+  EXPECT_EQ(c.info("misses"), 4);  // MGET's "absent" too
+  EXPECT_EQ(c.info("hits"), 4);
   EXPECT_EQ(c.info("fills"), 2);
   EXPECT_EQ(c.info("entries"), 2);
   auto keys = c.call({"CACHE.KEYS", "0", "COUNT", "100"});
