@@ -345,8 +345,11 @@ result<void> Broker::maybe_rewrite_groups(Topic& t) {
 }
 
 result<void> Broker::tick(int64_t now_ms) {
-  if (bug_buffered_ && now_ms - last_bug_write_ms_ >= options_.bug_write_delay_ms) {
-    last_bug_write_ms_ = now_ms;
+  // The seeded bug writes what XADD already answered only after a delay, counted from the first
+  // tick that saw it buffered.
+  if (bug_buffered_ && bug_since_ms_ < 0) bug_since_ms_ = now_ms;
+  if (bug_buffered_ && now_ms - bug_since_ms_ >= options_.bug_write_delay_ms) {
+    bug_since_ms_ = -1;
     bug_buffered_ = false;
     for (const auto& [name, t] : topics_) {
       for (const auto& log : t->parts) {

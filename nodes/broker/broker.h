@@ -133,7 +133,7 @@ class Broker {
   uint64_t retired_fsyncs_ = 0;  // of deleted topics
   int64_t last_everysec_ms_ = 0;
   int64_t last_compact_ms_ = 0;
-  int64_t last_bug_write_ms_ = 0;
+  int64_t bug_since_ms_ = -1;
   int64_t last_rewrite_check_ms_ = 0;
   bool bug_buffered_ = false;
 };
