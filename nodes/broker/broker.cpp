@@ -326,6 +326,17 @@ result<void> Broker::sync() {
   return {};
 }
 
+std::vector<int> Broker::take_sync_fds() {
+  std::vector<int> fds;
+  for (const auto& [name, t] : topics_) {
+    for (const auto& log : t->parts) {
+      if (int fd = log->take_sync_fd(); fd >= 0) fds.push_back(fd);
+    }
+    if (int fd = t->group_log->take_sync_fd(); fd >= 0) fds.push_back(fd);
+  }
+  return fds;
+}
+
 result<void> Broker::maybe_rewrite_groups(Topic& t) {
   uint64_t live = 0;
   for (const auto& [name, g] : t.groups) {
@@ -356,10 +367,6 @@ result<void> Broker::tick(int64_t now_ms) {
         if (auto r = log->write_buffered(); !r) return r.error();
       }
     }
-    if (auto r = sync(); !r) return r.error();
-  }
-  if (options_.fsync == FsyncPolicy::everysec && now_ms - last_everysec_ms_ >= 1000) {
-    last_everysec_ms_ = now_ms;
     if (auto r = sync(); !r) return r.error();
   }
   if (!options_.compact_topics.empty() && now_ms - last_compact_ms_ >= options_.compact_every_ms) {

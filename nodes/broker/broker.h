@@ -103,10 +103,14 @@ class Broker {
 
   // True when some file was written but not yet fdatasynced.
   bool needs_sync() const;
-  // fdatasyncs every written file (the group commit under `always`).
+  // fdatasyncs every written file, on this thread.
   result<void> sync();
-  // Periodic work, every few ms: everysec syncs, the bug's delayed writes, scheduled
-  // compaction, group log rewrites.
+  // For a group commit on another thread: duplicates of the descriptors of every written file,
+  // now counted as synced (see PartitionLog::take_sync_fd). The caller fdatasyncs and closes
+  // them; until it has, their writes are not durable.
+  std::vector<int> take_sync_fds();
+  // Periodic work, every few ms: the bug's delayed writes, scheduled compaction, group log
+  // rewrites. (Syncs per policy are the caller's: see take_sync_fds.)
   result<void> tick(int64_t now_ms);
 
   Topic* find(std::string_view topic);
@@ -131,7 +135,6 @@ class Broker {
   BrokerStats stats_;
   uint64_t deleted_seq_ = 0;
   uint64_t retired_fsyncs_ = 0;  // of deleted topics
-  int64_t last_everysec_ms_ = 0;
   int64_t last_compact_ms_ = 0;
   int64_t bug_since_ms_ = -1;
   int64_t last_rewrite_check_ms_ = 0;

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 
 #include "common/log.h"
 #include "common/resp/resp.h"
@@ -161,9 +162,11 @@ BrokerNode::BrokerNode(NodeOptions options, std::unique_ptr<Broker> broker,
       broker_(std::move(broker)),
       server_(server),
       stats_(stats),
-      started_ms_(now_ms()) {}
+      started_ms_(now_ms()),
+      worker_(std::make_unique<SyncWorker>()) {}
 
 BrokerNode::~BrokerNode() {
+  worker_.reset();
   if (broker_ && broker_->options().fsync != FsyncPolicy::never) (void)broker_->sync();
 }
 
@@ -236,9 +239,9 @@ std::string BrokerNode::io_error_reply(const Error& e) {
   return error_reply("ERR broker storage failed: " + e.message);
 }
 
-void BrokerNode::reply_durable(Ctx& c, std::string reply) {
+void BrokerNode::reply_durable(Ctx& c, std::string reply, bool wrote) {
   const BrokerOptions& o = broker_->options();
-  if (o.fsync != FsyncPolicy::always || o.ack_before_write || !broker_->needs_sync()) {
+  if (!wrote || o.fsync != FsyncPolicy::always || o.ack_before_write) {
     c.reply_encoded(reply);
     return;
   }
@@ -247,21 +250,43 @@ void BrokerNode::reply_durable(Ctx& c, std::string reply) {
 }
 
 void BrokerNode::schedule_commit() {
-  if (commit_scheduled_) return;
+  if (commit_scheduled_ || commit_running_) return;
   commit_scheduled_ = true;
   // Runs after the commands already read (from this and other connections) are dispatched, so
-  // one fdatasync covers them all: a group commit.
+  // one commit covers them all.
   boost::asio::post(server_.io(), [this] { commit(); });
 }
 
 void BrokerNode::commit() {
   commit_scheduled_ = false;
-  auto r = broker_->sync();
+  if (commit_running_) return;
+  std::vector<int> fds = broker_->take_sync_fds();
+  if (fds.empty()) {
+    // Nothing unsynced (e.g. a compaction synced it meanwhile).
+    auto waiters = std::move(commit_waiters_);
+    commit_waiters_.clear();
+    for (auto& [reply, bytes] : waiters) reply.complete(std::move(bytes));
+    return;
+  }
+  commit_running_ = true;
   ++commits_;
-  auto waiters = std::move(commit_waiters_);
+  in_flight_ = std::move(commit_waiters_);
   commit_waiters_.clear();
-  const std::string err = r ? std::string() : io_error_reply(r.error());
-  for (auto& [reply, bytes] : waiters) reply.complete(r ? std::move(bytes) : err);
+  worker_->submit(std::move(fds), [this, &io = server_.io()](int err) {
+    boost::asio::post(io, [this, err] { commit_done(err); });
+  });
+}
+
+void BrokerNode::commit_done(int err) {
+  commit_running_ = false;
+  auto waiters = std::move(in_flight_);
+  in_flight_.clear();
+  const std::string failure =
+      err == 0 ? std::string()
+               : io_error_reply(Error(errc::io_error, std::string("fdatasync failed: ") +
+                                                          std::strerror(err)));
+  for (auto& [reply, bytes] : waiters) reply.complete(err == 0 ? std::move(bytes) : failure);
+  if (!commit_waiters_.empty()) schedule_commit();
 }
 
 void BrokerNode::xadd(Ctx& c) {
@@ -304,7 +329,7 @@ void BrokerNode::xadd(Ctx& c) {
   }
   std::string reply;
   append_bulk(reply, format_id(*id));
-  reply_durable(c, std::move(reply));
+  reply_durable(c, std::move(reply), true);
   if (auto it = waiters_.find(std::string(topic)); it != waiters_.end()) wake(it->first);
 }
 
@@ -561,7 +586,7 @@ void BrokerNode::xack(Ctx& c) {
   }
   std::string reply;
   resp::Writer(reply).integer(*n);
-  reply_durable(c, std::move(reply));
+  reply_durable(c, std::move(reply), *n > 0);
 }
 
 void BrokerNode::xpending(Ctx& c) {
@@ -894,6 +919,10 @@ void BrokerNode::wake(const std::string& topic) {
 void BrokerNode::on_tick() {
   const int64_t now = now_ms();
   if (auto r = broker_->tick(now); !r) (void)io_error_reply(r.error());
+  if (broker_->options().fsync == FsyncPolicy::everysec && now - last_everysec_ms_ >= 1000) {
+    last_everysec_ms_ = now;
+    commit();
+  }
   const bool retry = now - last_retry_ms_ >= kRetryBlockedMs;
   if (retry) last_retry_ms_ = now;
   for (auto it = waiters_.begin(); it != waiters_.end();) {

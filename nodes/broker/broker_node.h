@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nodes/broker/broker.h"
+#include "nodes/broker/sync_worker.h"
 #include "nodes/common/command_table.h"
 #include "nodes/common/resp_server.h"
 #include "nodes/common/session.h"
@@ -63,11 +64,14 @@ class BrokerNode {
   void info(Ctx& c);
   void client(Ctx& c);
 
-  // Answers `reply` once every write so far is durable per the fsync policy: at once unless
-  // the policy is `always` (then after the next group commit).
-  void reply_durable(Ctx& c, std::string reply);
+  // Answers `reply` once the command's write (`wrote`) is durable per the fsync policy: at once
+  // unless the policy is `always`, then after the group commit that covers it.
+  void reply_durable(Ctx& c, std::string reply, bool wrote);
   void schedule_commit();
+  // Starts a group commit of every written file on the sync worker, unless one is in flight
+  // (then it starts when that one ends).
   void commit();
+  void commit_done(int err);
   // Parks a blocked read; `attempt` answers and returns true once it can (or on timeout).
   void park(Ctx& c, std::vector<std::string> topics, int64_t block_ms,
             std::function<bool(std::string& out, bool timed_out)> attempt);
@@ -83,10 +87,14 @@ class BrokerNode {
   const nodes::ServerStats& stats_;
   int64_t started_ms_;
 
-  // Group commit: replies waiting for the next fsync.
-  std::vector<std::pair<nodes::DeferredReply, std::string>> commit_waiters_;
+  // Group commit: replies waiting for the next commit, and those of the commit in flight.
+  using Waiting = std::vector<std::pair<nodes::DeferredReply, std::string>>;
+  Waiting commit_waiters_;
+  Waiting in_flight_;
   bool commit_scheduled_ = false;
+  bool commit_running_ = false;
   uint64_t commits_ = 0;
+  int64_t last_everysec_ms_ = 0;
 
   std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;
   uint64_t blocked_ = 0;
@@ -98,6 +106,8 @@ class BrokerNode {
   uint64_t published_ = 0;
   uint64_t delivered_ = 0;
   bool failed_ = false;
+  // The destructor joins it first, before anything its callbacks touch is gone.
+  std::unique_ptr<SyncWorker> worker_;
 };
 
 }  // namespace fl::broker

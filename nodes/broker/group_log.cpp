@@ -165,6 +165,15 @@ result<void> GroupLog::sync() {
   return {};
 }
 
+int GroupLog::take_sync_fd() {
+  if (!dirty_ || fd_ < 0) return -1;
+  const int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  dirty_ = false;
+  ++fsyncs_;
+  return fd;
+}
+
 result<void> GroupLog::rewrite(const std::map<std::string, GroupState>& state) {
   if (auto w = write(); !w) return w.error();
   std::string data(kMagic);

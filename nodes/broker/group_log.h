@@ -40,6 +40,8 @@ class GroupLog {
   // fdatasync if something was written since the last sync.
   result<void> sync();
   bool dirty() const { return dirty_; }
+  // As PartitionLog::take_sync_fd.
+  int take_sync_fd();
 
   // Replaces the file with `state` atomically (temp, fsync, rename, directory fsync).
   result<void> rewrite(const std::map<std::string, GroupState>& state);

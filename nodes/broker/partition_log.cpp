@@ -285,6 +285,15 @@ result<void> PartitionLog::sync() {
   return {};
 }
 
+int PartitionLog::take_sync_fd() {
+  if (!dirty_ || fd_ < 0 || failure_) return -1;
+  const int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  dirty_ = false;
+  ++fsyncs_;
+  return fd;
+}
+
 size_t PartitionLog::lower_bound(uint64_t offset) const {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), offset,
                              [](const Entry& e, uint64_t o) { return e.offset < o; });

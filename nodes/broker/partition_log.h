@@ -81,6 +81,10 @@ class PartitionLog {
   // fdatasyncs the active segment if something was written since the last sync.
   result<void> sync();
   bool dirty() const { return dirty_; }
+  // For a sync done elsewhere (a group-commit thread): when dirty, marks the log clean, counts
+  // the fsync and returns a duplicate of the active segment's descriptor, which the caller
+  // fdatasyncs and closes; -1 when clean.
+  int take_sync_fd();
 
   // Keeps the last entry of each `key` value (entries without a key are all kept), as a new
   // segment that replaces the old ones atomically. Offsets keep their gaps.
