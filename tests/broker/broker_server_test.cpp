@@ -321,6 +321,25 @@ TEST(BrokerServer, BlockedReadsWakeOnANewEntry) {
             Type::null);
 }
 
+TEST(BrokerServer, UnacknowledgedEntriesAreRedeliveredAfterTheAckTimeout) {
+  Node n({"--partitions", "2", "--ack-timeout", "200ms"});
+  RespClient c(n.proc.port()), blocked(n.proc.port());
+  ASSERT_EQ(c.call({"XGROUP", "CREATE", "t", "g", "$", "MKSTREAM"}), Value::simple("OK"));
+  auto id = c.call({"XADD", "t", "*", "v", "once"});
+  ASSERT_TRUE(id && id->type == Type::bulk_string);
+  // c1 takes it and dies without acknowledging; c2 waits for anything deliverable.
+  auto first = stream_entries(*c.call({"XREADGROUP", "GROUP", "g", "c1", "STREAMS", "t", ">"}));
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(blocked.send({{"XREADGROUP", "GROUP", "g", "c2", "BLOCK", "0", "STREAMS", "t", ">"}}));
+  auto again = blocked.read(20s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(stream_entries(*again), first);
+  auto pending = c.call({"XPENDING", "t", "g"});
+  EXPECT_EQ(pending->elements.at(3), Value::array({Value::array({bulk("c2"), bulk("1")})}));
+  EXPECT_EQ(c.call({"XACK", "t", "g", id->str}), Value::integer_value(1));
+  EXPECT_NE(c.call({"INFO", "broker"})->str.find("redeliveries:1\r\n"), std::string::npos);
+}
+
 TEST(BrokerServer, AckBeforeWriteBugLosesAcknowledgedEntriesOnSigkill) {
   Node n({"--partitions", "1", "--bug", "ack-before-write"});
   RespClient c(n.proc.port());
