@@ -209,3 +209,50 @@ TEST_F(BrokerTest, GroupLogRewriteKeepsState) {
 
 }  // namespace
 }  // namespace fl::broker
+
+namespace fl::broker {
+namespace {
+
+TEST(GroupLogTest, ReplaysCreatesAcksAndDestroysAndCutsATornTail) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("fl-broker-grouplog-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "groups.log";
+  std::map<std::string, GroupState> state;
+  {
+    auto log = GroupLog::open(path, state);
+    ASSERT_TRUE(log.has_value());
+    EXPECT_TRUE(state.empty());
+    (*log)->create("a", {0, 5});
+    (*log)->create("b", {1, 1});
+    (*log)->ack("a", 1, 7);
+    (*log)->ack("a", 0, 2);
+    (*log)->destroy("b");
+    (*log)->ack("a", 1, 9);
+    ASSERT_TRUE((*log)->write().has_value());
+    ASSERT_TRUE((*log)->sync().has_value());
+  }
+  // The last ack torn in half.
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 6);
+  uint64_t torn = 0;
+  {
+    auto log = GroupLog::open(path, state, &torn);
+    ASSERT_TRUE(log.has_value());
+    EXPECT_GT(torn, 0u);
+    ASSERT_EQ(state.size(), 1u);
+    EXPECT_EQ(state.at("a").committed, (std::vector<uint64_t>{0, 5}));
+    EXPECT_EQ(state.at("a").acked[0], (std::vector<uint64_t>{2}));
+    EXPECT_EQ(state.at("a").acked[1], (std::vector<uint64_t>{7}));
+    (*log)->ack("a", 1, 10);
+    ASSERT_TRUE((*log)->write().has_value());
+  }
+  auto log = GroupLog::open(path, state, &torn);
+  ASSERT_TRUE(log.has_value());
+  EXPECT_EQ(torn, 0u);
+  EXPECT_EQ(state.at("a").acked[1], (std::vector<uint64_t>{7, 10}));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace fl::broker
