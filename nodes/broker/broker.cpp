@@ -155,6 +155,18 @@ result<Topic*> Broker::load_topic(const fs::path& dir, std::string name) {
   t->group_log = std::move(*gl);
   for (auto& [gname, gs] : groups) {
     gs.committed.resize(partitions, 0);
+    gs.acked.resize(partitions);
+    for (uint32_t p = 0; p < partitions; ++p) {
+      uint64_t seen = gs.committed[p];
+      for (uint64_t off : gs.acked[p]) seen = std::max(seen, off + 1);
+      if (seen > t->parts[p]->next_offset()) {
+        log::warn("topic {} partition {}: group {} has seen offsets up to {} but the log ends at "
+                  "{}: records were lost; new entries start after them",
+                  t->name, p, gname, seen, t->parts[p]->next_offset());
+        t->parts[p]->reserve_offsets(seen);
+        ++stats_.offset_gaps;
+      }
+    }
     ConsumerGroup g(gname, gs.committed);
     for (uint32_t p = 0; p < gs.acked.size(); ++p) {
       for (uint64_t off : gs.acked[p]) g.restore_ack(p, off);

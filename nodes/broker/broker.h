@@ -62,6 +62,9 @@ struct BrokerStats {
   uint64_t compacted_entries = 0;  // entries dropped by compaction
   uint64_t torn_bytes = 0;         // cut at recovery (logs and group logs)
   uint64_t recovered_entries = 0;
+  // Partitions whose log ended before what a consumer group had seen (records lost, e.g. with
+  // fsync never and a machine crash, or the ack-before-write bug); offsets skip past the loss.
+  uint64_t offset_gaps = 0;
 };
 
 struct Topic {

@@ -855,13 +855,13 @@ void BrokerNode::info(Ctx& c) {
       "# Broker\r\ntopics:{}\r\npartitions:{}\r\nentries:{}\r\nbytes:{}\r\nfsync:{}\r\n"
       "fsyncs:{}\r\ngroup_commits:{}\r\ngroups:{}\r\nlag:{}\r\npending:{}\r\nredeliveries:{}\r\n"
       "adds:{}\r\nacks:{}\r\ncompactions:{}\r\ncompacted_entries:{}\r\nrecovered_entries:{}\r\n"
-      "torn_bytes:{}\r\npublished:{}\r\npublish_deliveries:{}\r\nsubscribers:{}\r\n"
+      "torn_bytes:{}\r\noffset_gaps:{}\r\npublished:{}\r\npublish_deliveries:{}\r\nsubscribers:{}\r\n"
       "channels:{}\r\nstorage_failed:{}\r\n",
       FL_VERSION, options_.id, ::getpid(), stats_.tcp_port, uptime_s, stats_.connected_clients,
       blocked_, stats_.total_connections_received, stats_.total_commands_processed,
       b.topics().size(), partitions, entries, bytes, to_string(b.options().fsync), b.fsyncs(),
       commits_, b.group_count(), b.lag(), pending, redeliveries, s.adds, s.acks, s.compactions,
-      s.compacted_entries, s.recovered_entries, s.torn_bytes, published_, delivered_,
+      s.compacted_entries, s.recovered_entries, s.torn_bytes, s.offset_gaps, published_, delivered_,
       subscribers, channels_.size(), failed_ ? 1 : 0);
   if (c.argv.size() > 1) {
     // INFO <section>: only that section (case-insensitive), as Redis.

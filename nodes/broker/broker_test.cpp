@@ -256,3 +256,31 @@ TEST(GroupLogTest, ReplaysCreatesAcksAndDestroysAndCutsATornTail) {
 
 }  // namespace
 }  // namespace fl::broker
+
+namespace fl::broker {
+namespace {
+
+TEST_F(BrokerTest, OffsetsAreNotReusedWhenTheLogLostWhatAGroupSaw) {
+  {
+    auto b = open();
+    ASSERT_TRUE(b->create_group("t", "g", false, true).has_value());
+    Topic* t = b->find("t");
+    for (int i = 0; i < 5; ++i) add(*b, "t", "k", std::to_string(i));
+    ConsumerGroup& g = t->groups.at("g");
+    std::vector<StreamId> ids;
+    for (const auto& d : g.read_new(t->logs, "c", 10, 0, 1000)) ids.push_back({0, d.entry->offset});
+    ASSERT_EQ(*b->ack(*t, g, ids), 5);
+    ASSERT_TRUE(b->sync().has_value());
+  }
+  // The partition's records are lost (as a machine crash under fsync never could do).
+  for (const auto& de : fs::directory_iterator(dir_ / "topics" / "t" / "p0")) fs::remove(de.path());
+  auto b = open();
+  EXPECT_EQ(b->stats().offset_gaps, 1u);
+  EXPECT_EQ(add(*b, "t", "k", "new").offset, 5u);
+  Topic* t = b->find("t");
+  EXPECT_EQ(offsets(t->groups.at("g").read_new(t->logs, "c", 10, 0, 1000)),
+            (std::vector<uint64_t>{5}));
+}
+
+}  // namespace
+}  // namespace fl::broker

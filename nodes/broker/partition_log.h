@@ -13,6 +13,7 @@
 // gaps.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -97,6 +98,10 @@ class PartitionLog {
   const Entry* find(uint64_t offset) const;
   // The offset the next append gets.
   uint64_t next_offset() const { return next_offset_; }
+  // Makes the next append get at least `offset`: used at recovery when a consumer group's
+  // durable state is ahead of the log (the log lost records a group had seen), so that offsets
+  // are never given to two different entries.
+  void reserve_offsets(uint64_t offset) { next_offset_ = std::max(next_offset_, offset); }
   // Bytes of the segment files (records as framed; magics included).
   uint64_t bytes() const { return bytes_; }
   uint64_t fsyncs() const { return fsyncs_; }
