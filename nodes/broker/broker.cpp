@@ -216,7 +216,6 @@ result<StreamId> Broker::add(std::string_view topic, std::span<const std::string
   auto off = t->parts[p]->append(fields, !options_.ack_before_write);
   if (!off) return off.error();
   if (options_.ack_before_write) bug_buffered_ = true;
-  ++t->version;
   ++stats_.adds;
   return StreamId{p, *off};
 }
@@ -314,7 +313,6 @@ result<CompactResult> Broker::compact(Topic& t) {
   }
   ++stats_.compactions;
   stats_.compacted_entries += total.before - total.after;
-  ++t.version;
   return total;
 }
 

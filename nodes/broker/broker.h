@@ -75,8 +75,6 @@ struct Topic {
   std::unique_ptr<GroupLog> group_log;
   std::map<std::string, ConsumerGroup, std::less<>> groups;
   uint64_t round_robin = 0;
-  // Bumped on every append: blocked readers compare it.
-  uint64_t version = 0;
 };
 
 class Broker {

@@ -923,6 +923,24 @@ void BrokerNode::on_tick() {
     last_everysec_ms_ = now;
     commit();
   }
+  if (now - last_sweep_ms_ >= 1000) {
+    last_sweep_ms_ = now;
+    // Forget subscribers whose connection closed (PUBLISH also drops them as it meets them).
+    for (auto ch = channels_.begin(); ch != channels_.end();) {
+      for (auto s = ch->second.begin(); s != ch->second.end();) {
+        if (s->second.open()) {
+          ++s;
+          continue;
+        }
+        if (auto sub = subscriptions_.find(s->first); sub != subscriptions_.end()) {
+          sub->second.erase(ch->first);
+          if (sub->second.empty()) subscriptions_.erase(sub);
+        }
+        s = ch->second.erase(s);
+      }
+      ch = ch->second.empty() ? channels_.erase(ch) : std::next(ch);
+    }
+  }
   const bool retry = now - last_retry_ms_ >= kRetryBlockedMs;
   if (retry) last_retry_ms_ = now;
   for (auto it = waiters_.begin(); it != waiters_.end();) {

@@ -292,6 +292,17 @@ TEST(BrokerServer, PublishReachesSubscribers) {
   EXPECT_EQ(pub.call({"PUBLISH", "news", "again"}), Value::integer_value(0));
   EXPECT_EQ(pub.call({"PUBLISH", "other", "two"}), Value::integer_value(1));
   EXPECT_EQ(sub.read(5s), Value::array({bulk("message"), bulk("other"), bulk("two")}));
+  // A second subscriber that goes away is forgotten.
+  {
+    RespClient gone(n.proc.port());
+    ASSERT_TRUE(gone.send({{"SUBSCRIBE", "other"}}));
+    ASSERT_TRUE(gone.read(5s));
+    EXPECT_NE(pub.call({"INFO", "broker"})->str.find("subscribers:2\r\n"), std::string::npos);
+  }
+  EXPECT_TRUE(eventually([&] {
+    return pub.call({"INFO", "broker"})->str.find("subscribers:1\r\n") != std::string::npos;
+  }));
+  EXPECT_EQ(pub.call({"PUBLISH", "other", "three"}), Value::integer_value(1));
 }
 
 TEST(BrokerServer, BlockedReadsWakeOnANewEntry) {
