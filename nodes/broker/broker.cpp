@@ -90,6 +90,14 @@ result<std::unique_ptr<Broker>> Broker::open(BrokerOptions options) {
   return b;
 }
 
+Broker::~Broker() {
+  if (options_.fsync == FsyncPolicy::never) {
+    (void)write_buffered();
+  } else {
+    (void)sync();
+  }
+}
+
 result<void> Broker::recover() {
   std::error_code ec;
   const fs::path topics = options_.dir / "topics";
@@ -213,9 +221,16 @@ result<StreamId> Broker::add(std::string_view topic, std::span<const std::string
     }
   }
   if (!keyed) p = static_cast<uint32_t>(t->round_robin++ % n);
-  auto off = t->parts[p]->append(fields, !options_.ack_before_write);
+  // Under `always` the reply waits for the next commit anyway: the record is buffered and the
+  // commit writes every buffered record of a partition with one write(2) before its fsync.
+  const bool write_now = !options_.ack_before_write && options_.fsync != FsyncPolicy::always;
+  auto off = t->parts[p]->append(fields, write_now);
   if (!off) return off.error();
-  if (options_.ack_before_write) bug_buffered_ = true;
+  if (options_.ack_before_write) {
+    bug_buffered_ = true;
+  } else if (!write_now) {
+    unwritten_ = true;
+  }
   ++stats_.adds;
   return StreamId{p, *off};
 }
@@ -317,6 +332,7 @@ result<CompactResult> Broker::compact(Topic& t) {
 }
 
 bool Broker::needs_sync() const {
+  if (unwritten_) return true;
   for (const auto& [name, t] : topics_) {
     for (const auto& log : t->parts) {
       if (log->dirty()) return true;
@@ -326,7 +342,19 @@ bool Broker::needs_sync() const {
   return false;
 }
 
+result<void> Broker::write_buffered() {
+  if (!unwritten_) return {};
+  unwritten_ = false;
+  for (const auto& [name, t] : topics_) {
+    for (const auto& log : t->parts) {
+      if (auto r = log->write_buffered(); !r) return r.error();
+    }
+  }
+  return {};
+}
+
 result<void> Broker::sync() {
+  if (auto w = write_buffered(); !w) return w.error();
   for (const auto& [name, t] : topics_) {
     for (const auto& log : t->parts) {
       if (auto r = log->sync(); !r) return r.error();
@@ -336,7 +364,8 @@ result<void> Broker::sync() {
   return {};
 }
 
-std::vector<int> Broker::take_sync_fds() {
+result<std::vector<int>> Broker::take_sync_fds() {
+  if (auto w = write_buffered(); !w) return w.error();
   std::vector<int> fds;
   for (const auto& [name, t] : topics_) {
     for (const auto& log : t->parts) {

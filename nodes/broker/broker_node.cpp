@@ -260,7 +260,15 @@ void BrokerNode::schedule_commit() {
 void BrokerNode::commit() {
   commit_scheduled_ = false;
   if (commit_running_) return;
-  std::vector<int> fds = broker_->take_sync_fds();
+  auto taken = broker_->take_sync_fds();
+  if (!taken) {
+    const std::string failure = io_error_reply(taken.error());
+    auto waiters = std::move(commit_waiters_);
+    commit_waiters_.clear();
+    for (auto& [reply, bytes] : waiters) reply.complete(failure);
+    return;
+  }
+  std::vector<int> fds = std::move(*taken);
   if (fds.empty()) {
     // Nothing unsynced (e.g. a compaction synced it meanwhile).
     auto waiters = std::move(commit_waiters_);
