@@ -168,9 +168,10 @@ result<Topic*> Broker::load_topic(const fs::path& dir, std::string name) {
       uint64_t seen = gs.committed[p];
       for (uint64_t off : gs.acked[p]) seen = std::max(seen, off + 1);
       if (seen > t->parts[p]->next_offset()) {
-        log::warn("topic {} partition {}: group {} has seen offsets up to {} but the log ends at "
-                  "{}: records were lost; new entries start after them",
-                  t->name, p, gname, seen, t->parts[p]->next_offset());
+        log::warn(
+            "topic {} partition {}: group {} has seen offsets up to {} but the log ends at "
+            "{}: records were lost; new entries start after them",
+            t->name, p, gname, seen, t->parts[p]->next_offset());
         t->parts[p]->reserve_offsets(seen);
         ++stats_.offset_gaps;
       }
@@ -308,7 +309,8 @@ result<bool> Broker::remove_topic(std::string_view topic) {
   const fs::path deleted = options_.dir / "deleted";
   std::error_code ec;
   fs::create_directories(deleted, ec);
-  const fs::path target = deleted / (std::to_string(++deleted_seq_) + "-" + dir.filename().string());
+  const fs::path target =
+      deleted / (std::to_string(++deleted_seq_) + "-" + dir.filename().string());
   fs::rename(dir, target, ec);
   if (ec) return Error(errc::io_error, "cannot remove " + dir.string() + ": " + ec.message());
   if (auto d = fsync_dir(options_.dir / "topics"); !d) return d.error();

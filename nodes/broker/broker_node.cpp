@@ -21,7 +21,8 @@ namespace {
 
 using nodes::iequals;
 
-constexpr std::string_view kInvalidId = "ERR Invalid stream ID specified as stream command argument";
+constexpr std::string_view kInvalidId =
+    "ERR Invalid stream ID specified as stream command argument";
 constexpr std::string_view kSyntax = "ERR syntax error";
 constexpr std::string_view kNullArray = "*-1\r\n";
 // Blocked readers are retried this often even without a new entry (redelivery timeouts).
@@ -291,8 +292,8 @@ void BrokerNode::commit_done(int err) {
   in_flight_.clear();
   const std::string failure =
       err == 0 ? std::string()
-               : io_error_reply(Error(errc::io_error, std::string("fdatasync failed: ") +
-                                                          std::strerror(err)));
+               : io_error_reply(
+                     Error(errc::io_error, std::string("fdatasync failed: ") + std::strerror(err)));
   for (auto& [reply, bytes] : waiters) reply.complete(err == 0 ? std::move(bytes) : failure);
   if (!commit_waiters_.empty()) schedule_commit();
 }
@@ -426,9 +427,9 @@ void BrokerNode::xread(Ctx& c) {
     }
     cursors.push_back(std::move(cur));
   }
-  const size_t count = std::min<size_t>(
-      o.count && *o.count > 0 ? static_cast<size_t>(*o.count) : options_.max_count,
-      options_.max_count);
+  const size_t count =
+      std::min<size_t>(o.count && *o.count > 0 ? static_cast<size_t>(*o.count) : options_.max_count,
+                       options_.max_count);
   auto attempt = [this, cursors, count](std::string& out, bool timed_out) {
     std::vector<std::pair<const std::string*, std::vector<Delivery>>> found;
     for (const Cursor& cur : cursors) {
@@ -506,9 +507,9 @@ void BrokerNode::xreadgroup(Ctx& c) {
     resp::Writer(c.out).error(nogroup);
     return;
   }
-  const size_t count = std::min<size_t>(
-      o.count && *o.count > 0 ? static_cast<size_t>(*o.count) : options_.max_count,
-      options_.max_count);
+  const size_t count =
+      std::min<size_t>(o.count && *o.count > 0 ? static_cast<size_t>(*o.count) : options_.max_count,
+                       options_.max_count);
   auto encode = [](std::string& out, const std::string& topic_name,
                    const std::vector<Delivery>& d) {
     out += "*1\r\n*2\r\n";
@@ -863,7 +864,8 @@ void BrokerNode::info(Ctx& c) {
       "# Broker\r\ntopics:{}\r\npartitions:{}\r\nentries:{}\r\nbytes:{}\r\nfsync:{}\r\n"
       "fsyncs:{}\r\ngroup_commits:{}\r\ngroups:{}\r\nlag:{}\r\npending:{}\r\nredeliveries:{}\r\n"
       "adds:{}\r\nacks:{}\r\ncompactions:{}\r\ncompacted_entries:{}\r\nrecovered_entries:{}\r\n"
-      "torn_bytes:{}\r\noffset_gaps:{}\r\npublished:{}\r\npublish_deliveries:{}\r\nsubscribers:{}\r\n"
+      "torn_bytes:{}\r\noffset_gaps:{}\r\npublished:{}\r\npublish_deliveries:{}\r\nsubscribers:{}"
+      "\r\n"
       "channels:{}\r\nstorage_failed:{}\r\n",
       FL_VERSION, options_.id, ::getpid(), stats_.tcp_port, uptime_s, stats_.connected_clients,
       blocked_, stats_.total_connections_received, stats_.total_commands_processed,
