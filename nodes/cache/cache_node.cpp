@@ -482,7 +482,10 @@ void CacheNode::flush_tick() {
 
 void CacheNode::on_change(const ChangeEvent& e) {
   if (options_.bug_skip_invalidation) return;
-  if (e.origin == options_.id) return;
+  if (e.origin == options_.id) {
+    ++counters_.own_events;
+    return;
+  }
   ++counters_.feed_events;
   guard_.changed(e.key);
   if (store_.erase(e.key)) ++counters_.invalidations;
@@ -597,13 +600,14 @@ void CacheNode::info(CommandContext& ctx) {
       "hits:{}\r\nmisses:{}\r\nhit_ratio:{:.4f}\r\nevictions:{}\r\nthrash_evictions:{}\r\n"
       "expired:{}\r\nrejected:{}\r\nfills:{}\r\nfill_races:{}\r\ninvalidations:{}\r\n"
       "feed_events:{}\r\nfeed_drops:{}\r\ndirty:{}\r\nflushed:{}\r\nflush_failures:{}\r\n"
-      "feed_connected:{}\r\nttl_ms:{}\r\nwarmed:{}\r\n\r\n",
+      "feed_connected:{}\r\nfeed_received:{}\r\nown_events:{}\r\nttl_ms:{}\r\nwarmed:{}\r\n\r\n",
       to_string(options_.policy), to_string(store_.eviction()), store_.capacity(),
       store_.used_bytes(), store_.entries(), hits, s.misses, ratio, s.evictions,
       s.thrash_evictions, s.expired, s.rejected, counters_.fills, counters_.fill_races,
       counters_.invalidations, counters_.feed_events, counters_.feed_drops,
       write_back_.dirty_count(), write_back_.flushed_total(), write_back_.failures(),
-      feed_ && feed_->connected() ? 1 : 0, options_.store.ttl_ms, counters_.warmed);
+      feed_ && feed_->connected() ? 1 : 0, feed_ ? feed_->stats().events : 0,
+      counters_.own_events, options_.store.ttl_ms, counters_.warmed);
   text += fmt::format(
       "# Upstream\r\ndb_shards:{}\r\ndb_requests:{}\r\ndb_moved:{}\r\ndb_retries:{}\r\n"
       "db_timeouts:{}\r\ndb_clusterdown:{}\r\n",
