@@ -80,7 +80,8 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
       "faultline-cache: the reference cache node (RESP2; read-through cache in front of "
       "faultline-db shards)\n\nOptions");
   desc.add_options()("help,h", "print this help and exit")(
-      "id", po::value(&id)->default_value(id), "node id: CLIENT SETNAME on DB connections, "
+      "id", po::value(&id)->default_value(id),
+      "node id: CLIENT SETNAME on DB connections, "
       "consumer group cache-<id>")("host", po::value(&host)->default_value(host),
                                    "address to listen on")(
       "port", po::value(&port)->default_value(port), "TCP port; 0 picks a free port")(
@@ -106,8 +107,8 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
       "most simultaneous clients")("idle-timeout", po::value(&idle)->default_value(idle),
                                    "close clients idle this long; 0 disables")(
       "log-level", po::value(&log_level)->default_value(log_level),
-      "trace|debug|info|warn|error|off")(
-      "bug", po::value(&bugs)->composing(), "TEST ONLY: enable a seeded bug: skip-invalidation");
+      "trace|debug|info|warn|error|off")("bug", po::value(&bugs)->composing(),
+                                         "TEST ONLY: enable a seeded bug: skip-invalidation");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
@@ -116,8 +117,7 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
     return bad(e.what());
   }
   if (vm.count("help")) {
-    std::cout << "usage: faultline-cache --db ID,SHARD,HOST:PORT ... [options]\n\n"
-              << desc << '\n';
+    std::cout << "usage: faultline-cache --db ID,SHARD,HOST:PORT ... [options]\n\n" << desc << '\n';
     return std::optional<Config>();
   }
   Config cfg;
@@ -230,8 +230,8 @@ int cache_main(int argc, char** argv) {
   CacheNode node(cfg.cache, server, stats);
   node.register_commands(table);
   node.start();
-  std::printf("faultline-cache %s ready on %s:%u\n", cfg.cache.id.c_str(),
-              cfg.server.host.c_str(), static_cast<unsigned>(*port));
+  std::printf("faultline-cache %s ready on %s:%u\n", cfg.cache.id.c_str(), cfg.server.host.c_str(),
+              static_cast<unsigned>(*port));
   std::fflush(stdout);
   server.run();
   log::info("faultline-cache {} stopped", cfg.cache.id);

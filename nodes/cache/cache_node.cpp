@@ -68,10 +68,10 @@ bool is_error(std::string_view reply) { return !reply.empty() && reply[0] == '-'
 // Commands forwarded without changing the key (their replies never invalidate an entry).
 bool is_read_only(std::string_view name) {
   static constexpr std::string_view kReads[] = {
-      "exists",   "strlen",    "ttl",        "pttl",        "type",      "smembers",
-      "sismember", "smismember", "scard",    "srandmember", "xrange",    "xrevrange",
-      "xlen",     "getrange",  "substr",     "expiretime",  "pexpiretime", "dump",
-      "lrange",   "llen",      "hget",       "hgetall",     "sscan"};
+      "exists",    "strlen",     "ttl",    "pttl",        "type",        "smembers",
+      "sismember", "smismember", "scard",  "srandmember", "xrange",      "xrevrange",
+      "xlen",      "getrange",   "substr", "expiretime",  "pexpiretime", "dump",
+      "lrange",    "llen",       "hget",   "hgetall",     "sscan"};
   for (std::string_view r : kReads) {
     if (iequals(name, r)) return true;
   }
@@ -113,9 +113,12 @@ const std::string* first_error(const std::vector<std::string>& replies) {
 
 const char* to_string(WritePolicy p) {
   switch (p) {
-    case WritePolicy::write_through: return "write-through";
-    case WritePolicy::write_around: return "write-around";
-    case WritePolicy::write_back: return "write-back";
+    case WritePolicy::write_through:
+      return "write-through";
+    case WritePolicy::write_around:
+      return "write-around";
+    case WritePolicy::write_back:
+      return "write-back";
   }
   return "?";
 }
@@ -183,18 +186,14 @@ void CacheNode::register_commands(nodes::CommandTable& t) {
   auto deferred = [](CommandContext& c) {
     return [reply = c.defer()](std::string r) mutable { reply.complete(std::move(r)); };
   };
-  t.add("del", -2, [this, deferred](CommandContext& c) {
-    del(own(c.argv.subspan(1)), deferred(c));
-  });
-  t.add("unlink", -2, [this, deferred](CommandContext& c) {
-    del(own(c.argv.subspan(1)), deferred(c));
-  });
-  t.add("exists", -2, [this, deferred](CommandContext& c) {
-    exists(own(c.argv.subspan(1)), deferred(c));
-  });
-  t.add("mget", -2, [this, deferred](CommandContext& c) {
-    mget(own(c.argv.subspan(1)), deferred(c));
-  });
+  t.add("del", -2,
+        [this, deferred](CommandContext& c) { del(own(c.argv.subspan(1)), deferred(c)); });
+  t.add("unlink", -2,
+        [this, deferred](CommandContext& c) { del(own(c.argv.subspan(1)), deferred(c)); });
+  t.add("exists", -2,
+        [this, deferred](CommandContext& c) { exists(own(c.argv.subspan(1)), deferred(c)); });
+  t.add("mget", -2,
+        [this, deferred](CommandContext& c) { mget(own(c.argv.subspan(1)), deferred(c)); });
   t.add("ping", -1, [](CommandContext& c) {
     if (c.argv.size() > 2) return c.out.error("ERR wrong number of arguments for 'ping' command");
     if (c.argv.size() == 2) return c.out.bulk(c.argv[1]);
@@ -265,9 +264,8 @@ void CacheNode::get_owned(const std::string& key, Done done) {
     }
   }
   if (busy_.find(key) != busy_.end()) {
-    return when_ready(key, [this, key, done = std::move(done)]() mutable {
-      get_owned(key, std::move(done));
-    });
+    return when_ready(
+        key, [this, key, done = std::move(done)]() mutable { get_owned(key, std::move(done)); });
   }
   if (const std::string* v = store_.get(key, now_ms())) return done(bulk_reply(*v));
   fill(key, std::move(done));
@@ -414,18 +412,19 @@ void CacheNode::forward_write(std::vector<std::string> argv, std::optional<std::
   guard_.changed(key);
   if (!install) store_.erase(key);
   const FillGuard::Ticket ticket = guard_.begin(key);
-  router_->call(key, std::move(argv), [this, key, ticket, install = std::move(install),
-                                       done = std::move(done)](std::string r) {
-    const bool clean = guard_.finish(key, ticket);
-    guard_.changed(key);
-    if (install && clean && r == kOk) {
-      store_.put(key, *install, now_ms());
-    } else {
-      store_.erase(key);
-    }
-    release(key);
-    done(std::move(r));
-  });
+  router_->call(
+      key, std::move(argv),
+      [this, key, ticket, install = std::move(install), done = std::move(done)](std::string r) {
+        const bool clean = guard_.finish(key, ticket);
+        guard_.changed(key);
+        if (install && clean && r == kOk) {
+          store_.put(key, *install, now_ms());
+        } else {
+          store_.erase(key);
+        }
+        release(key);
+        done(std::move(r));
+      });
 }
 
 void CacheNode::when_ready(const std::string& key, std::function<void()> f) {
@@ -547,8 +546,8 @@ void CacheNode::keys(CommandContext& ctx) {
   if (!parse_u64(ctx.argv[1], cursor)) return ctx.out.error("ERR invalid cursor");
   for (size_t i = 2; i < ctx.argv.size(); ++i) {
     uint64_t n = 0;
-    if (iequals(ctx.argv[i], "count") && i + 1 < ctx.argv.size() &&
-        parse_u64(ctx.argv[i + 1], n) && n > 0) {
+    if (iequals(ctx.argv[i], "count") && i + 1 < ctx.argv.size() && parse_u64(ctx.argv[i + 1], n) &&
+        n > 0) {
       count = static_cast<size_t>(std::min<uint64_t>(n, 100000));
       ++i;
     } else {
@@ -602,12 +601,12 @@ void CacheNode::info(CommandContext& ctx) {
       "feed_events:{}\r\nfeed_drops:{}\r\ndirty:{}\r\nflushed:{}\r\nflush_failures:{}\r\n"
       "feed_connected:{}\r\nfeed_received:{}\r\nown_events:{}\r\nttl_ms:{}\r\nwarmed:{}\r\n\r\n",
       to_string(options_.policy), to_string(store_.eviction()), store_.capacity(),
-      store_.used_bytes(), store_.entries(), hits, s.misses, ratio, s.evictions,
-      s.thrash_evictions, s.expired, s.rejected, counters_.fills, counters_.fill_races,
-      counters_.invalidations, counters_.feed_events, counters_.feed_drops,
-      write_back_.dirty_count(), write_back_.flushed_total(), write_back_.failures(),
-      feed_ && feed_->connected() ? 1 : 0, feed_ ? feed_->stats().events : 0,
-      counters_.own_events, options_.store.ttl_ms, counters_.warmed);
+      store_.used_bytes(), store_.entries(), hits, s.misses, ratio, s.evictions, s.thrash_evictions,
+      s.expired, s.rejected, counters_.fills, counters_.fill_races, counters_.invalidations,
+      counters_.feed_events, counters_.feed_drops, write_back_.dirty_count(),
+      write_back_.flushed_total(), write_back_.failures(), feed_ && feed_->connected() ? 1 : 0,
+      feed_ ? feed_->stats().events : 0, counters_.own_events, options_.store.ttl_ms,
+      counters_.warmed);
   text += fmt::format(
       "# Upstream\r\ndb_shards:{}\r\ndb_requests:{}\r\ndb_moved:{}\r\ndb_retries:{}\r\n"
       "db_timeouts:{}\r\ndb_clusterdown:{}\r\n",

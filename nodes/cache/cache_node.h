@@ -57,14 +57,14 @@ struct CacheOptions {
 };
 
 struct CacheCounters {
-  uint64_t dirty_hits = 0;    // GETs answered from the write-back buffer
-  uint64_t fills = 0;         // values read from the DB and installed
-  uint64_t fill_races = 0;    // fills not installed: the key changed while they were in flight
-  uint64_t invalidations = 0; // entries dropped by change events
-  uint64_t feed_events = 0;   // change events applied (not our own)
-  uint64_t own_events = 0;    // change events of this cache's own writes (skipped)
-  uint64_t feed_drops = 0;    // whole-cache drops after losing the feed
-  uint64_t warmed = 0;        // fills started by --warm
+  uint64_t dirty_hits = 0;     // GETs answered from the write-back buffer
+  uint64_t fills = 0;          // values read from the DB and installed
+  uint64_t fill_races = 0;     // fills not installed: the key changed while they were in flight
+  uint64_t invalidations = 0;  // entries dropped by change events
+  uint64_t feed_events = 0;    // change events applied (not our own)
+  uint64_t own_events = 0;     // change events of this cache's own writes (skipped)
+  uint64_t feed_drops = 0;     // whole-cache drops after losing the feed
+  uint64_t warmed = 0;         // fills started by --warm
 };
 
 class CacheNode {
@@ -88,7 +88,9 @@ class CacheNode {
   };
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
 
   static int64_t now_ms();
@@ -101,8 +103,7 @@ class CacheNode {
   void exists(std::vector<std::string> keys, Done done);
   void mget(std::vector<std::string> keys, Done done);
   void forward(std::vector<std::string> argv, Done done);
-  void forward_write(std::vector<std::string> argv, std::optional<std::string> install,
-                     Done done);
+  void forward_write(std::vector<std::string> argv, std::optional<std::string> install, Done done);
   void info(nodes::CommandContext& ctx);
   void peek(nodes::CommandContext& ctx);
   void keys(nodes::CommandContext& ctx);

@@ -25,9 +25,12 @@ struct CacheStore::Bucket {
 
 const char* to_string(Eviction e) {
   switch (e) {
-    case Eviction::lru: return "lru";
-    case Eviction::lfu: return "lfu";
-    case Eviction::tinylfu: return "tinylfu";
+    case Eviction::lru:
+      return "lru";
+    case Eviction::lfu:
+      return "lfu";
+    case Eviction::tinylfu:
+      return "tinylfu";
   }
   return "?";
 }
@@ -75,8 +78,14 @@ void CacheStore::list_push_front(Entry*& head, Entry*& tail, Entry* e) {
 }
 
 void CacheStore::list_remove(Entry*& head, Entry*& tail, Entry* e) {
-  if (e->prev) e->prev->next = e->next; else head = e->next;
-  if (e->next) e->next->prev = e->prev; else tail = e->prev;
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    head = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    tail = e->prev;
   e->prev = e->next = nullptr;
 }
 
@@ -93,14 +102,20 @@ CacheStore::Bucket* CacheStore::bucket_after(Bucket* prev, uint64_t freq) {
   b->freq = freq;
   b->prev = prev;
   b->next = next;
-  if (prev) prev->next = b; else buckets_ = b;
+  if (prev)
+    prev->next = b;
+  else
+    buckets_ = b;
   if (next) next->prev = b;
   return b;
 }
 
 void CacheStore::release_if_empty(Bucket* b) {
   if (b->head) return;
-  if (b->prev) b->prev->next = b->next; else buckets_ = b->next;
+  if (b->prev)
+    b->prev->next = b->next;
+  else
+    buckets_ = b->next;
   if (b->next) b->next->prev = b->prev;
   b->next = free_buckets_;
   free_buckets_ = b;

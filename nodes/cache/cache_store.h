@@ -124,8 +124,8 @@ class CacheStore {
   StoreStats stats_;
   Entry* head_ = nullptr;
   Entry* tail_ = nullptr;
-  Bucket* buckets_ = nullptr;      // lowest frequency first
-  Bucket* free_buckets_ = nullptr; // recycled, so a hit never allocates
+  Bucket* buckets_ = nullptr;       // lowest frequency first
+  Bucket* free_buckets_ = nullptr;  // recycled, so a hit never allocates
   std::unique_ptr<FrequencySketch> sketch_;
 };
 

@@ -108,7 +108,8 @@ void DbRouter::send(const std::shared_ptr<Op>& op) {
   const auto left = op->deadline - Clock::now();
   if (left <= Duration::zero()) {
     ++stats_.clusterdown;
-    return op->cb(error_reply(fmt::format("CLUSTERDOWN shard {} did not answer in time", op->shard)));
+    return op->cb(
+        error_reply(fmt::format("CLUSTERDOWN shard {} did not answer in time", op->shard)));
   }
   const std::string address = master_[static_cast<size_t>(op->shard)];
   upstream(address).call_encoded(
@@ -155,7 +156,8 @@ void DbRouter::next_member(const std::shared_ptr<Op>& op, const std::string& fai
   // Only if nobody moved the shard's master meanwhile (e.g. a -MOVED of another request).
   if (master != failed || list.empty()) return;
   const auto it = std::find(list.begin(), list.end(), failed);
-  master = it == list.end() ? list.front() : list[(static_cast<size_t>(it - list.begin()) + 1) % list.size()];
+  master = it == list.end() ? list.front()
+                            : list[(static_cast<size_t>(it - list.begin()) + 1) % list.size()];
 }
 
 void DbRouter::retry(const std::shared_ptr<Op>& op, std::string last_error) {

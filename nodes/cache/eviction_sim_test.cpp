@@ -39,10 +39,14 @@ enum class Load { zipf, zipf_scan, scan_loop, shifting };
 
 const char* name(Load l) {
   switch (l) {
-    case Load::zipf: return "zipf 0.99";
-    case Load::zipf_scan: return "zipf + scans";
-    case Load::scan_loop: return "scan loop";
-    case Load::shifting: return "shifting zipf";
+    case Load::zipf:
+      return "zipf 0.99";
+    case Load::zipf_scan:
+      return "zipf + scans";
+    case Load::scan_loop:
+      return "scan loop";
+    case Load::shifting:
+      return "shifting zipf";
   }
   return "?";
 }

@@ -39,7 +39,9 @@ class FillGuard {
   };
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   std::unordered_map<std::string, State, Hash, std::equal_to<>> keys_;
   uint64_t epoch_ = 0;

@@ -2,7 +2,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <set>
 
 #include "common/log.h"
@@ -146,8 +145,8 @@ void InvalidationFeed::failed() {
 
 void InvalidationFeed::create_group() {
   if (stopped_) return;
-  const std::string_view argv[] = {"XGROUP", "CREATE", options_.topic, options_.group, "$",
-                                   "MKSTREAM"};
+  const std::string_view argv[] = {"XGROUP",       "CREATE", options_.topic,
+                                   options_.group, "$",      "MKSTREAM"};
   upstream_->call(argv, [this](nodes::UpstreamReply&& r) {
     if (stopped_) return;
     if (r.status != nodes::UpstreamReply::Status::ok) return failed();
@@ -164,9 +163,9 @@ void InvalidationFeed::create_group() {
 void InvalidationFeed::read() {
   if (stopped_) return;
   const std::string block = std::to_string(options_.block_ms);
-  const std::string_view argv[] = {"XREADGROUP", "GROUP", options_.group, options_.consumer,
-                                   "COUNT",      "1000",  "BLOCK",        block,
-                                   "STREAMS",    options_.topic, ">"};
+  const std::string_view argv[] = {
+      "XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT", "1000",
+      "BLOCK",      block,   "STREAMS",      options_.topic,    ">"};
   upstream_->call(argv, [this](nodes::UpstreamReply&& r) {
     if (stopped_) return;
     if (r.status != nodes::UpstreamReply::Status::ok || r.bytes.empty() || r.bytes[0] == '-') {

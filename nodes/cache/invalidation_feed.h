@@ -41,9 +41,9 @@ struct FeedOptions {
 };
 
 struct FeedStats {
-  uint64_t events = 0;   // change events received
-  uint64_t losses = 0;   // times the feed was lost
-  uint64_t reads = 0;    // XREADGROUP replies
+  uint64_t events = 0;  // change events received
+  uint64_t losses = 0;  // times the feed was lost
+  uint64_t reads = 0;   // XREADGROUP replies
 };
 
 // One change event: the key and the origin (client name of the writer; may be empty).

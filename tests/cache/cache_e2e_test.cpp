@@ -56,8 +56,9 @@ TEST_F(CacheE2E, AWriteThroughOneCacheInvalidatesTheOther) {
   ASSERT_TRUE(eventually([&] { return b->info("feed_received") >= 2; })) << b->info_text();
   for (const char* k : {"k1", "k2"}) ASSERT_EQ(b->call({"GET", k}), Value::bulk("v1"));
   ASSERT_EQ(a->call({"SET", "k1", "v2"}), Value::simple("OK"));
-  EXPECT_TRUE(eventually([&] { return b->call({"CACHE.PEEK", "k1"}) == Value::nil(); }))
-      << b->info_text();
+  EXPECT_TRUE(eventually([&] {
+    return b->call({"CACHE.PEEK", "k1"}) == Value::nil();
+  })) << b->info_text();
   EXPECT_EQ(b->call({"GET", "k1"}), Value::bulk("v2"));
   EXPECT_EQ(b->call({"CACHE.PEEK", "k2"}), Value::bulk("v1"));  // untouched
   // The writer's own entry survives its own events (3 of them: k1, k2, k1).

@@ -21,8 +21,13 @@ class CacheProcess {
     auto p = ports_.allocate();
     if (!p) std::abort();
     port_ = *p;
-    std::vector<std::string> args = {std::string(FL_BIN_DIR) + "/faultline-cache", "--id", id,
-                                     "--host", "127.0.0.1", "--port", std::to_string(port_)};
+    std::vector<std::string> args = {std::string(FL_BIN_DIR) + "/faultline-cache",
+                                     "--id",
+                                     id,
+                                     "--host",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(port_)};
     for (const std::string& d : db) {
       args.push_back("--db");
       args.push_back(d);
