@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstring>
 
@@ -241,9 +242,9 @@ void CacheNode::get(CommandContext& ctx) {
   if (!busy_.empty() && busy_.find(key) != busy_.end()) {
     auto reply = ctx.defer();
     std::string k(key);
-    return when_ready(k, [this, k, reply]() mutable {
-      get_owned(k, [reply](std::string r) mutable { reply.complete(std::move(r)); });
-    });
+    Done done = [reply](std::string r) mutable { reply.complete(std::move(r)); };
+    return when_ready(
+        k, [this, k, done]() mutable { get_owned(k, std::move(done)); }, done);
   }
   if (const std::string* v = store_.get(key, now_ms())) return ctx.out.bulk(*v);
   auto reply = ctx.defer();
@@ -265,7 +266,7 @@ void CacheNode::get_owned(const std::string& key, Done done) {
   }
   if (busy_.find(key) != busy_.end()) {
     return when_ready(
-        key, [this, key, done = std::move(done)]() mutable { get_owned(key, std::move(done)); });
+        key, [this, key, done]() mutable { get_owned(key, std::move(done)); }, done);
   }
   if (const std::string* v = store_.get(key, now_ms())) return done(bulk_reply(*v));
   fill(key, std::move(done));
@@ -388,9 +389,12 @@ void CacheNode::del(std::vector<std::string> keys, Done done) {
 void CacheNode::forward(std::vector<std::string> argv, Done done) {
   const std::string key = argv[1];
   if (iequals(argv[0], "get") || is_read_only(argv[0])) {
-    return when_ready(key, [this, key, argv = std::move(argv), done = std::move(done)]() mutable {
-      router_->call(key, std::move(argv), std::move(done));
-    });
+    return when_ready(
+        key,
+        [this, key, argv = std::move(argv), done]() mutable {
+          router_->call(key, std::move(argv), std::move(done));
+        },
+        done);
   }
   forward_write(std::move(argv), std::nullopt, std::move(done));
 }
@@ -400,12 +404,12 @@ void CacheNode::forward_write(std::vector<std::string> argv, std::optional<std::
   const std::string key = argv[1];
   if (options_.policy == WritePolicy::write_back && write_back_.dirty(key)) {
     // The DB must hold the buffered write before this one is applied on top of it.
-    ++dirty_waiters_;
-    write_back_.wait_clean(key, [this, argv = std::move(argv), install = std::move(install),
-                                 done = std::move(done)]() mutable {
-      --dirty_waiters_;
-      forward_write(std::move(argv), std::move(install), std::move(done));
-    });
+    wait_dirty(
+        key,
+        [this, argv = std::move(argv), install = std::move(install), done]() mutable {
+          forward_write(std::move(argv), std::move(install), std::move(done));
+        },
+        done);
     return;
   }
   acquire(key);
@@ -427,13 +431,36 @@ void CacheNode::forward_write(std::vector<std::string> argv, std::optional<std::
       });
 }
 
-void CacheNode::when_ready(const std::string& key, std::function<void()> f) {
+void CacheNode::wait_dirty(const std::string& key, std::function<void()> proceed, Done fail) {
+  // Whichever comes first: the key's successful flush, or the request timeout (the command
+  // was never sent, so -CLUSTERDOWN).
+  auto settled = std::make_shared<bool>(false);
+  auto timer = std::make_shared<boost::asio::steady_timer>(server_.io(), options_.timeout);
+  ++dirty_waiters_;
+  write_back_.wait_clean(key, [this, settled, timer, proceed = std::move(proceed)]() mutable {
+    if (*settled) return;
+    *settled = true;
+    --dirty_waiters_;
+    timer->cancel();
+    proceed();
+  });
+  timer->async_wait(
+      [this, settled, key, fail = std::move(fail)](const boost::system::error_code& ec) {
+        if (ec || *settled) return;
+        *settled = true;
+        --dirty_waiters_;
+        std::string out;
+        resp::Writer(out).error(fmt::format(
+            "CLUSTERDOWN write-back flush of '{}' has not reached the DB; not sent", key));
+        fail(std::move(out));
+      });
+}
+
+void CacheNode::when_ready(const std::string& key, std::function<void()> f, Done fail) {
   if (options_.policy == WritePolicy::write_back && write_back_.dirty(key)) {
-    ++dirty_waiters_;
-    write_back_.wait_clean(key, [this, key, f = std::move(f)]() mutable {
-      --dirty_waiters_;
-      when_ready(key, std::move(f));
-    });
+    wait_dirty(
+        key, [this, key, f = std::move(f), fail]() mutable { when_ready(key, std::move(f), fail); },
+        fail);
     return;
   }
   auto it = busy_.find(key);

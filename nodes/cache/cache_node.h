@@ -109,8 +109,11 @@ class CacheNode {
   void keys(nodes::CommandContext& ctx);
   void client(nodes::CommandContext& ctx);
 
-  // Runs `f` once `key` has no write in flight and (write-back) is clean.
-  void when_ready(const std::string& key, std::function<void()> f);
+  // Runs `f` once `key` has no write in flight and (write-back) is clean; `fail` gets
+  // -CLUSTERDOWN instead when a dirty key is not flushed within the request timeout.
+  void when_ready(const std::string& key, std::function<void()> f, Done fail);
+  // Runs `proceed` once the dirty `key` was flushed, or `fail` after the request timeout.
+  void wait_dirty(const std::string& key, std::function<void()> proceed, Done fail);
   void acquire(const std::string& key);
   void release(const std::string& key);
 

@@ -124,6 +124,19 @@ TEST_F(CacheCluster, WriteBackAcknowledgesFirstAndFlushesWithinTheInterval) {
   EXPECT_TRUE(eventually([&] { return db_get(k2) == Value::nil(); }));
 }
 
+TEST_F(CacheCluster, WriteBackWaitForAnUnflushableKeyEndsAtTheTimeout) {
+  auto& c = start_cache({"--write-policy", "write-back", "--timeout", "300ms"});
+  const std::string k = key_of_shard(1);
+  db_.process(1).signal(SIGSTOP);
+  ASSERT_EQ(c.call({"SET", k, "1"}), Value::simple("OK"));  // acknowledged, dirty
+  auto v = c.call({"INCR", k});                             // needs the flush first
+  EXPECT_TRUE(is_error(v, "CLUSTERDOWN")) << (v ? v->str : "no reply");
+  db_.process(1).signal(SIGCONT);
+  EXPECT_TRUE(eventually([&] { return c.info("dirty") == 0; })) << c.info_text();
+  EXPECT_EQ(c.call({"INCR", k}), Value::integer_value(2));
+  EXPECT_EQ(db_get(k), Value::bulk("2"));
+}
+
 TEST_F(CacheCluster, CapacityBoundsTheEntriesAndEvicts) {
   auto& c = start_cache({"--capacity", "4KiB", "--eviction", "lfu"});
   const std::string value(100, 'x');
