@@ -331,13 +331,20 @@ TEST(LbTest, AKilledBackendIsEjectedTrafficContinuesAndItReturns) {
   ASSERT_TRUE(is_ok(c.call({"SET", victim_key, "before"})));
 
   c.backend(1).kill(SIGKILL);
-  // Traffic carries on while the LB notices: every command is answered, none is lost to the
-  // dead backend (not_sent requests go to the next backend at once).
+  // Traffic carries on while the LB notices: requests that cannot be sent to the dead backend
+  // go to the next one at once. Only a write that raced the kill onto a connection the LB had
+  // not yet seen close (one per data connection) may end -TIMEOUT: it was written.
+  int timeouts = 0;
   for (int k = 0; k < 200; ++k) {
     const std::string key = "during:" + std::to_string(k);
     auto set = c.call({"SET", key, "v"});
+    if (is_error(set, "TIMEOUT")) {
+      ++timeouts;
+      continue;
+    }
     ASSERT_TRUE(is_ok(set)) << key << " " << (set ? set->str : "no reply") << "\n" << c.logs();
   }
+  EXPECT_LE(timeouts, 2);
   ASSERT_TRUE(c.wait_state("b1", "down")) << c.info();
   EXPECT_EQ(c.backend_field("b1", "ejections"), "1");
   EXPECT_EQ(c.lb_field("backends_up"), "2");
@@ -515,9 +522,9 @@ TEST(LbTest, NoHealthyBackendAnswersClusterdown) {
   c.backend(0).kill(SIGKILL);
   c.backend(1).kill(SIGKILL);
   // Before the checks notice, requests fail over to the other backend, which is dead too:
-  // certainly not applied, so -CLUSTERDOWN either way.
+  // -CLUSTERDOWN (or -TIMEOUT if it raced the kill onto a connection not yet seen closed).
   auto v = c.call({"SET", "k", "v"});
-  EXPECT_TRUE(is_error(v, "CLUSTERDOWN")) << (v ? v->str : "no reply");
+  EXPECT_TRUE(is_error(v, "CLUSTERDOWN") || is_error(v, "TIMEOUT")) << (v ? v->str : "no reply");
   ASSERT_TRUE(eventually([&] { return c.lb_field("backends_up") == "0"; })) << c.info();
   v = c.call({"GET", "k"});
   EXPECT_TRUE(is_error(v, "CLUSTERDOWN")) << (v ? v->str : "no reply");
