@@ -94,12 +94,16 @@ struct Request {
   RetryState retry;
   Duration timeout{};
   size_t backend = 0;  // of the current attempt
+  size_t lane = 0;     // which of a backend's connections the client's commands use
   Time started{};      // of the current attempt
 };
 
 struct Backend {
   BackendSpec spec;
-  std::unique_ptr<Upstream> data;    // forwarded requests
+  // Forwarded requests: one single-connection Upstream per lane. A client connection always
+  // uses the same lane, so its commands to this backend stay in order on one connection (a
+  // pipelined SET then GET of a key is executed in that order).
+  std::vector<std::unique_ptr<Upstream>> lanes;
   std::unique_ptr<Upstream> checks;  // active health checks, on their own connection
   uint64_t requests = 0;             // attempts sent to it
   uint64_t errors = 0;               // attempts that ended not_sent or lost (link errors)
@@ -122,11 +126,13 @@ struct LoadBalancer::Impl {
       auto b = std::make_unique<Backend>();
       b->spec = spec;
       nodes::UpstreamOptions data;
-      data.connections = options.connections;
+      data.connections = 1;
       data.timeout = options.timeout;
       data.connect_timeout = std::min<Duration>(options.timeout, std::chrono::milliseconds(500));
       data.client_name = options.id;
-      b->data = std::make_unique<Upstream>(server.io(), spec.host, spec.port, data);
+      for (int lane = 0; lane < options.connections; ++lane) {
+        b->lanes.push_back(std::make_unique<Upstream>(server.io(), spec.host, spec.port, data));
+      }
       nodes::UpstreamOptions checks;
       checks.connections = 1;
       checks.max_in_flight = 4;
@@ -158,6 +164,7 @@ struct LoadBalancer::Impl {
     r->read_only = classify(argv[0]) == CommandClass::read_only;
     r->retry = {};
     r->timeout = options.timeout + std::chrono::milliseconds(block_millis(argv));
+    r->lane = static_cast<size_t>(ctx.session.id % static_cast<uint64_t>(options.connections));
     r->reply = ctx.defer();
     ++requests;
     send(r);
@@ -174,7 +181,7 @@ struct LoadBalancer::Impl {
     r->started = Clock::now();
     ++in_flight[*b];
     ++be.requests;
-    be.data->call_encoded(
+    be.lanes[r->lane]->call_encoded(
         r->command, [this, r](UpstreamReply&& reply) { on_reply(r, std::move(reply)); },
         r->timeout);
   }
@@ -208,7 +215,9 @@ struct LoadBalancer::Impl {
     }
     // A call not sent because the backend cannot be reached is a broken link too; one not sent
     // for a full queue says nothing about the backend's health.
-    if (failure != Failure::not_sent || !be.data->connected()) health.on_request(b, false);
+    if (failure != Failure::not_sent || !be.lanes[r->lane]->connected()) {
+      health.on_request(b, false);
+    }
     sync_health();
     const Verdict v =
         after_failure(r->retry, b, failure, r->read_only, options.bug_retry_writes);
@@ -270,10 +279,10 @@ struct LoadBalancer::Impl {
       if (healthy[i] != chooser.healthy(i)) {
         if (healthy[i]) {
           log::info("lb {}: backend {} ({}) is up", options.id, backends[i]->spec.id,
-                    backends[i]->data->address());
+                    backends[i]->checks->address());
         } else {
           log::warn("lb {}: backend {} ({}) is down ({} checks)", options.id,
-                    backends[i]->spec.id, backends[i]->data->address(),
+                    backends[i]->spec.id, backends[i]->checks->address(),
                     health.down_reason(i) == DownReason::passive ? "passive" : "active");
         }
       }
@@ -410,7 +419,7 @@ LoadBalancer::LoadBalancer(LbOptions options, nodes::RespServer& server,
 LoadBalancer::~LoadBalancer() {
   // Pending calls are dropped without their callbacks when the Upstreams go.
   for (auto& b : impl_->backends) {
-    b->data.reset();
+    b->lanes.clear();
     b->checks.reset();
   }
 }
@@ -445,7 +454,7 @@ void LoadBalancer::start(nodes::CommandTable& table) {
   impl->server.every(period, [impl] { impl->tick(); });
   impl->server.on_stop([impl] {
     for (auto& b : impl->backends) {
-      b->data->close();
+      for (auto& lane : b->lanes) lane->close();
       b->checks->close();
     }
   });
