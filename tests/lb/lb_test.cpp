@@ -285,6 +285,30 @@ TEST(LbTest, SetAndGetThroughTheLbWithPipelinedBatchesInOrder) {
   EXPECT_EQ(c.lb_field("retries"), "0");
 }
 
+TEST(LbTest, APipelinedClientReadsItsOwnWritesWithManyBackendConnections) {
+  // Four connections per backend: a client's commands must still reach the backend in order.
+  LbCluster c(2, {"--connections", "4"});
+  ASSERT_TRUE(c.start()) << c.logs();
+  for (int client = 0; client < 4; ++client) {
+    Pipeline p(c.lb_port());
+    ASSERT_TRUE(p.connected());
+    const std::string key = "counter:" + std::to_string(client);
+    std::vector<std::vector<std::string>> cmds;
+    for (int i = 0; i < 200; ++i) {
+      cmds.push_back({"INCR", key});
+      cmds.push_back({"GET", key});
+    }
+    ASSERT_TRUE(p.send(cmds));
+    const auto replies = p.read(cmds.size());
+    ASSERT_EQ(replies.size(), cmds.size());
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_EQ(replies[2 * i].type, Type::integer);
+      EXPECT_EQ(replies[2 * i].integer, i + 1);
+      EXPECT_EQ(replies[2 * i + 1].str, std::to_string(i + 1)) << "GET overtook its INCR";
+    }
+  }
+}
+
 TEST(LbTest, KeyHashSendsEachKeyToOneBackend) {
   LbCluster c(3, {"--policy", "key-hash"});
   ASSERT_TRUE(c.start()) << c.logs();
