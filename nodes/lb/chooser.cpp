@@ -17,9 +17,12 @@ result<Policy> parse_policy(std::string_view text) {
 
 std::string_view to_string(Policy p) {
   switch (p) {
-    case Policy::round_robin: return "round-robin";
-    case Policy::least_connections: return "least-connections";
-    case Policy::key_hash: return "key-hash";
+    case Policy::round_robin:
+      return "round-robin";
+    case Policy::least_connections:
+      return "least-connections";
+    case Policy::key_hash:
+      return "key-hash";
   }
   return "?";
 }
@@ -54,9 +57,12 @@ void BackendChooser::set_healthy(const std::vector<bool>& healthy) {
 std::optional<size_t> BackendChooser::choose(std::optional<std::string_view> key,
                                              std::span<const size_t> in_flight, BackendSet avoid) {
   switch (policy_) {
-    case Policy::round_robin: return round_robin(avoid);
-    case Policy::least_connections: return least_connections(in_flight, avoid);
-    case Policy::key_hash: return key ? key_hash(*key, avoid) : round_robin(avoid);
+    case Policy::round_robin:
+      return round_robin(avoid);
+    case Policy::least_connections:
+      return least_connections(in_flight, avoid);
+    case Policy::key_hash:
+      return key ? key_hash(*key, avoid) : round_robin(avoid);
   }
   return std::nullopt;
 }

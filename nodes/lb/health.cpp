@@ -78,9 +78,9 @@ void HealthMonitor::set_state(Backend& b, BackendState s, DownReason why) {
 }
 
 size_t HealthMonitor::up_count() const {
-  return static_cast<size_t>(std::count_if(backends_.begin(), backends_.end(), [](const Backend& b) {
-    return b.state == BackendState::up;
-  }));
+  return static_cast<size_t>(
+      std::count_if(backends_.begin(), backends_.end(),
+                    [](const Backend& b) { return b.state == BackendState::up; }));
 }
 
 Time HealthMonitor::next_due() const {

@@ -77,11 +77,11 @@ class HealthMonitor {
   struct Backend {
     BackendState state = BackendState::up;
     DownReason reason = DownReason::none;
-    int probe_failures = 0;   // consecutive
-    int probe_successes = 0;  // consecutive
-    int request_failures = 0; // consecutive
-    uint64_t outstanding = 0; // id of the check in flight; 0 = none
-    Time deadline{};          // of the outstanding check
+    int probe_failures = 0;    // consecutive
+    int probe_successes = 0;   // consecutive
+    int request_failures = 0;  // consecutive
+    uint64_t outstanding = 0;  // id of the check in flight; 0 = none
+    Time deadline{};           // of the outstanding check
     Time next_probe{};
     uint64_t ejections = 0;
   };

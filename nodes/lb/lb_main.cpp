@@ -51,28 +51,26 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
   po::options_description desc(
       "faultline-lb: the reference load balancer (a RESP-aware proxy with health checks)\n\n"
       "Options");
-  desc.add_options()("help,h", "print this help and exit")(
-      "id", po::value(&id)->default_value(id), "node id, reported by INFO")(
+  desc.add_options()("help,h", "print this help and exit")("id", po::value(&id)->default_value(id),
+                                                           "node id, reported by INFO")(
       "host", po::value(&host)->default_value(host), "address to listen on")(
       "port", po::value(&port)->default_value(port), "TCP port; 0 picks a free port")(
       "dir", po::value(&dir), "data directory (created; the LB keeps no data in it)")(
       "backend", po::value(&backends)->composing(),
       "ID,HOST:PORT of a backend (repeated; at most 64)")(
       "policy", po::value(&policy)->default_value(policy),
-      "round-robin|least-connections|key-hash")(
-      "vnodes", po::value(&vnodes)->default_value(vnodes),
-      "virtual nodes per backend on the key-hash ring")(
+      "round-robin|least-connections|key-hash")("vnodes", po::value(&vnodes)->default_value(vnodes),
+                                                "virtual nodes per backend on the key-hash ring")(
       "health-interval", po::value(&health_interval)->default_value(health_interval),
       "time between active checks (PING) of a backend")(
       "health-timeout", po::value(&health_timeout)->default_value(health_timeout),
-      "a check not answered within this fails")(
-      "fall", po::value(&fall)->default_value(fall), "consecutive failed checks that eject")(
+      "a check not answered within this fails")("fall", po::value(&fall)->default_value(fall),
+                                                "consecutive failed checks that eject")(
       "rise", po::value(&rise)->default_value(rise),
       "consecutive successful checks that bring an ejected backend back")(
       "passive-failures", po::value(&passive)->default_value(passive),
       "consecutive timeouts/broken links of forwarded requests that eject; 0 disables")(
-      "timeout", po::value(&timeout)->default_value(timeout),
-      "deadline of each forwarded attempt")(
+      "timeout", po::value(&timeout)->default_value(timeout), "deadline of each forwarded attempt")(
       "connections", po::value(&connections)->default_value(connections),
       "connections per backend for forwarded requests")(
       "max-clients", po::value(&max_clients)->default_value(max_clients),
@@ -82,9 +80,8 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
       "idle-timeout", po::value(&idle)->default_value(idle),
       "close clients idle this long (e.g. 30s); 0 disables")(
       "log-level", po::value(&log_level)->default_value(log_level),
-      "trace|debug|info|warn|error|off")(
-      "bug", po::value(&bugs)->composing(),
-      "TEST ONLY: enable a seeded bug (repeated): retry-writes");
+      "trace|debug|info|warn|error|off")("bug", po::value(&bugs)->composing(),
+                                         "TEST ONLY: enable a seeded bug (repeated): retry-writes");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
@@ -136,9 +133,10 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
   if (!p) return Error(errc::invalid_argument, "--policy: " + p.error().message);
   o.policy = *p;
   o.vnodes = vnodes;
-  for (auto [flag, text, out] : {std::tuple{"health-interval", &health_interval, &o.health.interval},
-                                 std::tuple{"health-timeout", &health_timeout, &o.health.timeout},
-                                 std::tuple{"timeout", &timeout, &o.timeout}}) {
+  for (auto [flag, text, out] :
+       {std::tuple{"health-interval", &health_interval, &o.health.interval},
+        std::tuple{"health-timeout", &health_timeout, &o.health.timeout},
+        std::tuple{"timeout", &timeout, &o.timeout}}) {
     auto d = positive_duration(flag, *text);
     if (!d) return d.error();
     *out = *d;

@@ -191,8 +191,8 @@ struct LoadBalancer::Impl {
     Backend& be = *backends[b];
     --in_flight[b];
     if (reply.status == UpstreamReply::Status::ok) {
-      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() -
-                                                                            r->started);
+      const auto us =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - r->started);
       be.latency.record(static_cast<uint64_t>(us.count()));
       health.on_request(b, true);
       r->reply.complete(std::move(reply.bytes));
@@ -219,8 +219,7 @@ struct LoadBalancer::Impl {
       health.on_request(b, false);
     }
     sync_health();
-    const Verdict v =
-        after_failure(r->retry, b, failure, r->read_only, options.bug_retry_writes);
+    const Verdict v = after_failure(r->retry, b, failure, r->read_only, options.bug_retry_writes);
     if (v != Verdict::retry) return finish(r, v);
     ++retries;
     send(r);
@@ -281,8 +280,8 @@ struct LoadBalancer::Impl {
           log::info("lb {}: backend {} ({}) is up", options.id, backends[i]->spec.id,
                     backends[i]->checks->address());
         } else {
-          log::warn("lb {}: backend {} ({}) is down ({} checks)", options.id,
-                    backends[i]->spec.id, backends[i]->checks->address(),
+          log::warn("lb {}: backend {} ({}) is down ({} checks)", options.id, backends[i]->spec.id,
+                    backends[i]->checks->address(),
                     health.down_reason(i) == DownReason::passive ? "passive" : "active");
         }
       }
@@ -336,8 +335,8 @@ struct LoadBalancer::Impl {
       fmt::format_to(out,
                      "policy:{}\r\nbackends:{}\r\nbackends_up:{}\r\nrequests:{}\r\nretries:{}\r\n"
                      "ring_changes:{}\r\nring_moved_ratio:{:.6f}\r\n",
-                     to_string(options.policy), backends.size(), chooser.healthy_count(),
-                     requests, retries, chooser.ring_changes(), chooser.ring_moved_ratio());
+                     to_string(options.policy), backends.size(), chooser.healthy_count(), requests,
+                     retries, chooser.ring_changes(), chooser.ring_moved_ratio());
     }
     if (section(4, "Backends")) {
       for (size_t i = 0; i < backends.size(); ++i) {
@@ -442,8 +441,8 @@ void LoadBalancer::start(nodes::CommandTable& table) {
   for (std::string_view name : {"subscribe", "psubscribe", "ssubscribe", "unsubscribe",
                                 "punsubscribe", "sunsubscribe", "monitor"}) {
     table.add(name, -1, [](CommandContext& c) {
-      c.out.error(fmt::format("ERR {} is not proxied by faultline-lb; connect to the broker",
-                              c.argv[0]));
+      c.out.error(
+          fmt::format("ERR {} is not proxied by faultline-lb; connect to the broker", c.argv[0]));
     });
   }
   table.set_fallback([impl](CommandContext& c) { impl->forward(c); });

@@ -10,18 +10,17 @@ namespace {
 
 using nodes::iequals;
 
-constexpr std::array<std::string_view, 6> kLocal = {"ping",   "info",  "quit",
+constexpr std::array<std::string_view, 6> kLocal = {"ping",    "info",   "quit",
                                                     "command", "client", "lb.route"};
-constexpr std::array<std::string_view, 7> kRefused = {
-    "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
-    "monitor"};
+constexpr std::array<std::string_view, 7> kRefused = {"subscribe",   "psubscribe",   "ssubscribe",
+                                                      "unsubscribe", "punsubscribe", "sunsubscribe",
+                                                      "monitor"};
 // The contract's list: commands that change nothing, so sending one twice is harmless.
 constexpr std::array<std::string_view, 15> kReadOnly = {
-    "get",  "mget", "exists",   "strlen",  "ttl",  "pttl", "type", "smembers",
-    "sismember", "scard", "xrange", "xlen", "dbsize", "keys", "scan"};
+    "get",       "mget",  "exists", "strlen", "ttl",    "pttl", "type", "smembers",
+    "sismember", "scard", "xrange", "xlen",   "dbsize", "keys", "scan"};
 constexpr std::array<std::string_view, 10> kKeyless = {
-    "dbsize", "keys", "scan", "flushall", "flushdb", "randomkey", "time", "digest", "role",
-    "echo"};
+    "dbsize", "keys", "scan", "flushall", "flushdb", "randomkey", "time", "digest", "role", "echo"};
 
 template <size_t N>
 bool in(const std::array<std::string_view, N>& names, std::string_view name) {

@@ -17,8 +17,8 @@ TEST(ClassifyTest, LocalRefusedReadOnlyAndWrites) {
   for (auto n : {"SUBSCRIBE", "psubscribe", "UNSUBSCRIBE", "monitor"}) {
     EXPECT_EQ(classify(n), CommandClass::refused) << n;
   }
-  for (auto n : {"GET", "mget", "EXISTS", "STRLEN", "TTL", "PTTL", "TYPE", "SMEMBERS",
-                 "SISMEMBER", "SCARD", "XRANGE", "XLEN", "DBSIZE", "KEYS", "scan"}) {
+  for (auto n : {"GET", "mget", "EXISTS", "STRLEN", "TTL", "PTTL", "TYPE", "SMEMBERS", "SISMEMBER",
+                 "SCARD", "XRANGE", "XLEN", "DBSIZE", "KEYS", "scan"}) {
     EXPECT_EQ(classify(n), CommandClass::read_only) << n;
   }
   for (auto n : {"SET", "DEL", "INCR", "INCRBY", "SADD", "XADD", "XACK", "XREADGROUP", "GETSET",
@@ -41,9 +41,9 @@ TEST(RoutingKeyTest, KeyIsTheFirstArgumentOrTheStream) {
 }
 
 TEST(RoutingKeyTest, BlockingStreamReadsExtendTheDeadline) {
-  EXPECT_EQ(block_millis(Argv{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "1000", "STREAMS", "t",
-                              ">"}),
-            1000u);
+  EXPECT_EQ(
+      block_millis(Argv{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "1000", "STREAMS", "t", ">"}),
+      1000u);
   EXPECT_EQ(block_millis(Argv{"XREAD", "block", "0", "STREAMS", "t", "$"}), 0u);
   EXPECT_EQ(block_millis(Argv{"XREAD", "STREAMS", "block", "5"}), 0u);  // a stream named block
   EXPECT_EQ(block_millis(Argv{"GET", "BLOCK"}), 0u);

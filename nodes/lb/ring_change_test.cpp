@@ -16,8 +16,8 @@ std::vector<std::string> names(int n, const std::string& prefix = "cache-") {
 }
 
 // The share of `keys` sample keys whose owner differs between the two rings, by HashRing.
-double sampled_share(const std::vector<std::string>& a, const std::vector<std::string>& b,
-                     int keys, int vnodes) {
+double sampled_share(const std::vector<std::string>& a, const std::vector<std::string>& b, int keys,
+                     int vnodes) {
   HashRing ra(a, vnodes), rb(b, vnodes);
   int moved = 0;
   for (int k = 0; k < keys; ++k) {

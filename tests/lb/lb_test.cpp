@@ -3,22 +3,21 @@
 // their ports; every wait polls a condition under a generous deadline; every process is killed
 // at the end of its test.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <sstream>
-#include <sys/wait.h>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -76,8 +75,8 @@ class LbCluster {
     for (size_t i = 0; i < backends_.size(); ++i) {
       if (!wait_backend(i)) return false;
     }
-    std::vector<std::string> args = {lb_binary(), "--id", "lb-0", "--host", "127.0.0.1",
-                                     "--port", std::to_string(lb_port_)};
+    std::vector<std::string> args = {
+        lb_binary(), "--id", "lb-0", "--host", "127.0.0.1", "--port", std::to_string(lb_port_)};
     for (size_t i = 0; i < backends_.size(); ++i) {
       args.push_back("--backend");
       args.push_back(ids_[i] + ",127.0.0.1:" + std::to_string(backend_ports_[i]));
@@ -436,8 +435,8 @@ TEST(LbTest, PipelinedTrafficKeepsItsOrderWhileABackendDies) {
 
 TEST(LbTest, PassiveFailuresEjectAPausedBackendAndChecksBringItBack) {
   // Active checks alone would take 1000 failures: ejection here is passive.
-  LbCluster c(2, {"--timeout", "200ms", "--fall", "1000", "--rise", "2",
-                  "--passive-failures", "3", "--health-timeout", "100ms"});
+  LbCluster c(2, {"--timeout", "200ms", "--fall", "1000", "--rise", "2", "--passive-failures", "3",
+                  "--health-timeout", "100ms"});
   ASSERT_TRUE(c.start()) << c.logs();
   const std::string key = c.key_on("b1");
   c.backend(1).signal(SIGSTOP);
