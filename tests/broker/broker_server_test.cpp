@@ -221,6 +221,39 @@ TEST(BrokerServer, SigkillWithFsyncAlwaysLosesNothingAcknowledged) {
   EXPECT_NE(info->str.find("recovered_entries:1000\r\n"), std::string::npos) << info->str;
 }
 
+TEST(BrokerServer, EverysecAndNeverKeepAcknowledgedEntriesThroughAProcessKill) {
+  for (const std::string policy : {"everysec", "never"}) {
+    Node n({"--partitions", "2", "--fsync", policy});
+    RespClient c(n.proc.port());
+    std::vector<std::vector<std::string>> batch;
+    for (int i = 0; i < 200; ++i) {
+      batch.push_back(
+          {"XADD", "t", "*", "key", "k" + std::to_string(i % 7), "v", std::to_string(i)});
+    }
+    ASSERT_TRUE(c.send(batch));
+    std::set<std::string> ids;
+    for (int i = 0; i < 200; ++i) {
+      auto r = c.read(10s);
+      ASSERT_TRUE(r && r->type == Type::bulk_string);
+      ids.insert(r->str);
+    }
+    if (policy == "everysec") {
+      // The once-a-second commit happens without anyone waiting for it.
+      EXPECT_TRUE(eventually([&] {
+        auto info = c.call({"INFO", "broker"});
+        return info && info->str.find("group_commits:0\r\n") == std::string::npos;
+      }));
+    }
+    // Every record was written before its reply: a process kill loses none.
+    n.proc.kill(SIGKILL);
+    n.restart();
+    RespClient after(n.proc.port());
+    std::set<std::string> found;
+    for (auto& [id, f] : replay(after, "t", 64)) found.insert(id);
+    EXPECT_EQ(found, ids) << policy;
+  }
+}
+
 TEST(BrokerServer, TornTailIsCutOnRestart) {
   Node n({"--partitions", "1"});
   {
