@@ -513,6 +513,12 @@ void CacheNode::on_change(const ChangeEvent& e) {
     return;
   }
   ++counters_.feed_events;
+  if (e.key.empty()) {  // FLUSHALL / FLUSHDB on a db master: every key changed
+    store_.clear();
+    guard_.changed_all();
+    ++counters_.invalidations;
+    return;
+  }
   guard_.changed(e.key);
   if (store_.erase(e.key)) ++counters_.invalidations;
 }

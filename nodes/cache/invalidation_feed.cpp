@@ -94,8 +94,7 @@ bool parse_change_events(std::string_view reply_bytes, std::vector<std::string>&
     if (stream.type != resp::Type::array || stream.elements.size() != 2) return false;
     if (!parse_entries(stream.elements[1], ids, events)) return false;
   }
-  // Entries without a key field carry nothing to invalidate.
-  std::erase_if(events, [](const ChangeEvent& e) { return e.key.empty(); });
+  // An entry with an empty key (a db FLUSHALL) means every key changed: kept for on_change.
   return true;
 }
 
