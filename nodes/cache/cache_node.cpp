@@ -513,7 +513,7 @@ void CacheNode::on_change(const ChangeEvent& e) {
     return;
   }
   ++counters_.feed_events;
-  if (e.key.empty()) {  // FLUSHALL / FLUSHDB on a db master: every key changed
+  if (e.every_key) {  // FLUSHALL / FLUSHDB on a db master
     store_.clear();
     guard_.changed_all();
     ++counters_.invalidations;

@@ -34,6 +34,7 @@ bool parse_entries(const resp::Value& entries, std::vector<std::string>& ids,
     }
     ids.push_back(e.elements[0].str);
     if (has_key) {
+      ev.every_key = ev.key.empty();
       events.push_back(std::move(ev));
     } else {
       events.push_back(ChangeEvent{});
@@ -94,7 +95,8 @@ bool parse_change_events(std::string_view reply_bytes, std::vector<std::string>&
     if (stream.type != resp::Type::array || stream.elements.size() != 2) return false;
     if (!parse_entries(stream.elements[1], ids, events)) return false;
   }
-  // An entry with an empty key (a db FLUSHALL) means every key changed: kept for on_change.
+  // Entries without a key field carry nothing to invalidate; an empty one means every key.
+  std::erase_if(events, [](const ChangeEvent& e) { return e.key.empty() && !e.every_key; });
   return true;
 }
 

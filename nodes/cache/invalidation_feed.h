@@ -50,6 +50,8 @@ struct FeedStats {
 struct ChangeEvent {
   std::string key;
   std::string origin;
+  // The entry's `key` field is present and empty: a db FLUSHALL/FLUSHDB, every key changed.
+  bool every_key = false;
 };
 
 // Parses an XREADGROUP/XREAD reply ([[topic, [[id, [field, value, ...]], ...]], ...] or nil) into

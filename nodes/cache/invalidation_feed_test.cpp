@@ -19,12 +19,15 @@ TEST(InvalidationFeed, ParsesXreadgroupReplies) {
   const std::string reply = resp::encode(Value::array({Value::array(
       {Value::bulk("changes"),
        Value::array({entry("0-1", {"key", "a", "op", "set", "shard", "0", "origin", "c1"}),
-                     entry("1-7", {"op", "del", "key", "b"}), entry("2-0", {"other", "x"})})})}));
+                     entry("1-7", {"op", "del", "key", "b"}), entry("2-0", {"other", "x"}),
+                     entry("2-1", {"key", "", "op", "flushall"})})})}));
   std::vector<std::string> ids;
   std::vector<ChangeEvent> events;
   ASSERT_TRUE(parse_change_events(reply, ids, events));
-  EXPECT_EQ(ids, (std::vector<std::string>{"0-1", "1-7", "2-0"}));  // every id is acked
-  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(ids, (std::vector<std::string>{"0-1", "1-7", "2-0", "2-1"}));  // every id is acked
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_FALSE(events[0].every_key);
+  EXPECT_TRUE(events[2].every_key);  // a FLUSHALL: every key changed
   EXPECT_EQ(events[0].key, "a");
   EXPECT_EQ(events[0].origin, "c1");
   EXPECT_EQ(events[1].key, "b");
