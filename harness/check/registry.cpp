@@ -6,6 +6,7 @@
 #include "harness/check/counter.h"
 #include "harness/check/failover.h"
 #include "harness/check/linearizable.h"
+#include "harness/check/log_check.h"
 #include "harness/check/perf.h"
 #include "harness/check/set_full.h"
 #include "harness/check/total_queue.h"
@@ -36,6 +37,7 @@ constexpr Entry kCheckers[] = {
     {"availability", make_availability_checker},
     {"failover", make_failover_checker},
     {"perf", make_perf_checker},
+    {"log", make_log_checker},
 };
 
 }  // namespace
