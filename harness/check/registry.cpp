@@ -9,6 +9,7 @@
 #include "harness/check/log_check.h"
 #include "harness/check/perf.h"
 #include "harness/check/set_full.h"
+#include "harness/check/staleness.h"
 #include "harness/check/total_queue.h"
 
 namespace fl::check {
@@ -38,6 +39,7 @@ constexpr Entry kCheckers[] = {
     {"failover", make_failover_checker},
     {"perf", make_perf_checker},
     {"log", make_log_checker},
+    {"staleness", make_staleness_checker},
 };
 
 }  // namespace
