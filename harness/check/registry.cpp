@@ -3,6 +3,7 @@
 
 #include "harness/check/checker.h"
 #include "harness/check/availability.h"
+#include "harness/check/convergence.h"
 #include "harness/check/counter.h"
 #include "harness/check/failover.h"
 #include "harness/check/linearizable.h"
@@ -40,6 +41,8 @@ constexpr Entry kCheckers[] = {
     {"perf", make_perf_checker},
     {"log", make_log_checker},
     {"staleness", make_staleness_checker},
+    {"convergence", make_convergence_checker},
+    {"stat", make_stat_checker},
 };
 
 }  // namespace
