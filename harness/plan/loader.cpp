@@ -804,7 +804,9 @@ void Loader::read_lb(const Scope& cluster) {
   const auto& caches = plan_.cluster.caches;
   if (auto b = get_string(*scope, "backends")) {
     std::vector<std::string_view> names;
-    for (const auto& c : caches) names.push_back(c.name);
+    for (const auto& c : caches) {
+      if (std::find(names.begin(), names.end(), c.name) == names.end()) names.push_back(c.name);
+    }
     if (plan_.cluster.db.enabled) names.push_back("db");
     if (std::find(names.begin(), names.end(), *b) != names.end()) {
       lb.backends = *b;
