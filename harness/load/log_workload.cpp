@@ -1,5 +1,6 @@
 // `log`: one topic per workload on a broker (Redis-streams shaped, IDs `<partition>-<offset>`).
-// Produce appends `key <k> v <n>` with n unique across the run (XADD); consume takes up to
+// Produce appends `key <k> v <n> [p <pad>]` with n unique across the run and the pad making v
+// and it `value_size` bytes (XADD); consume takes up to
 // kConsumeCount undelivered entries for the workload's consumer group (XREADGROUP ... >) and
 // acknowledges them (XACK). The final phase drains what is still unconsumed, then replays the
 // whole topic from the start in pages (XRANGE topic - + COUNT n, then exclusive starts), for the
@@ -67,6 +68,7 @@ class LogWorkload final : public Workload {
  public:
   explicit LogWorkload(const plan::WorkloadSpec& spec)
       : topic_(spec.key_prefix + "log"),
+        value_size_(spec.value_size),
         mix_(kLogOps, kDefaultMix, spec.mix) {}
 
   std::vector<Command> setup() const override {
@@ -90,7 +92,12 @@ class LogWorkload final : public Workload {
     op.f = "produce";
     op.value = history::Value::of(
         std::vector<history::Value>{history::Value::of(mkey), history::Value::of(n)});
-    op.command = {"XADD", *op.key, "*", "key", mkey, "v", std::to_string(n)};
+    std::string v = std::to_string(n);
+    op.command = {"XADD", *op.key, "*", "key", mkey, "v", v};
+    // `value_size` bytes of payload: v and a pad field `p` that makes up the rest.
+    if (value_size_ > v.size()) {
+      op.command.insert(op.command.end(), {"p", std::string(value_size_ - v.size(), 'x')});
+    }
     return op;
   }
 
@@ -188,6 +195,7 @@ class LogWorkload final : public Workload {
   }
 
   std::string topic_;
+  uint64_t value_size_;
   MixChooser mix_;
   int64_t next_value_ = 1;
   bool final_phase_ = false;

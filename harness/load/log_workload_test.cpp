@@ -56,7 +56,9 @@ TEST(LogWorkload, ProduceRecordsKeyValueAndTheReplyId) {
   const std::string& mkey = a.value.list[0].string;
   const int64_t n = a.value.list[1].integer;
   EXPECT_NE(n, b.value.list[1].integer);  // unique values
-  EXPECT_EQ(a.command, (Command{"XADD", "log", "*", "key", mkey, "v", std::to_string(n)}));
+  const std::string v = std::to_string(n);
+  EXPECT_EQ(a.command, (Command{"XADD", "log", "*", "key", mkey, "v", v, "p",
+                                std::string(16 - v.size(), 'x')}));  // value_size 16
   auto ok = fx.workload->interpret(a, RV::bulk("2-15")).outcome;
   EXPECT_EQ(ok.type, Type::ok);
   EXPECT_EQ(ok.value, Value::of(std::vector<Value>{Value::of(mkey), Value::of(n),
