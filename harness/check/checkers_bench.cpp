@@ -1,12 +1,15 @@
 // Throughput of the checkers other than linearizable on synthetic histories of realistic shape.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 
 #include "harness/check/availability.h"
 #include "harness/check/counter.h"
+#include "harness/check/log_check.h"
 #include "harness/check/perf.h"
 #include "harness/check/set_full.h"
+#include "harness/check/staleness.h"
 #include "harness/check/total_queue.h"
 
 namespace fl::check {
@@ -142,6 +145,75 @@ void BM_SetFull(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * elements_read);
 }
 BENCHMARK(BM_SetFull)->Arg(300)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+// range(0) produces over 4 partitions, consumed 10 at a time, then replayed in pages of 500.
+void BM_Log(benchmark::State& state) {
+  Gen g;
+  const int64_t n = state.range(0);
+  auto str = [](std::string x) { return Value::of(std::move(x)); };
+  std::vector<Value> entries;
+  std::vector<int64_t> offsets(4, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t p = i % 4;
+    const std::string id = std::to_string(p) + "-" + std::to_string(offsets[p]++);
+    const std::string k = "k" + std::to_string(i % 100);
+    g.op(i, "log", "produce", Value::of(std::vector<Value>{str(k), Value::of(i)}), Type::ok,
+         Value::of(std::vector<Value>{str(k), Value::of(i), str(id)}));
+    entries.push_back(Value::of(std::vector<Value>{str(id), str(k), Value::of(i)}));
+  }
+  int64_t proc = n;
+  for (size_t i = 0; i < entries.size(); i += 10) {
+    std::vector<Value> batch(entries.begin() + static_cast<ptrdiff_t>(i),
+                             entries.begin() + static_cast<ptrdiff_t>(std::min(i + 10, entries.size())));
+    g.op(proc++, "log", "consume", Value::null(), Type::ok, Value::of(std::move(batch)));
+  }
+  // Log order: partition-major.
+  std::sort(entries.begin(), entries.end(), [](const Value& a, const Value& b) {
+    return a.list[0].string.substr(0, 1) != b.list[0].string.substr(0, 1)
+               ? a.list[0].string < b.list[0].string
+               : a.list[2].integer < b.list[2].integer;
+  });
+  std::string start = "-";
+  for (size_t i = 0; i <= entries.size(); i += 500) {
+    std::vector<Value> page(entries.begin() + static_cast<ptrdiff_t>(std::min(i, entries.size())),
+                            entries.begin() + static_cast<ptrdiff_t>(std::min(i + 500, entries.size())));
+    const std::string next = page.empty() ? start : "(" + page.back().list[0].string;
+    g.op(proc++, "log", "replay", Value::of(std::vector<Value>{str(start), Value::of(int64_t{500})}),
+         Type::ok, Value::of(std::move(page)));
+    start = next;
+  }
+  const history::Compact gc = *history::compact(g.ops);
+  for (auto _ : state) {
+    auto r = check_log(Input{gc, kNoEvents}, LogOptions{});
+    if (r.verdict != Verdict::valid) state.SkipWithError(r.reason.c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_Log)->Arg(300'000)->Unit(benchmark::kMillisecond);
+
+// 100 registers; writes of increasing values and reads of the latest or an older one.
+void BM_Staleness(benchmark::State& state) {
+  Gen g;
+  std::vector<int64_t> last(100, 0);
+  for (int64_t i = 0; i < state.range(0); ++i) {
+    const size_t k = static_cast<size_t>(i % 100);
+    if (g.rng() % 4 == 0) {
+      last[k] = i + 1;
+      g.op(i, "k" + std::to_string(k), "write", Value::of(i + 1), Type::ok, Value::of(i + 1));
+    } else {
+      const int64_t v = last[k];
+      g.op(i, "k" + std::to_string(k), "read", Value::null(), Type::ok,
+           v == 0 ? Value::null() : Value::of(v));
+    }
+  }
+  const history::Compact gc = *history::compact(g.ops);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(check_staleness(Input{gc, kNoEvents}, StalenessOptions{}));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Staleness)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace fl::check

@@ -7,7 +7,13 @@
 
 #include <fmt/core.h>
 
+#include <boost/json.hpp>
+
+#include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 namespace fl::cli {
 namespace {
@@ -15,22 +21,94 @@ namespace {
 constexpr std::string_view kUsage = R"(Usage: faultline up PLAN [--out DIR]
 
 Starts every node of PLAN as a real local process, in dependency order, waits until each passes
-its readiness probe, prints a table of nodes and writes cluster.json into the run directory. Then
+its readiness probe, prints a table of nodes (LBs first: the ports clients connect to; then the
+caches, the db nodes, the broker and external programs, each with its role, pid and port) and
+writes cluster.json into the run directory. Then
 stays up, reporting any node that exits, until Ctrl-C or SIGTERM, when it stops every node in
 reverse dependency order and exits 0. Exits 3 if the plan is bad or a node fails to start.
 )";
 
-void print_table(const std::vector<supervisor::NodeStatus>& nodes) {
-  size_t id_w = 2, kind_w = 4;
-  for (const auto& n : nodes) {
-    id_w = std::max(id_w, n.id.size());
-    kind_w = std::max(kind_w, n.kind.size());
+// The order nodes are listed in: the cluster's front door first (the LBs, where a client or
+// redis-cli connects), then the layers behind it, then external programs.
+int listing_rank(std::string_view kind) {
+  constexpr std::string_view kOrder[] = {"lb", "cache", "db", "broker"};
+  for (size_t i = 0; i < std::size(kOrder); ++i) {
+    if (kind == kOrder[i]) return static_cast<int>(i);
   }
-  std::string out = fmt::format("  {:<{}}  {:<{}}  {:>7}  {}\n", "ID", id_w, "KIND", kind_w, "PID",
-                                "ADDRESS");
-  for (const auto& n : nodes) {
-    out += fmt::format("  {:<{}}  {:<{}}  {:>7}  {}:{}\n", n.id, id_w, n.kind, kind_w, n.pid,
-                       n.host, n.port);
+  return static_cast<int>(std::size(kOrder));
+}
+
+// What a node is for, in a few words: "lb key-hash -> cache", "cache write-back lru", "db master
+// shard 0", "broker fsync always". `db_roles` are the roles cluster.json recorded.
+std::string role_text(const plan::Plan& p, const supervisor::NodeStatus& n,
+                      const std::map<std::string, std::string>& db_roles) {
+  const plan::Cluster& c = p.cluster;
+  if (n.kind == "lb") {
+    return fmt::format("lb {} -> {}", plan::to_string(c.lb.policy), c.lb.backends);
+  }
+  if (n.kind == "cache") {
+    if (const auto* g = c.find_cache(n.group)) {
+      return fmt::format("cache {} {}", plan::to_string(g->write_policy),
+                         plan::to_string(g->eviction));
+    }
+  }
+  if (n.kind == "db") {
+    auto role = db_roles.find(n.id);
+    const std::string shard = n.id.substr(0, n.id.rfind('-'));  // db-s0-r1 -> db-s0
+    return fmt::format("db {} shard {}", role == db_roles.end() ? "?" : role->second,
+                       shard.substr(shard.rfind('s') + 1));
+  }
+  if (n.kind == "broker") return fmt::format("broker fsync {}", plan::to_string(c.broker.fsync));
+  return n.kind;
+}
+
+// The role of each db node as cluster.json recorded it (observed with ROLE at startup).
+std::map<std::string, std::string> db_roles(const std::filesystem::path& cluster_json) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(cluster_json);
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text.str(), ec);
+  if (ec || !v.is_object()) return out;
+  const auto* nodes = v.as_object().if_contains("nodes");
+  if (!nodes || !nodes->is_array()) return out;
+  for (const auto& n : nodes->as_array()) {
+    const auto* o = n.if_object();
+    if (!o) continue;
+    const auto* id = o->if_contains("id");
+    const auto* role = o->if_contains("role");
+    if (id && id->is_string() && role && role->is_string()) {
+      out.emplace(std::string(id->as_string()), std::string(role->as_string()));
+    }
+  }
+  return out;
+}
+
+void print_table(const plan::Plan& p, std::vector<supervisor::NodeStatus> nodes,
+                 const std::map<std::string, std::string>& roles) {
+  std::stable_sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) {
+    return listing_rank(a.kind) < listing_rank(b.kind);
+  });
+  std::vector<std::string> role(nodes.size());
+  size_t id_w = 2, role_w = 4;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    role[i] = role_text(p, nodes[i], roles);
+    id_w = std::max(id_w, nodes[i].id.size());
+    role_w = std::max(role_w, role[i].size());
+  }
+  std::string out = fmt::format("  {:<{}}  {:<{}}  {:>7}  {:>5}  {}\n", "ID", id_w, "ROLE", role_w,
+                                "PID", "PORT", "ADDRESS");
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const auto& n = nodes[i];
+    out += fmt::format("  {:<{}}  {:<{}}  {:>7}  {:>5}  {}:{}\n", n.id, id_w, role[i], role_w,
+                       n.pid, n.port, n.host, n.port);
+  }
+  // Where a developer points a client: the first LB, else the first cache (either takes any key;
+  // a db node answers -MOVED for the other shards' keys).
+  if (!nodes.empty() && listing_rank(nodes.front().kind) <= listing_rank("cache")) {
+    out += fmt::format("Try: redis-cli -p {} SET k v && redis-cli -p {} GET k\n",
+                       nodes.front().port, nodes.front().port);
   }
   fmt::print("{}", out);
 }
@@ -105,7 +183,7 @@ int up_main(int argc, char** argv) {
   auto nodes = s.nodes();
   fmt::print("faultline: {} node{} ready in {:.2f}s; cluster.json in {}\n", nodes.size(),
              nodes.size() == 1 ? "" : "s", static_cast<double>(s.now()) / 1e9, s.dir().string());
-  print_table(nodes);
+  print_table(*loaded.plan, nodes, db_roles(s.dir() / "cluster.json"));
   fmt::print("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
 

@@ -10,7 +10,9 @@
 //    stops accepting connections is forgotten and the endpoint list asked again.
 //  - `-TRYAGAIN` and `-CLUSTERDOWN` (certainly not applied): retried after a backoff of 10 ms
 //    doubling to 100 ms, until the call's deadline; then the call's result is that reply.
-//  - `-NOQUORUM` and every other error reply: returned as they are (never retried).
+//  - `-NOQUORUM`, `-TIMEOUT` (an LB or cache got no answer onward: it may have been applied) and
+//    every other error reply: returned as they are (never retried); error_outcome() makes a
+//    write that got -NOQUORUM or -TIMEOUT `info`.
 // Not thread-safe: use it from the io_context's thread.
 #pragma once
 

@@ -8,7 +8,10 @@
 namespace fl::load {
 
 Outcome error_outcome(const Operation& op, const resp::Value& reply) {
-  bool may_apply = !op.read_only && reply.str.starts_with("NOQUORUM");
+  // -NOQUORUM: a replicated write that reached some replicas. -TIMEOUT (LB, cache): sent onward
+  // and not answered in time, or its onward connection broke.
+  const std::string_view code = std::string_view(reply.str).substr(0, reply.str.find(' '));
+  const bool may_apply = !op.read_only && (code == "NOQUORUM" || code == "TIMEOUT");
   return {may_apply ? history::Type::info : history::Type::fail, history::Value::null(), reply.str};
 }
 

@@ -76,7 +76,8 @@ class Workload {
 };
 
 // The reply is an error: `fail`, since a RESP error means the command was not executed, except
-// -NOQUORUM for a write (a replicated write that may still be applied), which is `info`.
+// for a write -NOQUORUM (a replicated write that may still be applied) and -TIMEOUT (an LB or
+// cache sent it onward and got no answer in time: it may have been applied), which are `info`.
 Outcome error_outcome(const Operation& op, const resp::Value& reply);
 
 // Picks operation names by the relative weights of a mix.

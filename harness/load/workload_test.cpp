@@ -107,6 +107,10 @@ TEST(Register, RepliesMeanWhatTheHistoryNeeds) {
   EXPECT_EQ(wx.reply(write, RV::simple("OK")).value, write.value);
   EXPECT_EQ(wx.reply(write, RV::err("READONLY not master")).type, Type::fail);
   EXPECT_EQ(wx.reply(write, RV::err("NOQUORUM only 1 of 3")).type, Type::info);
+  // An LB or cache that forwarded it and got no answer: it may have been applied.
+  EXPECT_EQ(wx.reply(write, RV::err("TIMEOUT backend cache-1 did not answer")).type, Type::info);
+  EXPECT_EQ(wx.reply(write, RV::err("TIMEOUTS are not a code")).type, Type::fail);
+  EXPECT_EQ(fx.reply(read, RV::err("TIMEOUT backend cache-1 did not answer")).type, Type::fail);
   EXPECT_EQ(wx.reply(write, RV::integer_value(1)).type, Type::info);  // odd: may have applied
 
   Fixture cx(spec_of("register", {{"cas", 1}}));

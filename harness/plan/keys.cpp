@@ -10,18 +10,23 @@ constexpr std::string_view kSignalChoices[] = {
 constexpr std::string_view kProbeKinds[] = {"tcp", "resp", "http", "log", "none"};
 constexpr std::string_view kRestartPolicies[] = {"no", "on-failure", "always"};
 constexpr std::string_view kConditions[] = {"started", "ready"};
-constexpr std::string_view kWorkloadKinds[] = {"register", "set", "counter", "kv-mix", "queue"};
+constexpr std::string_view kWorkloadKinds[] = {"register", "set",   "counter",
+                                               "kv-mix",   "queue", "log"};
 constexpr std::string_view kLoadModes[] = {"open", "closed"};
-constexpr std::string_view kDistributions[] = {"uniform", "zipfian", "latest", "hotspot"};
+constexpr std::string_view kDistributions[] = {"uniform", "zipfian", "latest", "hotspot",
+                                               "sequential"};
 constexpr std::string_view kBalances[] = {"first", "round-robin"};
-constexpr std::string_view kCheckKinds[] = {"linearizable", "set-full",     "counter",
-                                            "total-queue",  "availability", "failover",
-                                            "perf"};
+constexpr std::string_view kCheckKinds[] = {
+    "linearizable", "set-full",  "counter",     "total-queue", "availability", "failover",
+    "perf",         "log",       "staleness",   "convergence", "stat"};
 constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
                                         "kv-append", "set",          "fifo-queue"};
 constexpr std::string_view kReplicationModes[] = {"async", "sync", "quorum"};
 constexpr std::string_view kReadRoutings[] = {"master", "slaves", "any"};
 constexpr std::string_view kFsyncPolicies[] = {"always", "everysec", "never"};
+constexpr std::string_view kWritePolicies[] = {"write-through", "write-around", "write-back"};
+constexpr std::string_view kEvictions[] = {"lru", "lfu"};
+constexpr std::string_view kLbPolicies[] = {"round-robin", "least-connections", "key-hash"};
 constexpr std::string_view kFaultActions[] = {"kill", "terminate", "pause", "restart",
                                               "restart-wiped"};
 
@@ -39,6 +44,50 @@ constexpr KeySpec kTopKeys[] = {
 
 constexpr KeySpec kClusterKeys[] = {
     {"db", KeyType::table},
+    {"broker", KeyType::table},
+    {"cache", KeyType::table_or_array},
+    {"lb", KeyType::table},
+};
+
+constexpr KeySpec kClusterBrokerKeys[] = {
+    {"nodes", KeyType::integer},
+    {"partitions", KeyType::integer},
+    {"fsync", KeyType::string, kFsyncPolicies},
+    {"ack_timeout", KeyType::duration},
+    {"compact", KeyType::string_array},
+    {"compact_every", KeyType::duration},
+    {"changes", KeyType::boolean},
+    {"changes_topic", KeyType::string},
+    {"bugs", KeyType::string_array},
+};
+
+constexpr KeySpec kClusterCacheKeys[] = {
+    {"name", KeyType::string},
+    {"nodes", KeyType::integer},
+    {"write_policy", KeyType::string, kWritePolicies},
+    {"eviction", KeyType::string, kEvictions},
+    {"capacity", KeyType::size},
+    {"ttl", KeyType::duration},
+    {"flush_interval", KeyType::duration},
+    {"flush_batch", KeyType::integer},
+    {"warm", KeyType::integer},
+    {"timeout", KeyType::duration},
+    {"bugs", KeyType::string_array},
+};
+
+constexpr KeySpec kClusterLbKeys[] = {
+    {"nodes", KeyType::integer},
+    {"policy", KeyType::string, kLbPolicies},
+    {"backends", KeyType::string},
+    {"vnodes", KeyType::integer},
+    {"health_interval", KeyType::duration},
+    {"health_timeout", KeyType::duration},
+    {"fall", KeyType::integer},
+    {"rise", KeyType::integer},
+    {"passive_failures", KeyType::integer},
+    {"timeout", KeyType::duration},
+    {"connections", KeyType::integer},
+    {"bugs", KeyType::string_array},
 };
 
 constexpr KeySpec kClusterDbKeys[] = {
@@ -131,7 +180,10 @@ constexpr KeySpec kCheckKeys[] = {
     {"kind", KeyType::string, kCheckKinds}, {"model", KeyType::string, kModels},
     {"time_budget", KeyType::duration},     {"memory_budget", KeyType::size},
     {"min_ok_ratio", KeyType::number},      {"max_failover", KeyType::duration},
-    {"workload", KeyType::string},
+    {"workload", KeyType::string},          {"max_stale_ratio", KeyType::number},
+    {"max_stale", KeyType::duration},       {"quiet", KeyType::duration},
+    {"group", KeyType::string},             {"stat", KeyType::string},
+    {"min", KeyType::number},               {"max", KeyType::number},
 };
 
 constexpr TableSpec kTables[] = {
@@ -139,6 +191,9 @@ constexpr TableSpec kTables[] = {
     {"cluster", "[cluster]", kClusterKeys},
     {"cluster.db", "[cluster.db]", kClusterDbKeys},
     {"cluster.db.quorum", "[cluster.db.quorum]", kClusterDbQuorumKeys},
+    {"cluster.broker", "[cluster.broker]", kClusterBrokerKeys},
+    {"cluster.cache", "[cluster.cache]", kClusterCacheKeys},
+    {"cluster.lb", "[cluster.lb]", kClusterLbKeys},
     {"node", "[[node]]", kNodeKeys},
     {"node.ready", "[node.ready]", kReadyKeys},
     {"node.restart", "[node.restart]", kRestartKeys},

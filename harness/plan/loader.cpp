@@ -205,9 +205,18 @@ class Loader {
   void read_top(const toml::table& root);
   void read_expect(const Scope& top);
   void read_cluster(const Scope& top);
+  void read_db(const Scope& cluster);
   void read_db_quorum(const Scope& q, DbCluster& db, bool replication_ok, bool replicas_ok);
-  void read_db_bugs(const Scope& db_scope, DbCluster& db);
-  void add_db_group(const toml::source_region& where);
+  void read_bugs(const Scope& scope, std::span<const std::string_view> known,
+                 std::vector<std::string>& out);
+  void read_broker(const Scope& cluster);
+  void read_caches(const Scope& cluster);
+  void read_cache(const toml::table& table, std::string name);
+  void read_lb(const Scope& cluster);
+  void add_broker_group();
+  void add_db_group();
+  void add_cache_group(const CacheGroup& group);
+  void add_lb_group();
   void read_node(const toml::table& table, size_t index, size_t count);
   void read_ready(const Scope& node, NodeSpec& spec);
   void read_restart(const Scope& node, NodeSpec& spec);
@@ -238,6 +247,10 @@ class Loader {
   std::vector<toml::source_region> workload_where_;
   std::vector<std::vector<toml::source_region>> target_where_;
   std::vector<std::string> workload_scope_;  // "[workload]", "[[workload]] #2"
+  // Where each reference table was written (its group's id_where) and how diagnostics name it.
+  toml::source_region broker_where_, db_where_, lb_where_;
+  std::vector<toml::source_region> cache_where_;  // parallel to plan_.cluster.caches
+  std::vector<std::string> cache_scope_;          // "[cluster.cache]", "[[cluster.cache]] #2"
   // Where each [[fault]] and its target were written, and its diagnostic name, for
   // check_faults(); parallel to plan_.faults.
   struct FaultSource {
@@ -483,7 +496,20 @@ void Loader::read_expect(const Scope& top) {
 void Loader::read_cluster(const Scope& top) {
   auto cluster = sub_table(top, "cluster", "[cluster]");
   if (!cluster) return;
-  auto db_scope = sub_table(*cluster, "db", "[cluster.db]");
+  read_broker(*cluster);
+  read_db(*cluster);
+  read_caches(*cluster);
+  read_lb(*cluster);
+  // Start order, which is also the order of plan.nodes: the broker (the db publishes to it),
+  // the db, the caches (they read through to the db), the LBs (in front of the caches).
+  if (plan_.cluster.broker.enabled) add_broker_group();
+  if (plan_.cluster.db.enabled) add_db_group();
+  for (const auto& group : plan_.cluster.caches) add_cache_group(group);
+  if (plan_.cluster.lb.enabled) add_lb_group();
+}
+
+void Loader::read_db(const Scope& cluster) {
+  auto db_scope = sub_table(cluster, "db", "[cluster.db]");
   if (!db_scope) return;
   const toml::table& t = *db_scope->table;
   DbCluster& db = plan_.cluster.db;
@@ -528,7 +554,7 @@ void Loader::read_cluster(const Scope& top) {
                       format_duration(db.heartbeat), format_duration(db.lease)));
   }
   if (auto v = get_int(*db_scope, "snapshot_every", 0, kMaxCount)) db.snapshot_every = *v;
-  read_db_bugs(*db_scope, db);
+  read_bugs(*db_scope, known_db_bugs(), db.bugs);
   if (auto v = get_size(*db_scope, "max_bulk")) {
     if (*v == 0) {
       error(t.get("max_bulk")->source(), "'max_bulk' in [cluster.db] must be greater than 0");
@@ -558,7 +584,7 @@ void Loader::read_cluster(const Scope& top) {
                       "[cluster.db] runs {} (set 'replicas', or a smaller [cluster.db.quorum] n)",
                       db.quorum.n, db.quorum.n, db.replicas));
   }
-  add_db_group(t.source());
+  db_where_ = t.source();
 }
 
 void Loader::read_db_quorum(const Scope& q, DbCluster& db, bool replication_ok, bool replicas_ok) {
@@ -597,22 +623,22 @@ void Loader::read_db_quorum(const Scope& q, DbCluster& db, bool replication_ok, 
   }
 }
 
-void Loader::read_db_bugs(const Scope& db_scope, DbCluster& db) {
-  const auto* node = get(db_scope, "bugs", KeyType::string_array);
+void Loader::read_bugs(const Scope& scope, std::span<const std::string_view> known,
+                       std::vector<std::string>& out) {
+  const auto* node = get(scope, "bugs", KeyType::string_array);
   if (!node) return;
-  const auto known = known_db_bugs();
   const auto& arr = *node->as_array();
   for (size_t i = 0; i < arr.size(); ++i) {
     const auto* s = arr[i].as_string();
     if (!s) {
-      error(arr[i].source(), fmt::format("'bugs' in [cluster.db] must be an array of strings, "
+      error(arr[i].source(), fmt::format("'bugs' in {} must be an array of strings, "
                                          "element {} is {}",
-                                         i + 1, toml_type_name(arr[i].type())));
+                                         scope.name, i + 1, toml_type_name(arr[i].type())));
       continue;
     }
     const std::string& name = s->get();
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string message = fmt::format("'bugs' in [cluster.db]: unknown bug \"{}\"", name);
+      std::string message = fmt::format("'bugs' in {}: unknown bug \"{}\"", scope.name, name);
       if (auto near = closest_match(name, known)) {
         message += fmt::format(" (did you mean \"{}\"?)", *near);
       } else {
@@ -621,17 +647,321 @@ void Loader::read_db_bugs(const Scope& db_scope, DbCluster& db) {
       error(arr[i].source(), std::move(message));
       continue;
     }
-    if (std::find(db.bugs.begin(), db.bugs.end(), name) != db.bugs.end()) {
-      error(arr[i].source(), fmt::format("'bugs' in [cluster.db] names \"{}\" twice", name));
+    if (std::find(out.begin(), out.end(), name) != out.end()) {
+      error(arr[i].source(), fmt::format("'bugs' in {} names \"{}\" twice", scope.name, name));
       continue;
     }
-    db.bugs.push_back(name);
+    out.push_back(name);
   }
 }
 
-// The db node group: shards x replicas instances db-s{s}-r{r}, each told every member.
-void Loader::add_db_group(const toml::source_region& where) {
+void Loader::read_broker(const Scope& cluster) {
+  auto scope = sub_table(cluster, "broker", "[cluster.broker]");
+  if (!scope) return;
+  const toml::table& t = *scope->table;
+  BrokerCluster& b = plan_.cluster.broker;
+  b.enabled = true;
+  broker_where_ = t.source();
+  static constexpr std::pair<std::string_view, FsyncPolicy> kFsync[] = {
+      {"always", FsyncPolicy::always},
+      {"everysec", FsyncPolicy::everysec},
+      {"never", FsyncPolicy::never}};
+  if (auto v = get_int(*scope, "nodes", 1, 1)) b.nodes = static_cast<int>(*v);
+  if (auto v = get_int(*scope, "partitions", 1, 1024)) b.partitions = static_cast<int>(*v);
+  if (auto v = get_enum(*scope, "fsync", kFsync)) b.fsync = *v;
+  if (auto d = get_duration(*scope, "ack_timeout", true)) b.ack_timeout = *d;
+  if (const auto* node = get(*scope, "compact", KeyType::string_array)) {
+    const auto& arr = *node->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) {
+      const auto* topic = arr[i].as_string();
+      if (!topic || topic->get().empty()) {
+        error(arr[i].source(),
+              fmt::format("'compact' in [cluster.broker] must be an array of topic names, "
+                          "element {} is {}",
+                          i + 1, topic ? "an empty string" : toml_type_name(arr[i].type())));
+      } else if (std::find(b.compact.begin(), b.compact.end(), topic->get()) != b.compact.end()) {
+        error(arr[i].source(), fmt::format("'compact' in [cluster.broker] names \"{}\" twice",
+                                           topic->get()));
+      } else {
+        b.compact.push_back(topic->get());
+      }
+    }
+  }
+  if (auto d = get_duration(*scope, "compact_every", true)) b.compact_every = *d;
+  if (auto v = get_bool(*scope, "changes")) b.changes = *v;
+  if (auto v = get_string(*scope, "changes_topic")) {
+    if (v->empty()) {
+      error(t.get("changes_topic")->source(),
+            "'changes_topic' in [cluster.broker] must not be empty");
+    } else {
+      b.changes_topic = *v;
+    }
+  }
+  read_bugs(*scope, known_broker_bugs(), b.bugs);
+}
+
+void Loader::read_caches(const Scope& cluster) {
+  const auto* node = get(cluster, "cache", KeyType::table_or_array);
+  if (!node) return;
+  if (const auto* t = node->as_table()) {
+    read_cache(*t, "[cluster.cache]");
+  } else {
+    const auto& arr = *node->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) {
+      read_cache(*arr[i].as_table(), arr.size() == 1
+                                         ? std::string("[[cluster.cache]]")
+                                         : fmt::format("[[cluster.cache]] #{}", i + 1));
+    }
+  }
+}
+
+void Loader::read_cache(const toml::table& t, std::string name) {
+  Scope scope{&t, find_table("cluster.cache"), std::move(name)};
+  check_keys(scope);
+  const std::string& in = scope.name;
+  CacheGroup c;
+  c.where = {file_, t.source().begin.line, t.source().begin.column};
+  static constexpr std::pair<std::string_view, WritePolicy> kPolicies[] = {
+      {"write-through", WritePolicy::write_through},
+      {"write-around", WritePolicy::write_around},
+      {"write-back", WritePolicy::write_back},
+  };
+  static constexpr std::pair<std::string_view, Eviction> kEvictions[] = {
+      {"lru", Eviction::lru},
+      {"lfu", Eviction::lfu},
+  };
+  toml::source_region where = t.source();
+  if (auto n = get_string(scope, "name")) {
+    if (valid_id(*n)) {
+      c.name = *n;
+      where = t.get("name")->source();
+    } else {
+      error(t.get("name")->source(),
+            fmt::format("'name' in {} must match [a-z0-9_-]+, got \"{}\"", in, *n));
+    }
+  }
+  if (!plan_.cluster.db.enabled) {
+    error(t.source(), fmt::format("{} needs [cluster.db]: a cache reads through to the db shards",
+                                  in));
+  }
+  if (auto v = get_int(scope, "nodes", 1, kMaxDbNodes)) c.nodes = static_cast<int>(*v);
+  const auto policy = get_enum(scope, "write_policy", kPolicies);
+  if (policy) c.write_policy = *policy;
+  const bool policy_ok = policy || !t.contains("write_policy");
+  if (auto v = get_enum(scope, "eviction", kEvictions)) c.eviction = *v;
+  if (auto v = get_size(scope, "capacity")) {
+    if (*v == 0) {
+      error(t.get("capacity")->source(), fmt::format("'capacity' in {} must be greater than 0", in));
+    } else {
+      c.capacity = *v;
+    }
+  }
+  if (auto d = get_duration(scope, "ttl", false)) c.ttl = *d;
+  auto write_back_only = [&](std::string_view key) {
+    if (!policy_ok || c.write_policy == WritePolicy::write_back) return true;
+    error(t.get(key)->source(), fmt::format("'{}' in {} applies only to write_policy = "
+                                            "\"write-back\"",
+                                            key, in));
+    return false;
+  };
+  if (auto d = get_duration(scope, "flush_interval", true)) {
+    if (write_back_only("flush_interval")) c.flush_interval = *d;
+  }
+  if (auto v = get_int(scope, "flush_batch", 1, 1'000'000)) {
+    if (write_back_only("flush_batch")) c.flush_batch = static_cast<int>(*v);
+  }
+  if (auto v = get_int(scope, "warm", 0, 10'000'000)) {
+    if (*v > 0 && !(plan_.cluster.broker.enabled && plan_.cluster.broker.changes)) {
+      error(t.get("warm")->source(),
+            fmt::format("'warm' in {} replays change events and needs [cluster.broker] with "
+                        "changes = true",
+                        in));
+    } else {
+      c.warm = static_cast<int>(*v);
+    }
+  }
+  if (auto d = get_duration(scope, "timeout", true)) c.timeout = *d;
+  read_bugs(scope, known_cache_bugs(), c.bugs);
+  plan_.cluster.caches.push_back(std::move(c));
+  cache_where_.push_back(where);
+  cache_scope_.push_back(in);
+}
+
+void Loader::read_lb(const Scope& cluster) {
+  auto scope = sub_table(cluster, "lb", "[cluster.lb]");
+  if (!scope) return;
+  const toml::table& t = *scope->table;
+  LbCluster& lb = plan_.cluster.lb;
+  lb.enabled = true;
+  lb_where_ = t.source();
+  static constexpr std::pair<std::string_view, LbPolicy> kPolicies[] = {
+      {"round-robin", LbPolicy::round_robin},
+      {"least-connections", LbPolicy::least_connections},
+      {"key-hash", LbPolicy::key_hash},
+  };
+  if (auto v = get_int(*scope, "nodes", 1, kMaxDbNodes)) lb.nodes = static_cast<int>(*v);
+  if (auto v = get_enum(*scope, "policy", kPolicies)) lb.policy = *v;
+  const auto& caches = plan_.cluster.caches;
+  if (auto b = get_string(*scope, "backends")) {
+    std::vector<std::string_view> names;
+    for (const auto& c : caches) {
+      if (std::find(names.begin(), names.end(), c.name) == names.end()) names.push_back(c.name);
+    }
+    if (plan_.cluster.db.enabled) names.push_back("db");
+    if (std::find(names.begin(), names.end(), *b) != names.end()) {
+      lb.backends = *b;
+    } else {
+      std::string message = fmt::format(
+          "'backends' in [cluster.lb] must name a cache group or \"db\", got \"{}\"", *b);
+      if (auto near = closest_match(*b, names)) {
+        message += fmt::format(" (did you mean \"{}\"?)", *near);
+      } else if (!names.empty()) {
+        message += fmt::format(" (the plan's: {})", join(names));
+      }
+      error(t.get("backends")->source(), std::move(message));
+    }
+  } else if (!t.contains("backends")) {
+    if (!caches.empty()) {
+      lb.backends = caches.front().name;
+    } else if (plan_.cluster.db.enabled) {
+      lb.backends = "db";
+    } else {
+      error(t.source(), "[cluster.lb] has nothing to forward to: the plan has no [cluster.cache] "
+                        "and no [cluster.db]");
+    }
+  }
+  if (auto v = get_int(*scope, "vnodes", 1, 100'000)) lb.vnodes = static_cast<int>(*v);
+  if (auto d = get_duration(*scope, "health_interval", true)) lb.health_interval = *d;
+  if (auto d = get_duration(*scope, "health_timeout", true)) lb.health_timeout = *d;
+  if (auto v = get_int(*scope, "fall", 1, 1000)) lb.fall = static_cast<int>(*v);
+  if (auto v = get_int(*scope, "rise", 1, 1000)) lb.rise = static_cast<int>(*v);
+  if (auto v = get_int(*scope, "passive_failures", 1, 1'000'000)) {
+    lb.passive_failures = static_cast<int>(*v);
+  }
+  if (auto d = get_duration(*scope, "timeout", true)) lb.timeout = *d;
+  if (auto v = get_int(*scope, "connections", 1, 1000)) lb.connections = static_cast<int>(*v);
+  read_bugs(*scope, known_lb_bugs(), lb.bugs);
+}
+
+// A reference group whose instances share one argv with {id} in it, probed with PING.
+NodeSource reference_group(std::string id, std::string kind, int replicas, std::string name,
+                           const toml::source_region& where, const std::string& file) {
+  NodeSource src;
+  src.has_id = true;
+  src.name = std::move(name);
+  src.id_where = where;
+  NodeSpec& spec = src.spec;
+  spec.id = std::move(id);
+  spec.kind = std::move(kind);
+  spec.replicas = replicas;
+  spec.ready.kind = ProbeKind::resp;
+  spec.where = {file, where.begin.line, where.begin.column};
+  return src;
+}
+
+void push_flag(std::vector<std::string>& argv, std::string_view flag, std::string value) {
+  argv.emplace_back(flag);
+  argv.push_back(std::move(value));
+}
+
+// The db's change events reach the broker: the db gets --broker, the caches subscribe.
+bool change_feed(const Cluster& c) { return c.broker.enabled && c.broker.changes; }
+
+void Loader::add_broker_group() {
+  const BrokerCluster& b = plan_.cluster.broker;
+  NodeSource src = reference_group(std::string(kBrokerId), "broker", b.nodes, "[cluster.broker]",
+                                   broker_where_, file_);
+  auto& argv = src.spec.command;
+  argv = {"{bindir}/faultline-broker", "--id", "{id}", "--host", "{host}", "--port", "{port}",
+          "--dir", "{dir}"};
+  push_flag(argv, "--partitions", std::to_string(b.partitions));
+  push_flag(argv, "--fsync", std::string(to_string(b.fsync)));
+  push_flag(argv, "--ack-timeout", format_duration(b.ack_timeout));
+  for (const auto& topic : b.compact) push_flag(argv, "--compact", topic);
+  push_flag(argv, "--compact-every", format_duration(b.compact_every));
+  for (const auto& bug : b.bugs) push_flag(argv, "--bug", bug);
+  src.command_where.assign(argv.size(), broker_where_);
+  nodes_.push_back(std::move(src));
+}
+
+void Loader::add_cache_group(const CacheGroup& c) {
+  const size_t index = static_cast<size_t>(&c - plan_.cluster.caches.data());
+  NodeSource src = reference_group(c.name, "cache", c.nodes, cache_scope_[index],
+                                   cache_where_[index], file_);
+  auto& argv = src.spec.command;
+  argv = {"{bindir}/faultline-cache", "--id", "{id}", "--host", "{host}", "--port", "{port}",
+          "--dir", "{dir}"};
   const DbCluster& db = plan_.cluster.db;
+  for (int s = 0; db.enabled && s < db.shards; ++s) {
+    for (int r = 0; r < db.replicas; ++r) {
+      const std::string id = db_instance_id(s, r);
+      push_flag(argv, "--db", fmt::format("{},{},{{host}}:{{port:{}}}", id, s, id));
+    }
+  }
+  push_flag(argv, "--write-policy", std::string(to_string(c.write_policy)));
+  push_flag(argv, "--eviction", std::string(to_string(c.eviction)));
+  push_flag(argv, "--capacity", std::to_string(c.capacity));
+  push_flag(argv, "--ttl", format_duration(c.ttl));
+  push_flag(argv, "--flush-interval", format_duration(c.flush_interval));
+  push_flag(argv, "--flush-batch", std::to_string(c.flush_batch));
+  push_flag(argv, "--warm", std::to_string(c.warm));
+  push_flag(argv, "--timeout", format_duration(c.timeout));
+  if (change_feed(plan_.cluster)) {
+    push_flag(argv, "--broker", fmt::format("{{host}}:{{port:{}}}", kBrokerId));
+    push_flag(argv, "--changes-topic", plan_.cluster.broker.changes_topic);
+  }
+  for (const auto& bug : c.bugs) push_flag(argv, "--bug", bug);
+  src.command_where.assign(argv.size(), cache_where_[index]);
+  // The db need not be ready (the cache retries its -TRYAGAIN / refused connections until the
+  // request's timeout), only spawned, so that both boot side by side.
+  if (db.enabled) {
+    src.spec.depends_on.push_back({"db", DependCondition::started});
+    src.dep_where.push_back(cache_where_[index]);
+  }
+  if (change_feed(plan_.cluster)) {
+    src.spec.depends_on.push_back({std::string(kBrokerId), DependCondition::started});
+    src.dep_where.push_back(cache_where_[index]);
+  }
+  nodes_.push_back(std::move(src));
+}
+
+void Loader::add_lb_group() {
+  const LbCluster& lb = plan_.cluster.lb;
+  NodeSource src = reference_group(std::string(kLbGroup), "lb", lb.nodes, "[cluster.lb]",
+                                   lb_where_, file_);
+  auto& argv = src.spec.command;
+  argv = {"{bindir}/faultline-lb", "--id", "{id}", "--host", "{host}", "--port", "{port}",
+          "--dir", "{dir}"};
+  // Every instance of the backend group (its NodeSpec is already in nodes_).
+  for (const auto& other : nodes_) {
+    if (other.spec.id != lb.backends) continue;
+    for (int r = 0; r < other.spec.replicas; ++r) {
+      const std::string id = instance_id(other.spec, r);
+      push_flag(argv, "--backend", fmt::format("{},{{host}}:{{port:{}}}", id, id));
+    }
+  }
+  push_flag(argv, "--policy", std::string(to_string(lb.policy)));
+  push_flag(argv, "--vnodes", std::to_string(lb.vnodes));
+  push_flag(argv, "--health-interval", format_duration(lb.health_interval));
+  push_flag(argv, "--health-timeout", format_duration(lb.health_timeout));
+  push_flag(argv, "--fall", std::to_string(lb.fall));
+  push_flag(argv, "--rise", std::to_string(lb.rise));
+  push_flag(argv, "--passive-failures", std::to_string(lb.passive_failures));
+  push_flag(argv, "--timeout", format_duration(lb.timeout));
+  push_flag(argv, "--connections", std::to_string(lb.connections));
+  for (const auto& bug : lb.bugs) push_flag(argv, "--bug", bug);
+  src.command_where.assign(argv.size(), lb_where_);
+  if (!lb.backends.empty()) {
+    src.spec.depends_on.push_back({lb.backends, DependCondition::ready});
+    src.dep_where.push_back(lb_where_);
+  }
+  nodes_.push_back(std::move(src));
+}
+
+// The db node group: shards x replicas instances db-s{s}-r{r}, each told every member.
+void Loader::add_db_group() {
+  const DbCluster& db = plan_.cluster.db;
+  const toml::source_region& where = db_where_;
   NodeSource src;
   src.has_id = true;
   src.name = "[cluster.db]";
@@ -680,6 +1010,10 @@ void Loader::add_db_group(const toml::source_region& where) {
       add("--max-clients", std::to_string(db.max_clients));
       add("--idle-timeout", format_duration(db.idle_timeout));
       add("--scan-count", std::to_string(db.scan_count));
+      if (change_feed(plan_.cluster)) {
+        add("--broker", fmt::format("{{host}}:{{port:{}}}", kBrokerId));
+        add("--changes-topic", plan_.cluster.broker.changes_topic);
+      }
       spec.members.push_back(std::move(m));
     }
   }
@@ -687,6 +1021,10 @@ void Loader::add_db_group(const toml::source_region& where) {
   // stands for all (they differ only in --shard).
   spec.command = spec.members.front().command;
   src.command_where.assign(spec.command.size(), where);
+  if (change_feed(plan_.cluster)) {
+    spec.depends_on.push_back({std::string(kBrokerId), DependCondition::started});
+    src.dep_where.push_back(where);
+  }
   nodes_.push_back(std::move(src));
 }
 
@@ -934,7 +1272,7 @@ void Loader::read_workload(const toml::table& t, std::string name) {
 
   static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
       {"register", "register"}, {"set", "set"},     {"counter", "counter"},
-      {"kv-mix", "kv-mix"},     {"queue", "queue"},
+      {"kv-mix", "kv-mix"},     {"queue", "queue"}, {"log", "log"},
   };
   static constexpr std::pair<std::string_view, LoadMode> kModes[] = {
       {"open", LoadMode::open},
@@ -949,6 +1287,7 @@ void Loader::read_workload(const toml::table& t, std::string name) {
       {"zipfian", KeyDistribution::zipfian},
       {"latest", KeyDistribution::latest},
       {"hotspot", KeyDistribution::hotspot},
+      {"sequential", KeyDistribution::sequential},
   };
   const auto kind = get_enum(*scope, "kind", kKinds);
   if (kind) {
@@ -1015,8 +1354,9 @@ void Loader::read_workload(const toml::table& t, std::string name) {
       error(where, fmt::format("'value_size' in {} must be between 1 byte and 512MiB, got "
                                "{} bytes",
                                in, *v));
-    } else if (applies_only("value_size", kind.has_value(), w.kind == "kv-mix" || w.kind == "queue",
-                            "kind = \"kv-mix\" or \"queue\"")) {
+    } else if (applies_only("value_size", kind.has_value(),
+                            w.kind == "kv-mix" || w.kind == "queue" || w.kind == "log",
+                            "kind = \"kv-mix\", \"queue\" or \"log\"")) {
       w.value_size = *v;
     }
   }
@@ -1095,6 +1435,10 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
       {"linearizable", "linearizable"}, {"set-full", "set-full"},         {"counter", "counter"},
       {"total-queue", "total-queue"},   {"availability", "availability"}, {"failover", "failover"},
       {"perf", "perf"},
+      {"log", "log"},
+      {"staleness", "staleness"},
+      {"convergence", "convergence"},
+      {"stat", "stat"},
   };
   static constexpr std::pair<std::string_view, std::string_view> kModels[] = {
       {"register", "register"},
@@ -1130,7 +1474,8 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
                         hint_for(*name, names)));
     }
   } else if (kind && plan_.workloads.size() > 1 && c.kind != "availability" &&
-             c.kind != "perf" && c.kind != "failover") {
+             c.kind != "perf" && c.kind != "failover" && c.kind != "convergence" &&
+             c.kind != "stat") {
     std::string names;
     for (const auto& w : plan_.workloads) {
       if (!w.name.empty()) names += (names.empty() ? "" : ", ") + w.name;
@@ -1182,6 +1527,87 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
     } else {
       c.max_failover = *d;
     }
+  }
+  // The keys of one kind only: a key given to another kind is a mistake in one of the two.
+  auto only_for = [&](std::string_view key, std::string_view for_kind) {
+    if (!kind || c.kind == for_kind) return true;
+    error(table.get(key)->source(), fmt::format("'{}' in {} applies only to kind = \"{}\"", key,
+                                                scope.name, for_kind));
+    return false;
+  };
+  if (auto v = get_number(scope, "max_stale_ratio", 0, false, 1)) {
+    if (only_for("max_stale_ratio", "staleness")) c.max_stale_ratio = *v;
+  }
+  if (auto d = get_duration(scope, "max_stale", false)) {
+    if (only_for("max_stale", "staleness")) c.max_stale = *d;
+  }
+  if (auto d = get_duration(scope, "quiet", false)) {
+    if (only_for("quiet", "convergence")) c.quiet = *d;
+  }
+  if (auto g = get_string(scope, "group")) {
+    if (only_for("group", "stat")) {
+      // A reference node group: only those answer INFO with the fields the check reads.
+      std::vector<std::string_view> groups;
+      for (const auto& n : nodes_) {
+        if (n.spec.kind != "external") groups.push_back(n.spec.id);
+      }
+      if (std::find(groups.begin(), groups.end(), *g) != groups.end()) {
+        c.group = *g;
+      } else {
+        std::string message =
+            fmt::format("'group' in {} names no reference node group '{}'", scope.name, *g);
+        if (groups.empty()) {
+          message += " (the plan runs no reference nodes: add a [cluster] table)";
+        } else if (auto near = closest_match(*g, groups)) {
+          message += fmt::format(" (did you mean '{}'?)", *near);
+        } else {
+          message += fmt::format(" (the plan's: {})", join(groups));
+        }
+        error(table.get("group")->source(), std::move(message));
+      }
+    }
+  }
+  if (auto st = get_string(scope, "stat")) {
+    if (st->empty()) {
+      error(table.get("stat")->source(), fmt::format("'stat' in {} must not be empty", scope.name));
+    } else if (only_for("stat", "stat")) {
+      c.stat = *st;
+    }
+  }
+  for (std::string_view key : {"min", "max"}) {
+    if (auto v = get_number(scope, key, -kNoMax, false, kNoMax)) {
+      if (only_for(key, "stat")) (key == "min" ? c.min : c.max) = *v;
+    }
+  }
+  if (c.min && c.max && *c.min > *c.max) {
+    error(table.get("min")->source(), fmt::format("'min' ({}) in {} must not exceed 'max' ({})",
+                                                  *c.min, scope.name, *c.max));
+  }
+  if (kind && c.kind == "stat") {
+    for (std::string_view key : {"group", "stat"}) {
+      if (!table.contains(key)) {
+        error(table.source(), fmt::format("missing required key '{}' in {} (kind = \"stat\")",
+                                          key, scope.name));
+      }
+    }
+  }
+  // The workload kinds each new checker reads.
+  if (kind && scoped && !scoped->kind.empty()) {
+    if (c.kind == "log" && scoped->kind != "log") {
+      error(table.source(), fmt::format("{} (kind = \"log\") checks a log workload, and workload "
+                                        "'{}' is kind \"{}\"",
+                                        scope.name, scoped->name, scoped->kind));
+    } else if (c.kind == "staleness" && scoped->kind != "register" && scoped->kind != "kv-mix") {
+      error(table.source(), fmt::format("{} (kind = \"staleness\") judges the reads of a "
+                                        "register or kv-mix workload, and workload '{}' is kind "
+                                        "\"{}\"",
+                                        scope.name, scoped->name, scoped->kind));
+    }
+  }
+  if (kind && c.kind == "convergence" && !plan_.cluster.db.enabled) {
+    error(table.source(), fmt::format("{} (kind = \"convergence\") compares the reference db's "
+                                      "replicas and caches, and the plan has no [cluster.db]",
+                                      scope.name));
   }
   plan_.checks.push_back(std::move(c));
 }
@@ -1481,7 +1907,12 @@ void Loader::check_targets() {
   for (size_t wi = 0; wi < plan_.workloads.size(); ++wi) {
     const WorkloadSpec& w = plan_.workloads[wi];
     if (w.targets.empty()) {
-      if (nodes_.empty()) {
+      if (w.kind == "log" && !plan_.cluster.broker.enabled) {
+        error(workload_where_[wi],
+              fmt::format("{} (kind = \"log\") has no broker to produce to: add "
+                          "[cluster.broker] or set 'targets'",
+                          workload_scope_[wi]));
+      } else if (nodes_.empty()) {
         error(workload_where_[wi],
               fmt::format("{} has nothing to send operations to: the plan runs no "
                           "nodes (no [cluster.db] and no [[node]]) and sets no 'targets'",

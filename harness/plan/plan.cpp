@@ -51,12 +51,51 @@ std::string_view to_string(FsyncPolicy f) {
   return "everysec";
 }
 
+std::string_view to_string(WritePolicy p) {
+  switch (p) {
+    case WritePolicy::write_through: return "write-through";
+    case WritePolicy::write_around: return "write-around";
+    case WritePolicy::write_back: return "write-back";
+  }
+  return "write-through";
+}
+
+std::string_view to_string(Eviction e) {
+  switch (e) {
+    case Eviction::lru: return "lru";
+    case Eviction::lfu: return "lfu";
+  }
+  return "lru";
+}
+
+std::string_view to_string(LbPolicy p) {
+  switch (p) {
+    case LbPolicy::round_robin: return "round-robin";
+    case LbPolicy::least_connections: return "least-connections";
+    case LbPolicy::key_hash: return "key-hash";
+  }
+  return "key-hash";
+}
+
 namespace {
 constexpr std::string_view kDbBugs[] = {"ack-before-majority", "ack-before-log", "quorum-read-one",
                                         "no-fencing"};
+constexpr std::string_view kBrokerBugs[] = {"ack-before-write"};
+constexpr std::string_view kCacheBugs[] = {"skip-invalidation"};
+constexpr std::string_view kLbBugs[] = {"retry-writes"};
 }  // namespace
 
 std::span<const std::string_view> known_db_bugs() { return kDbBugs; }
+std::span<const std::string_view> known_broker_bugs() { return kBrokerBugs; }
+std::span<const std::string_view> known_cache_bugs() { return kCacheBugs; }
+std::span<const std::string_view> known_lb_bugs() { return kLbBugs; }
+
+const CacheGroup* Cluster::find_cache(std::string_view name) const {
+  for (const auto& c : caches) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
 
 std::vector<Instance> Plan::instances() const {
   std::vector<Instance> all;
@@ -166,10 +205,21 @@ std::vector<std::string> Plan::target_instances(const WorkloadSpec& workload) co
     for (int r = 0; r < spec.replicas; ++r) out.push_back(instance_id(spec, r));
   };
   if (workload.targets.empty()) {
-    const bool has_db =
-        std::any_of(nodes.begin(), nodes.end(), [](auto& n) { return n.kind == "db"; });
+    // A log workload talks to the broker; the others enter the cluster at its front: the LBs,
+    // else the first cache group, else the db nodes, else every [[node]].
+    auto first_of = [&](std::string_view kind) {
+      return std::find_if(nodes.begin(), nodes.end(), [&](auto& n) { return n.kind == kind; });
+    };
+    for (std::string_view kind : workload.kind == "log" ? std::vector<std::string_view>{"broker"}
+                                                        : std::vector<std::string_view>{"lb", "cache"}) {
+      if (auto it = first_of(kind); it != nodes.end()) {
+        add_group(*it);
+        return out;
+      }
+    }
+    const bool has_db = first_of("db") != nodes.end();
     for (const auto& spec : nodes) {
-      if ((spec.kind == "db") == has_db) add_group(spec);
+      if (spec.kind == "db" ? has_db : (!has_db && spec.kind == "external")) add_group(spec);
     }
     return out;
   }
@@ -191,6 +241,7 @@ constexpr std::string_view kSetOps[] = {"add", "read"};
 constexpr std::string_view kCounterOps[] = {"add", "read"};
 constexpr std::string_view kKvMixOps[] = {"get", "set"};
 constexpr std::string_view kQueueOps[] = {"enqueue", "dequeue"};
+constexpr std::string_view kLogOps[] = {"produce", "consume"};
 
 CheckSpec check_of(std::string kind, std::string model = {}) {
   CheckSpec c;
@@ -207,6 +258,7 @@ std::span<const std::string_view> workload_operations(std::string_view workload_
   if (workload_kind == "counter") return kCounterOps;
   if (workload_kind == "kv-mix") return kKvMixOps;
   if (workload_kind == "queue") return kQueueOps;
+  if (workload_kind == "log") return kLogOps;
   return {};
 }
 
@@ -228,6 +280,8 @@ std::vector<CheckSpec> default_checks(const WorkloadSpec& workload) {
     out.push_back(check_of("counter"));
   } else if (kind == "queue") {
     out.push_back(check_of("total-queue"));
+  } else if (kind == "log") {
+    out.push_back(check_of("log"));
   }
   out.push_back(check_of("availability"));
   out.push_back(check_of("perf"));

@@ -208,9 +208,136 @@ struct DbCluster {
 // The instance id of db node `replica` of shard `shard`: "db-s0-r1".
 std::string db_instance_id(int shard, int replica);
 
+// The seeded bugs of the other reference nodes (`bugs` in their [cluster.*] table, `--bug NAME`).
+std::span<const std::string_view> known_broker_bugs();  // ack-before-write
+std::span<const std::string_view> known_cache_bugs();   // skip-invalidation
+std::span<const std::string_view> known_lb_bugs();      // retry-writes
+
+// Options of the reference broker ([cluster.broker]): one faultline-broker with instance id
+// "broker", started before every other reference node.
+struct BrokerCluster {
+  // True when the plan has a [cluster.broker] table.
+  bool enabled = false;
+  // Broker processes. Only 1 for now (the broker is not replicated).
+  int nodes = 1;
+  // Partitions of every topic; an entry goes to the partition of its `key` field's hash.
+  // Default 4.
+  int partitions = 4;
+  // When the broker fsyncs a partition's log: "always" (before the XADD reply), "everysec",
+  // "never". Default always.
+  FsyncPolicy fsync = FsyncPolicy::always;
+  // Delivered but unacknowledged entries of a consumer group are redelivered after this.
+  // Default 5s.
+  Duration ack_timeout = 5s;
+  // Topics compacted to the last entry per `key` field. Default none.
+  std::vector<std::string> compact;
+  // Time between compactions of those topics. Default 10s.
+  Duration compact_every = 10s;
+  // With [cluster.db]: the db masters publish one change event per written key to
+  // `changes_topic`, and every cache invalidates from it. Default true.
+  bool changes = true;
+  // The topic of the db's change events. Default "changes".
+  std::string changes_topic = "changes";
+  // Seeded bugs to switch on (known_broker_bugs()); test-only. Default none.
+  std::vector<std::string> bugs;
+};
+
+// How a cache group handles writes ([cluster.cache] write_policy).
+enum class WritePolicy {
+  write_through,  // write the DB, then update the cached entry with the DB's OK
+  write_around,   // write the DB, then drop the cached entry
+  write_back,     // acknowledge from the cache, flush to the DB in batches
+};
+// Which entry a full cache drops ([cluster.cache] eviction).
+enum class Eviction { lru, lfu };
+
+std::string_view to_string(WritePolicy p);
+std::string_view to_string(Eviction e);
+
+// One cache group ([cluster.cache], or one entry of [[cluster.cache]]): `nodes` faultline-cache
+// processes in front of the db shards, all with the same options. Requires [cluster.db].
+struct CacheGroup {
+  // The group's node id; instances follow instance_id() ("cache-0", "cache-1", ...). Unique
+  // among node ids, [a-z0-9_-]+. Default "cache".
+  std::string name = "cache";
+  // Cache nodes in the group. Default 3.
+  int nodes = 3;
+  WritePolicy write_policy = WritePolicy::write_through;
+  Eviction eviction = Eviction::lru;
+  // Bytes of keys + values + the per-entry overhead (docs/reference-cache.md) each node holds
+  // at most. Default 64MiB.
+  uint64_t capacity = 64ull * 1024 * 1024;
+  // Time to live of a cached entry; 0 = until evicted or invalidated. Default 0s.
+  Duration ttl = 0s;
+  // write-back: time between flushes of dirty entries to the DB, and most entries per flush.
+  // Defaults 100ms and 256.
+  Duration flush_interval = 100ms;
+  int flush_batch = 256;
+  // On start, prefetch the keys of the last `warm` change events (needs [cluster.broker]).
+  // Default 0 (start cold).
+  int warm = 0;
+  // Per request to the DB (after -MOVED, -TRYAGAIN retries). Default 1s.
+  Duration timeout = 1s;
+  // Seeded bugs to switch on (known_cache_bugs()); test-only. Default none.
+  std::vector<std::string> bugs;
+  Location where;
+};
+
+// How an LB picks a backend for a request ([cluster.lb] policy).
+enum class LbPolicy {
+  round_robin,        // each request to the next healthy backend
+  least_connections,  // to the healthy backend with the fewest requests in flight
+  key_hash,           // by the command's key on a consistent-hash ring of the healthy backends
+};
+std::string_view to_string(LbPolicy p);
+
+// Options of the reference load balancers ([cluster.lb]): `nodes` faultline-lb processes in
+// the node group "lb" (instances lb-0, lb-1, ...; "lb" with one), each in front of every node
+// of `backends`.
+struct LbCluster {
+  // True when the plan has a [cluster.lb] table.
+  bool enabled = false;
+  // LB processes. Default 2.
+  int nodes = 2;
+  LbPolicy policy = LbPolicy::key_hash;
+  // The node group the LBs forward to: a cache group's name or "db". Default: the first cache
+  // group, else "db". Set by the loader.
+  std::string backends;
+  // Virtual nodes per backend on the key-hash ring. Default 128.
+  int vnodes = 128;
+  // Active health checks: a PING every health_interval, failed when not answered within
+  // health_timeout; `fall` failures in a row take a backend out, `rise` successes put it back.
+  // Defaults 100ms, 250ms, 2, 2.
+  Duration health_interval = 100ms;
+  Duration health_timeout = 250ms;
+  int fall = 2;
+  int rise = 2;
+  // Passive health: this many timeouts or broken links in a row eject a backend. Default 3.
+  int passive_failures = 3;
+  // Per forwarded request: no reply within it answers -TIMEOUT (reads are retried once
+  // elsewhere first). Default 1s.
+  Duration timeout = 1s;
+  // Connections from each LB to each backend. Default 2.
+  int connections = 2;
+  // Seeded bugs to switch on (known_lb_bugs()); test-only. Default none.
+  std::vector<std::string> bugs;
+};
+
 struct Cluster {
   DbCluster db;
+  BrokerCluster broker;
+  // [cluster.cache] (one group) or [[cluster.cache]] (several), in file order.
+  std::vector<CacheGroup> caches;
+  LbCluster lb;
+
+  // The cache group named `name`, or nullptr.
+  const CacheGroup* find_cache(std::string_view name) const;
 };
+
+// The instance id of the broker.
+inline constexpr std::string_view kBrokerId = "broker";
+// The node group id of the LBs.
+inline constexpr std::string_view kLbGroup = "lb";
 
 enum class LoadMode {
   open,    // operations start on a schedule at `rate`, whether or not earlier ones finished
@@ -222,6 +349,7 @@ enum class KeyDistribution {
   zipfian,  // key i with probability proportional to 1 / (i+1)^skew
   latest,   // recently written keys are the likeliest (YCSB "latest")
   hotspot,  // `hot_ops` of operations go to the first `hot_keys` fraction of the keys
+  sequential,  // a scan: key 0, 1, ..., keys-1, then from 0 again (per worker)
 };
 
 // How a workload's client connections pick among its targets.
@@ -236,7 +364,7 @@ struct WorkloadSpec {
   // Names the workload in [[check]] `workload`, results.json and messages; unique in the plan,
   // [a-z0-9_-]+. Default: its kind.
   std::string name;
-  // register | set | counter | kv-mix | queue. Required.
+  // register | set | counter | kv-mix | queue | log. Required.
   std::string kind;
   // Prepended to every key the workload uses, so workloads never share a key. Set by the
   // loader: "" when the plan has one workload, "<name>:" when it has several.
@@ -252,7 +380,8 @@ struct WorkloadSpec {
   // Requests pipelined on one connection at most. Default 1 (no pipelining).
   int pipeline = 1;
   // Node ids or groups to send operations to (the "DNS" list); the client fails over between
-  // them in order. Default: every reference db instance, else every [[node]] instance.
+  // them in order. Default: a log workload's the broker; any other's the LB group, else the
+  // first cache group, else every reference db instance, else every [[node]] instance.
   std::vector<std::string> targets;
   // Where each connection starts in `targets`. Default first.
   Balance balance = Balance::first;
@@ -275,14 +404,15 @@ struct WorkloadSpec {
   // After the main phase (and after faults heal), each key is read once more (Jepsen's final
   // generator). Default true.
   bool final_reads = true;
-  // kv-mix and queue: bytes per written value. Default 16.
+  // kv-mix, queue and log: bytes per written value. Default 16.
   uint64_t value_size = 16;
   Location where;
 };
 
 // One [[check]]: an invariant the run must keep.
 struct CheckSpec {
-  // linearizable | set-full | counter | total-queue | availability | failover | perf. Required.
+  // linearizable | set-full | counter | total-queue | availability | failover | perf | log |
+  // staleness | convergence | stat. Required.
   std::string kind;
   // linearizable: register | cas-register | kv | kv-append | set | fifo-queue. Default: the one
   // matching the workload (register workload -> cas-register).
@@ -299,6 +429,21 @@ struct CheckSpec {
   // failover: the longest acceptable time from a fault of a shard's master to the first ok
   // write on that shard. Absent: report without judging.
   std::optional<Duration> max_failover;
+  // staleness: the largest acceptable share of reads that returned a value older than the last
+  // write acknowledged before the read began (0..1), and the longest acceptable time by which
+  // a stale read lagged. Absent: report without judging.
+  std::optional<double> max_stale_ratio;
+  std::optional<Duration> max_stale;
+  // convergence: how long the cluster is left quiet (no load, faults healed) before every
+  // shard's replicas and every cached entry are compared. Default 1s.
+  Duration quiet = 1s;
+  // stat: the INFO field `stat` of every node of node group `group` at the end of the run,
+  // aggregated over the group (docs/checkers.md), must lie within [min, max]. A bound that is
+  // absent is not judged; with neither the check only reports.
+  std::string group;
+  std::string stat;
+  std::optional<double> min;
+  std::optional<double> max;
   // The db's shard count, which checkers that report per shard map keys with (fl::shard_of).
   // Not a plan key: `faultline run` fills it from [cluster.db]. Default 1.
   int shards = 1;
@@ -401,7 +546,7 @@ std::string_view default_model(std::string_view workload_kind);
 
 // The checks a run makes for a workload when its plan has no [[check]]: the kind's own
 // invariant (register: linearizable with default_model; set: set-full; counter: counter;
-// queue: total-queue; kv-mix: none), then availability and perf, each scoped to the workload
+// queue: total-queue; log: log; kv-mix: none), then availability and perf, each scoped to the workload
 // (`workload` = its name).
 std::vector<CheckSpec> default_checks(const WorkloadSpec& workload);
 // The checks of a run: plan.checks, or when it has none, default_checks() of every workload.

@@ -673,6 +673,141 @@ TEST(PlanFault, SelectorSyntax) {
   }
 }
 
+// The argv values that follow each occurrence of `flag`.
+std::vector<std::string> flag_values(const std::vector<std::string>& argv, std::string_view flag) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == flag) out.push_back(argv[i + 1]);
+  }
+  return out;
+}
+
+TEST(PlanReference, WholeClusterTablesAndDefaults) {
+  Plan p = load_good("tests/plans/good/reference.toml");
+  const Cluster& c = p.cluster;
+  EXPECT_TRUE(c.broker.enabled);
+  EXPECT_EQ(c.broker.partitions, 8);
+  EXPECT_EQ(c.broker.fsync, FsyncPolicy::everysec);
+  EXPECT_EQ(c.broker.ack_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c.broker.compact, std::vector<std::string>{"changes"});
+  EXPECT_TRUE(c.broker.changes);
+  EXPECT_EQ(c.broker.changes_topic, "changes");
+  ASSERT_EQ(c.caches.size(), 2u);
+  EXPECT_EQ(c.caches[0].name, "hot");
+  EXPECT_EQ(c.caches[0].eviction, Eviction::lfu);
+  EXPECT_EQ(c.caches[0].write_policy, WritePolicy::write_through);
+  EXPECT_EQ(c.caches[0].capacity, 64ull << 20);
+  EXPECT_EQ(c.caches[1].write_policy, WritePolicy::write_back);
+  EXPECT_EQ(c.caches[1].capacity, 1ull << 20);
+  EXPECT_EQ(c.caches[1].flush_interval, std::chrono::milliseconds(50));
+  EXPECT_EQ(c.caches[1].bugs, std::vector<std::string>{"skip-invalidation"});
+  EXPECT_EQ(c.find_cache("front"), &c.caches[1]);
+  EXPECT_EQ(c.find_cache("cache"), nullptr);
+  EXPECT_TRUE(c.lb.enabled);
+  EXPECT_EQ(c.lb.nodes, 2);
+  EXPECT_EQ(c.lb.backends, "front");
+  EXPECT_EQ(c.lb.policy, LbPolicy::round_robin);
+  EXPECT_EQ(c.lb.health_interval, std::chrono::milliseconds(100));
+
+  ASSERT_EQ(p.checks.size(), 4u);
+  EXPECT_EQ(p.checks[1].max_stale_ratio, 0.01);
+  EXPECT_EQ(p.checks[1].max_stale, std::chrono::milliseconds(200));
+  EXPECT_EQ(p.checks[2].quiet, std::chrono::seconds(2));
+  EXPECT_EQ(p.checks[2].workload, "");
+  EXPECT_EQ(p.checks[3].group, "hot");
+  EXPECT_EQ(p.checks[3].stat, "hit_ratio");
+  EXPECT_EQ(p.checks[3].min, 0.5);
+  EXPECT_FALSE(p.checks[3].max);
+  EXPECT_EQ(p.workloads[1].distribution, KeyDistribution::sequential);
+}
+
+TEST(PlanReference, InstancesStartInLayersWithTheirWiring) {
+  Plan p = load_good("tests/plans/good/reference.toml");
+  auto inst = p.instances();
+  EXPECT_EQ(ids(inst), (std::vector<std::string>{
+                           "broker", "db-s0-r0", "db-s0-r1", "db-s0-r2", "db-s1-r0", "db-s1-r1",
+                           "db-s1-r2", "hot", "front-0", "front-1", "lb-0", "lb-1"}));
+  using Dep = std::pair<std::string, DependCondition>;
+  using S = std::vector<std::string>;
+  const auto started = DependCondition::started;
+
+  const Instance& broker = find(inst, "broker");
+  EXPECT_EQ(broker.kind, "broker");
+  EXPECT_EQ(broker.command[0], "{bindir}/faultline-broker");
+  EXPECT_EQ(flag_values(broker.command, "--partitions"), S{"8"});
+  EXPECT_EQ(flag_values(broker.command, "--fsync"), S{"everysec"});
+  EXPECT_EQ(flag_values(broker.command, "--compact"), S{"changes"});
+  EXPECT_EQ(broker.ready.kind, ProbeKind::resp);
+  EXPECT_TRUE(broker.depends_on.empty());
+
+  const Instance& db = find(inst, "db-s1-r2");
+  EXPECT_EQ(flag_values(db.command, "--broker"), S{"{host}:{port:broker}"});
+  EXPECT_EQ(flag_values(db.command, "--changes-topic"), S{"changes"});
+  EXPECT_EQ(db.depends_on, (std::vector<Dep>{{"broker", started}}));
+
+  const Instance& front = find(inst, "front-1");
+  EXPECT_EQ(front.kind, "cache");
+  EXPECT_EQ(front.group, "front");
+  EXPECT_EQ(front.command[0], "{bindir}/faultline-cache");
+  EXPECT_EQ(flag_values(front.command, "--db"),
+            (S{"db-s0-r0,0,{host}:{port:db-s0-r0}", "db-s0-r1,0,{host}:{port:db-s0-r1}",
+               "db-s0-r2,0,{host}:{port:db-s0-r2}", "db-s1-r0,1,{host}:{port:db-s1-r0}",
+               "db-s1-r1,1,{host}:{port:db-s1-r1}", "db-s1-r2,1,{host}:{port:db-s1-r2}"}));
+  EXPECT_EQ(flag_values(front.command, "--write-policy"), S{"write-back"});
+  EXPECT_EQ(flag_values(front.command, "--capacity"), S{"1048576"});
+  EXPECT_EQ(flag_values(front.command, "--flush-interval"), S{"50ms"});
+  EXPECT_EQ(flag_values(front.command, "--broker"), S{"{host}:{port:broker}"});
+  EXPECT_EQ(flag_values(front.command, "--bug"), S{"skip-invalidation"});
+  EXPECT_EQ(flag_values(find(inst, "hot").command, "--bug"), S{});
+  EXPECT_EQ(flag_values(find(inst, "hot").command, "--eviction"), S{"lfu"});
+  std::vector<Dep> cache_deps;
+  for (const auto& d : {"db-s0-r0", "db-s0-r1", "db-s0-r2", "db-s1-r0", "db-s1-r1", "db-s1-r2"}) {
+    cache_deps.emplace_back(d, started);
+  }
+  cache_deps.emplace_back("broker", started);
+  EXPECT_EQ(front.depends_on, cache_deps);
+
+  const Instance& lb = find(inst, "lb-1");
+  EXPECT_EQ(lb.kind, "lb");
+  EXPECT_EQ(lb.command[0], "{bindir}/faultline-lb");
+  EXPECT_EQ(flag_values(lb.command, "--backend"),
+            (S{"front-0,{host}:{port:front-0}", "front-1,{host}:{port:front-1}"}));
+  EXPECT_EQ(flag_values(lb.command, "--policy"), S{"round-robin"});
+  EXPECT_EQ(flag_values(lb.command, "--bug"), S{"retry-writes"});
+  EXPECT_EQ(lb.depends_on, (std::vector<Dep>{{"front-0", DependCondition::ready},
+                                             {"front-1", DependCondition::ready}}));
+
+  // Default targets: the register workload enters at the LBs, the log workload at the broker.
+  EXPECT_EQ(p.target_instances(p.workloads[0]), (S{"lb-0", "lb-1"}));
+  EXPECT_EQ(p.target_instances(p.workloads[1]), S{"broker"});
+}
+
+TEST(PlanReference, DefaultsWithoutLbOrBroker) {
+  using S = std::vector<std::string>;
+  Plan p = load_good("tests/plans/good/cache-only.toml");
+  EXPECT_EQ(p.cluster.caches.at(0).name, "cache");
+  auto inst = p.instances();
+  EXPECT_EQ(ids(inst), (S{"db-s0-r0", "cache"}));
+  EXPECT_EQ(flag_values(find(inst, "cache").command, "--broker"), S{});
+  EXPECT_EQ(flag_values(find(inst, "db-s0-r0").command, "--broker"), S{});
+  EXPECT_EQ(p.target_instances(), S{"cache"});
+  // The kv-mix workload's default checks are unchanged; a log workload's include the log check.
+  WorkloadSpec log;
+  log.kind = "log";
+  log.name = "log";
+  EXPECT_EQ(default_checks(log).front().kind, "log");
+
+  Plan q = load_good("tests/plans/good/lb-db.toml");
+  EXPECT_EQ(q.cluster.lb.backends, "db");
+  auto qi = q.instances();
+  EXPECT_EQ(ids(qi), (S{"broker", "db-s0-r0", "db-s1-r0", "lb"}));
+  EXPECT_EQ(flag_values(find(qi, "lb").command, "--backend"),
+            (S{"db-s0-r0,{host}:{port:db-s0-r0}", "db-s1-r0,{host}:{port:db-s1-r0}"}));
+  // changes = false: the db publishes nothing, so it neither gets --broker nor waits for it.
+  EXPECT_EQ(flag_values(find(qi, "db-s0-r0").command, "--broker"), S{});
+  EXPECT_TRUE(find(qi, "db-s0-r0").depends_on.empty());
+}
+
 TEST(PlanLoad, EveryGoodPlanLoads) {
   for (const auto& e : fs::directory_iterator("tests/plans/good")) {
     if (e.path().extension() != ".toml") continue;
