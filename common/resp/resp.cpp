@@ -246,6 +246,7 @@ void Parser::reset_partial() {
   need_ = pos_ = scanned_ = remaining_ = 0;
   args_.clear();
   stack_.clear();
+  open_.clear();
 }
 
 // Incomplete array: remember the arguments parsed so far as offsets (the buffer may move before
@@ -474,6 +475,106 @@ Status Parser::next(Value& out) {
       if (--top.remaining != 0) break;
       v = std::move(top.array);
       stack_.pop_back();
+    }
+  }
+}
+
+Status Parser::next_raw(std::string_view& raw) {
+  if (failed_) return Status::error;
+  if (api_ != Api::raw) {
+    reset_partial();
+    api_ = Api::raw;
+  }
+  const size_t avail = end_ - begin_;
+  if (avail < need_) return Status::need_more;
+  ++attempts_;
+  const char* const base = buf_.get() + begin_;
+  const char* const end = base + avail;
+  for (;;) {
+    const char* p = base + pos_;
+    if (p == end) return need_more(avail + 1);
+    const char type = *p;
+    switch (type) {
+      case '+':
+      case '-':
+      case ':': {
+        const size_t line_at = pos_ + 1;
+        const size_t from = std::max(line_at, scanned_);
+        const void* lf = std::memchr(base + from, '\n', avail - from);
+        if (lf == nullptr) {
+          if (avail - line_at > limits_.max_inline + 1) return fail("Protocol error: too big line");
+          scanned_ = avail;
+          return need_more(avail + 1);
+        }
+        const auto lf_at = static_cast<size_t>(static_cast<const char*>(lf) - base);
+        if (lf_at - line_at > limits_.max_inline + 1) return fail("Protocol error: too big line");
+        if (lf_at == line_at || base[lf_at - 1] != '\r')
+          return fail("Protocol error: expected CRLF");
+        const std::string_view line(base + line_at, lf_at - 1 - line_at);
+        if (line.find('\r') != std::string_view::npos) {
+          return fail("Protocol error: CR inside a simple string");
+        }
+        int64_t ignored = 0;
+        if (type == ':' && !parse_int64(line, ignored)) {
+          return fail("Protocol error: invalid integer");
+        }
+        pos_ = lf_at + 1;
+        scanned_ = 0;
+        break;
+      }
+      case '$': {
+        const char* data = p + 1;
+        int64_t len = 0;
+        switch (scan_length(data, end, limits_.max_bulk, true, len)) {
+          case Scan::ok:
+            break;
+          case Scan::need_more:
+            return need_more(avail + 1);
+          case Scan::bad:
+            return fail("Protocol error: invalid bulk length");
+        }
+        const auto data_at = static_cast<size_t>(data - base);
+        if (len < 0) {
+          pos_ = data_at;
+          break;
+        }
+        const auto n = static_cast<size_t>(len);
+        if (avail - data_at < n + 2) return need_more(data_at + n + 2);
+        if (data[n] != '\r' || data[n + 1] != '\n') {
+          return fail("Protocol error: expected CRLF after bulk string");
+        }
+        pos_ = data_at + n + 2;
+        break;
+      }
+      case '*': {
+        const char* q = p + 1;
+        int64_t len = 0;
+        switch (scan_length(q, end, limits_.max_array, true, len)) {
+          case Scan::ok:
+            break;
+          case Scan::need_more:
+            return need_more(avail + 1);
+          case Scan::bad:
+            return fail("Protocol error: invalid multibulk length");
+        }
+        if (open_.size() + 1 > limits_.max_depth) return fail("Protocol error: nesting too deep");
+        pos_ = static_cast<size_t>(q - base);
+        if (len <= 0) break;  // null or empty array: complete
+        open_.push_back(static_cast<size_t>(len));
+        continue;
+      }
+      default:
+        return fail("Protocol error: unexpected type byte '" + describe_byte(type) + "'");
+    }
+    // A value is complete: the whole frame, or one element of the open arrays.
+    for (;;) {
+      if (open_.empty()) {
+        raw = std::string_view(base, pos_);
+        consume(pos_);
+        return Status::ok;
+      }
+      if (--open_.back() != 0) break;
+      open_.pop_back();
     }
   }
 }

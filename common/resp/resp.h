@@ -91,6 +91,12 @@ class Parser {
   // between next and next_command in the middle of a frame (doing so re-parses the frame).
   Status next_command(std::vector<std::string_view>& argv);
 
+  // Finds the next value of any type without decoding it, validating it as next() does: on ok,
+  // `raw` views its exact encoded bytes, valid until the next call to feed, prepare or any next*.
+  // For relaying replies (a proxy forwards the bytes as they came). Resumes a partial frame
+  // where it stopped, like next().
+  Status next_raw(std::string_view& raw);
+
   // The reason of the last Status::error, such as "Protocol error: invalid bulk length".
   // Phrased as Redis phrases it, so it can be sent back after "-ERR ".
   std::string_view error() const { return error_; }
@@ -101,7 +107,7 @@ class Parser {
  private:
   // Which entry point owns the partial-frame state below; switching entry points in the middle of
   // a frame restarts that frame from its first byte.
-  enum class Api : uint8_t { none, value, command };
+  enum class Api : uint8_t { none, value, command, raw };
   // An array of next() whose elements are still arriving.
   struct PartialArray {
     Value array;
@@ -139,6 +145,8 @@ class Parser {
   std::vector<std::pair<size_t, size_t>> args_;
   // next(): arrays still open, outermost first.
   std::vector<PartialArray> stack_;
+  // next_raw(): elements still expected by each open array, outermost first.
+  std::vector<size_t> open_;
   Api api_ = Api::none;
   bool failed_ = false;
   std::string error_;

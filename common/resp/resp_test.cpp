@@ -293,6 +293,79 @@ TEST(RespSplits, SwitchingEntryPointsMidFrameRestartsTheFrame) {
   EXPECT_EQ(argv, (std::vector<std::string_view>{"GET", "k"}));
 }
 
+// next_raw() yields the exact bytes of each value, wherever the input is split, and agrees with
+// next() on what is valid.
+TEST(RespRaw, EverySplitPositionGivesTheExactFrames) {
+  const std::vector<std::string> expected = {"+OK\r\n",
+                                             "-ERR x\r\n",
+                                             ":-12\r\n",
+                                             "$-1\r\n",
+                                             "*-1\r\n",
+                                             "$5\r\nab\r\nc\r\n",
+                                             "*3\r\n*2\r\n:1\r\n$0\r\n\r\n*0\r\n+s\r\n",
+                                             ":7\r\n"};
+  for (size_t i = 0; i <= kValuePipeline.size(); ++i) {
+    for (size_t j = i; j <= kValuePipeline.size(); ++j) {
+      Parser p;
+      std::vector<std::string> got;
+      std::string_view raw;
+      for (std::string_view part : {std::string_view(kValuePipeline).substr(0, i),
+                                    std::string_view(kValuePipeline).substr(i, j - i),
+                                    std::string_view(kValuePipeline).substr(j)}) {
+        p.feed(part);
+        while (p.next_raw(raw) == Status::ok) got.emplace_back(raw);
+      }
+      ASSERT_EQ(got, expected) << "split at " << i << "," << j;
+    }
+  }
+}
+
+TEST(RespRaw, KeepsTheBytesAsSentAndRejectsWhatNextRejects) {
+  Parser p;
+  // *-1 and $-1 are kept as sent (next() would decode both as null).
+  p.feed("*-1\r\n$-1\r\n*0\r\n*2\r\n*1\r\n:1\r\n$0\r\n\r\n");
+  std::string_view raw;
+  ASSERT_EQ(p.next_raw(raw), Status::ok);
+  EXPECT_EQ(raw, "*-1\r\n");
+  ASSERT_EQ(p.next_raw(raw), Status::ok);
+  EXPECT_EQ(raw, "$-1\r\n");
+  ASSERT_EQ(p.next_raw(raw), Status::ok);
+  EXPECT_EQ(raw, "*0\r\n");
+  ASSERT_EQ(p.next_raw(raw), Status::ok);
+  EXPECT_EQ(raw, "*2\r\n*1\r\n:1\r\n$0\r\n\r\n");
+  EXPECT_EQ(p.next_raw(raw), Status::need_more);
+  for (std::string_view bad : {":x\r\n", "$3\r\nabcd\r\n", "!\r\n", "+a\rb\r\n"}) {
+    Parser q;
+    q.feed(bad);
+    EXPECT_EQ(q.next_raw(raw), Status::error) << bad;
+    Value v;
+    Parser r;
+    r.feed(bad);
+    EXPECT_EQ(r.next(v), Status::error) << bad;
+  }
+  Parser deep(Limits{.max_depth = 2});
+  deep.feed("*1\r\n*1\r\n*1\r\n:1\r\n");
+  EXPECT_EQ(deep.next_raw(raw), Status::error);
+}
+
+TEST(RespRaw, LongArrayInChunksResumesWhereItStopped) {
+  std::vector<std::string> args(20000, "abcdefgh");
+  std::vector<std::string_view> views(args.begin(), args.end());
+  std::string frame;
+  Writer(frame).command(views);
+  Parser p;
+  std::string_view raw;
+  size_t chunks = 0;
+  Status s = Status::need_more;
+  for (size_t at = 0; at < frame.size(); at += 100, ++chunks) {
+    p.feed(std::string_view(frame).substr(at, 100));
+    if ((s = p.next_raw(raw)) == Status::ok) break;
+  }
+  ASSERT_EQ(s, Status::ok);
+  EXPECT_EQ(raw, frame);
+  EXPECT_EQ(ParserAccess::attempts(p), chunks + 1);
+}
+
 TEST(RespLimits, BulkLength) {
   const Limits limits{.max_bulk = 5};
   EXPECT_EQ(commands_of("*1\r\n$5\r\nabcde\r\n", nullptr, limits), (std::vector<Argv>{{"abcde"}}));

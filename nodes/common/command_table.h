@@ -2,6 +2,7 @@
 // answering unknown commands and wrong argument counts with Redis's exact error texts.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -29,12 +30,51 @@ struct PendingReply {
   // Set by the server while it waits; complete() calls it to resume the connection.
   std::function<void()> wake;
 };
+
+// A connection's output as seen by a PushChannel; implemented by the server.
+struct PushSink {
+  virtual ~PushSink() = default;
+  // Queues `bytes` after every reply already queued; false once the connection is closed.
+  virtual bool push(std::string bytes) = 0;
+  virtual bool open() const = 0;
+};
 }  // namespace detail
 
+// A copyable handle to a connection's output, for unsolicited messages (pub/sub pushes). Does
+// not keep the connection alive. Only servers running with ServerOptions::pipeline_deferred give
+// valid handles; an invalid handle's push() returns false.
+class PushChannel {
+ public:
+  PushChannel() = default;
+  PushChannel(std::weak_ptr<detail::PushSink> sink, uint64_t session_id)
+      : sink_(std::move(sink)), session_id_(session_id) {}
+
+  // Queues one or more complete RESP values after every reply already queued on the connection
+  // (replies of commands not yet answered come first). Call on the server's thread. Returns false,
+  // and drops the bytes, once the connection is closed.
+  bool push(std::string resp_bytes) const {
+    auto sink = sink_.lock();
+    return sink && sink->push(std::move(resp_bytes));
+  }
+  // True while the connection is open.
+  bool open() const {
+    auto sink = sink_.lock();
+    return sink && sink->open();
+  }
+  // The connection's Session::id (0 for an invalid handle).
+  uint64_t session_id() const { return session_id_; }
+
+ private:
+  std::weak_ptr<detail::PushSink> sink_;
+  uint64_t session_id_ = 0;
+};
+
 // A reply a handler supplies later (e.g. once a write is replicated). Copyable; every copy
-// refers to the same reply. The connection answers nothing after the deferred command, and
-// parses none of its later pipelined commands, until the reply is complete, so replies stay in
-// order and a client reads its own writes.
+// refers to the same reply. By default the connection answers nothing after the deferred
+// command, and parses none of its later pipelined commands, until the reply is complete, so
+// replies stay in order and a client reads its own writes. With
+// ServerOptions::pipeline_deferred the later commands keep being dispatched and only their
+// replies wait (they are written in command order).
 class DeferredReply {
  public:
   DeferredReply() = default;
@@ -81,6 +121,10 @@ struct CommandContext {
     deferred = std::make_shared<detail::PendingReply>();
     return DeferredReply(deferred);
   }
+
+  // The connection's push channel (see PushChannel): valid only when the server runs with
+  // ServerOptions::pipeline_deferred.
+  PushChannel push_channel() const { return PushChannel(session.push_sink, session.id); }
 };
 
 // A handler must append exactly one reply to `ctx.out`, or call ctx.defer() and append nothing.

@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <csignal>
+#include <deque>
 #include <exception>
 #include <unordered_map>
 #include <vector>
@@ -32,19 +33,91 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kReadChunk = 16 * 1024;
 // A reply buffer grown beyond this by one large reply is released after it is written.
 constexpr size_t kKeepReplyCapacity = 1024 * 1024;
+// Pipelined mode: reading pauses while this many reply bytes wait for the writer (a client that
+// pipelines without reading its replies must not grow the buffer without bound).
+constexpr size_t kMaxQueuedOutput = 4 * 1024 * 1024;
 
 // Exceptions escaping a coroutine are bugs: rethrow them out of io_context::run().
 void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
 }
 
-struct Connection {
-  explicit Connection(tcp::socket s) : socket(std::move(s)), wake(socket.get_executor()) {}
+// A connection's state. The holding mode (serve) uses only the first members; the pipelined mode
+// (serve_pipelined + write_loop) uses the reply queue as well.
+struct Connection final : detail::PushSink {
+  explicit Connection(tcp::socket s)
+      : socket(std::move(s)), wake(socket.get_executor()), writer_wake(socket.get_executor()) {}
   tcp::socket socket;
-  // Waited on (never expiring) while a deferred reply is pending; cancelled to resume.
+  // Waited on (never expiring) while the reader waits (a deferred reply, room in the queue, the
+  // output to drain); cancelled to resume.
   asio::steady_timer wake;
   Clock::time_point last_active = Clock::now();
   Session session;
+
+  // ---- pipelined mode ----
+  // A deferred reply not yet written, and the replies (and pushes) queued after it that are
+  // already complete.
+  struct Slot {
+    std::shared_ptr<detail::PendingReply> pending;
+    std::string after;
+  };
+  // Waited on by the writer while there is nothing to write.
+  asio::steady_timer writer_wake;
+  // Complete replies ready to be written, in order: everything before the first pending slot.
+  std::string out;
+  // Replies after the first one still pending, in command order.
+  std::deque<Slot> queue;
+  // Set while the reader dispatches: a completion then leaves the queue alone (it must not pop
+  // the slot whose `after` a handler is appending to); the reader advances afterwards.
+  bool dispatching = false;
+  bool writer_busy = false;
+  bool writer_done = false;
+  // Set once the connection is closing: pushes are refused and completions are dropped.
+  bool closed = false;
+
+  // Where the next complete reply goes: after the last pending slot, or straight to `out`.
+  std::string& tail() { return queue.empty() ? out : queue.back().after; }
+
+  // Moves the completed head run of the queue to `out` and wakes the writer and the reader.
+  void advance() {
+    if (dispatching) return;  // the reader calls advance() once the handler returned
+    while (!queue.empty() && queue.front().pending->done) {
+      Slot& head = queue.front();
+      head.pending->wake = nullptr;
+      out += head.pending->bytes;
+      out += head.after;
+      queue.pop_front();
+    }
+    writer_wake.cancel();
+    wake.cancel();
+  }
+
+  bool push(std::string bytes) override {
+    if (closed || !socket.is_open()) return false;
+    if (queue.empty() && out.empty()) {
+      out = std::move(bytes);
+    } else {
+      tail() += bytes;
+    }
+    writer_wake.cancel();
+    return true;
+  }
+  bool open() const override { return !closed && socket.is_open(); }
+
+  // Closes the socket and drops every reply still pending (their complete() becomes a no-op).
+  void close() {
+    closed = true;
+    for (Slot& slot : queue) {
+      slot.pending->abandoned = true;
+      slot.pending->wake = nullptr;
+    }
+    queue.clear();
+    boost::system::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+    wake.cancel();
+    writer_wake.cancel();
+  }
 };
 
 }  // namespace
@@ -68,6 +141,8 @@ struct RespServer::Impl {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> c);
+  asio::awaitable<void> serve_pipelined(std::shared_ptr<Connection> c);
+  asio::awaitable<void> write_loop(std::shared_ptr<Connection> c);
   asio::awaitable<void> reject(tcp::socket socket);
   asio::awaitable<void> idle_loop();
   asio::awaitable<void> tick_loop(asio::steady_timer& timer, Duration period,
@@ -99,7 +174,12 @@ asio::awaitable<void> RespServer::Impl::accept_loop() {
     c->session.id = next_id++;
     connections.emplace(c->session.id, c);
     ++stats.connected_clients;
-    asio::co_spawn(io, serve(std::move(c)), rethrow);
+    if (options.pipeline_deferred) {
+      c->session.push_sink = c;
+      asio::co_spawn(io, serve_pipelined(std::move(c)), rethrow);
+    } else {
+      asio::co_spawn(io, serve(std::move(c)), rethrow);
+    }
   }
 }
 
@@ -188,6 +268,127 @@ asio::awaitable<void> RespServer::Impl::serve(std::shared_ptr<Connection> c) {
   --stats.connected_clients;
 }
 
+asio::awaitable<void> RespServer::Impl::serve_pipelined(std::shared_ptr<Connection> c) {
+  resp::Limits limits;
+  limits.max_bulk = options.max_bulk;
+  resp::Parser parser(limits);
+  std::vector<std::string_view> argv;
+  argv.reserve(16);
+  c->out.reserve(kReadChunk);
+  Session& session = c->session;
+  const size_t max_pending = std::max<size_t>(options.max_pending, 1);
+  c->writer_busy = true;  // until write_loop starts and finds nothing to write
+  asio::co_spawn(io, write_loop(c), rethrow);
+
+  bool drain = false;  // close only after every queued reply is written (QUIT, protocol error)
+  while (!stopping && !c->closed && c->socket.is_open()) {
+    // Dispatch every buffered command while there is room; replies queue in command order.
+    bool room = true;
+    c->dispatching = true;
+    for (;;) {
+      if (c->queue.size() >= max_pending || c->out.size() >= kMaxQueuedOutput) {
+        room = false;
+        break;
+      }
+      const resp::Status st = parser.next_command(argv);
+      if (st == resp::Status::need_more) break;
+      std::string& target = c->tail();
+      resp::Writer writer(target);
+      if (st == resp::Status::error) {
+        std::string msg = "ERR ";
+        msg += parser.error();
+        writer.error(msg);
+        session.after = AfterReply::close;
+        break;
+      }
+      ++stats.total_commands_processed;
+      if (auto pending = commands.dispatch(argv, writer, session, &target)) {
+        if (pending->done) {
+          // Still the tail: a handler cannot add slots, and advance() waits until it returns.
+          target += pending->bytes;
+        } else {
+          pending->wake = [conn = c.get()] { conn->advance(); };
+          c->queue.push_back({std::move(pending), {}});
+        }
+      }
+      if (session.after != AfterReply::keep) break;
+    }
+    c->dispatching = false;
+    c->advance();  // also wakes the writer for the replies just queued
+
+    if (session.after != AfterReply::keep) {
+      drain = true;
+      break;
+    }
+    if (!room) {
+      // Wait for replies to complete or be written; never expires.
+      c->wake.expires_at(asio::steady_timer::time_point::max());
+      co_await c->wake.async_wait(kUseTuple);
+      continue;
+    }
+    std::span<char> space = parser.prepare(kReadChunk);
+    auto [ec, n] =
+        co_await c->socket.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
+    if (ec) break;
+    parser.commit(n);
+    c->last_active = Clock::now();
+  }
+
+  if (drain) {
+    // Stop reading; let every reply already queued (this one's included) be written first.
+    while (!stopping && !c->closed && c->socket.is_open() &&
+           (!c->queue.empty() || !c->out.empty() || c->writer_busy)) {
+      c->wake.expires_at(asio::steady_timer::time_point::max());
+      co_await c->wake.async_wait(kUseTuple);
+    }
+    if (session.after == AfterReply::shutdown && !c->closed) {
+      log::info("SHUTDOWN requested by client {}", session.id);
+      stop();
+    }
+  }
+  c->close();
+  while (!c->writer_done) {
+    c->wake.expires_at(asio::steady_timer::time_point::max());
+    co_await c->wake.async_wait(kUseTuple);
+  }
+  session.push_sink.reset();
+  connections.erase(session.id);
+  --stats.connected_clients;
+}
+
+asio::awaitable<void> RespServer::Impl::write_loop(std::shared_ptr<Connection> c) {
+  std::string writing;
+  writing.reserve(kReadChunk);
+  while (!c->closed && c->socket.is_open()) {
+    if (c->out.empty()) {
+      c->writer_busy = false;
+      c->wake.cancel();  // a draining reader waits for the writer to go idle
+      c->writer_wake.expires_at(asio::steady_timer::time_point::max());
+      co_await c->writer_wake.async_wait(kUseTuple);
+      continue;
+    }
+    c->writer_busy = true;
+    // Everything complete so far goes out in one write; replies completed meanwhile gather in
+    // `out` for the next one.
+    std::swap(writing, c->out);
+    auto [ec, written] = co_await asio::async_write(c->socket, asio::buffer(writing), kUseTuple);
+    (void)written;
+    writing.clear();
+    if (writing.capacity() > kKeepReplyCapacity) {
+      writing.shrink_to_fit();
+      writing.reserve(kReadChunk);
+    }
+    if (ec) {
+      c->close();
+      break;
+    }
+    c->wake.cancel();  // the reader may be waiting for output room
+  }
+  c->writer_busy = false;
+  c->writer_done = true;
+  c->wake.cancel();
+}
+
 asio::awaitable<void> RespServer::Impl::idle_loop() {
   // A watchdog over all connections instead of a timer per read keeps the hot path lean; a
   // connection is closed within idle_timeout plus one period.
@@ -205,6 +406,7 @@ asio::awaitable<void> RespServer::Impl::idle_loop() {
         c->socket.shutdown(tcp::socket::shutdown_both, cec);
         c->socket.close(cec);
         c->wake.cancel();
+        c->writer_wake.cancel();
       }
     }
   }
@@ -234,6 +436,7 @@ void RespServer::Impl::stop() {
     c->socket.shutdown(tcp::socket::shutdown_both, ec);
     c->socket.close(ec);
     c->wake.cancel();
+    c->writer_wake.cancel();
   }
 }
 

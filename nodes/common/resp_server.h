@@ -1,9 +1,12 @@
 // The RESP server skeleton every reference node runs: one io_context, an acceptor, one
 // coroutine per connection that parses every complete command of a read, dispatches each to a
 // CommandTable, and writes all replies of that read at once (which is what makes pipelining
-// fast). Asio stays inside resp_server.cpp; this header is light.
+// fast). With ServerOptions::pipeline_deferred a connection instead runs a reader that keeps
+// dispatching past deferred replies and a writer that writes replies in command order as they
+// complete (what a proxy needs). Asio stays inside resp_server.cpp; this header is light.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +37,13 @@ struct ServerOptions {
   uint64_t max_bulk = 512ull * 1024 * 1024;
   // Stop gracefully on SIGINT and SIGTERM. Off for servers embedded in tests.
   bool handle_signals = true;
+  // Deferred replies do not hold back the connection's later commands: they keep being parsed
+  // and dispatched, and replies are written in command order as each head of the queue
+  // completes (a reader and a writer per connection). Also enables PushChannel. Default false:
+  // faultline-db relies on the holding behaviour for read-your-writes.
+  bool pipeline_deferred = false;
+  // With pipeline_deferred: reading pauses while this many deferred replies are outstanding.
+  size_t max_pending = 1024;
 };
 
 class RespServer {

@@ -1,5 +1,6 @@
 // RespServer with deferred replies, over real loopback sockets: replies stay in order with
-// pipelining, and a reply completed after its connection closed is dropped harmlessly.
+// pipelining (holding and pipelined modes), a reply completed after its connection closed is
+// dropped harmlessly, pushes queue behind replies, and max_pending bounds a connection.
 #include "nodes/common/resp_server.h"
 
 #include <gtest/gtest.h>
@@ -93,6 +94,17 @@ class DeferredReplyTest : public ::testing::Test {
       resp::Writer(reply).bulk(c.argv[1]);
       h.complete(std::move(reply));
     });
+    // SUB: remembers this connection's push channel. PUB msg: pushes msg (a bulk string) to it
+    // and answers 1 if it was queued, 0 if dropped.
+    table_.add("sub", 1, [this](CommandContext& c) {
+      channel_ = c.push_channel();
+      c.out.simple("OK");
+    });
+    table_.add("pub", 2, [this](CommandContext& c) {
+      std::string msg;
+      resp::Writer(msg).bulk(c.argv[1]);
+      c.out.integer(channel_.push(std::move(msg)) ? 1 : 0);
+    });
     table_.add("clients", 1, [this](CommandContext& c) {
       c.out.integer(static_cast<int64_t>(stats_.connected_clients));
     });
@@ -124,6 +136,7 @@ class DeferredReplyTest : public ::testing::Test {
   CommandTable table_;
   ServerStats stats_;
   std::map<std::string, DeferredReply> held_;  // touched only on the server thread
+  PushChannel channel_;                        // likewise
   int64_t echoes_ = 0;
   std::unique_ptr<RespServer> server_;
   std::thread thread_;
@@ -180,6 +193,134 @@ TEST_F(DeferredReplyTest, StopWhileAReplyIsPendingReturns) {
   server_->post_stop();
   thread_.join();
   // Completing after the server stopped touches nothing that is gone.
+  held_.at("never").complete("+late\r\n");
+  EXPECT_TRUE(held_.at("never").finished());
+}
+
+ServerOptions pipelined(size_t max_pending = 1024) {
+  ServerOptions o;
+  o.pipeline_deferred = true;
+  o.max_pending = max_pending;
+  return o;
+}
+
+TEST_F(DeferredReplyTest, HoldingModeGivesNoPushChannel) {
+  start();
+  Client a(port_), b(port_);
+  EXPECT_EQ(a.call({"SUB"}), resp::Value::simple("OK"));
+  EXPECT_EQ(b.call({"PUB", "m"}).integer, 0);
+}
+
+TEST_F(DeferredReplyTest, PipelinedModeDispatchesPastDeferredRepliesAndKeepsOrder) {
+  start(pipelined());
+  Client a(port_), b(port_);
+  a.send_pipeline({{"ECHO", "first"},
+                   {"DEFER", "x"},
+                   {"DEFER", "y"},
+                   {"ECHO", "middle"},
+                   {"NOW", "sync"},
+                   {"DEFER", "z"},
+                   {"ECHO", "last"}});
+  // Every command ran although x, y and z are pending.
+  ASSERT_TRUE(eventually([&] { return b.call({"COUNT"}).integer == 3; }));
+  EXPECT_EQ(b.call({"HELD", "z"}).integer, 1);
+  EXPECT_EQ(a.read(), resp::Value::bulk("first"));
+  // Completed out of order: z, then y, then x.
+  EXPECT_EQ(b.call({"RELEASE", "z", "Z"}), resp::Value::simple("OK"));
+  EXPECT_EQ(b.call({"RELEASE", "y", "Y"}), resp::Value::simple("OK"));
+  EXPECT_EQ(b.call({"RELEASE", "x", "X"}), resp::Value::simple("OK"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("X"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("Y"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("middle"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("sync"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("Z"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("last"));
+  EXPECT_EQ(a.call({"ECHO", "again"}), resp::Value::bulk("again"));
+}
+
+TEST_F(DeferredReplyTest, PipelinedModeLetsALaterCommandCompleteAnEarlierOne) {
+  start(pipelined());
+  Client a(port_);
+  // RELEASE runs on the same connection while the DEFER before it is pending.
+  a.send_pipeline({{"DEFER", "self"}, {"RELEASE", "self", "done"}, {"ECHO", "e"}});
+  EXPECT_EQ(a.read(), resp::Value::bulk("done"));
+  EXPECT_EQ(a.read(), resp::Value::simple("OK"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("e"));
+}
+
+TEST_F(DeferredReplyTest, PushQueuesBehindRepliesAlreadyQueued) {
+  start(pipelined());
+  Client a(port_), b(port_);
+  a.send_pipeline({{"SUB"}, {"DEFER", "w"}});
+  ASSERT_TRUE(eventually([&] { return b.call({"HELD", "w"}).integer == 1; }));
+  EXPECT_EQ(b.call({"PUB", "m1"}).integer, 1);
+  EXPECT_EQ(b.call({"RELEASE", "w", "reply"}), resp::Value::simple("OK"));
+  EXPECT_EQ(b.call({"PUB", "m2"}).integer, 1);
+  EXPECT_EQ(a.read(), resp::Value::simple("OK"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("reply"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("m1"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("m2"));
+  // A reply after the pushes comes after them.
+  EXPECT_EQ(a.call({"ECHO", "e"}), resp::Value::bulk("e"));
+}
+
+TEST_F(DeferredReplyTest, PushAfterCloseReturnsFalseAndPendingRepliesAreAbandoned) {
+  start(pipelined());
+  Client b(port_);
+  {
+    Client a(port_);
+    a.send_pipeline({{"SUB"}, {"DEFER", "gone"}});
+    ASSERT_TRUE(eventually([&] { return b.call({"HELD", "gone"}).integer == 1; }));
+    EXPECT_EQ(b.call({"PUB", "while-open"}).integer, 1);
+  }
+  ASSERT_TRUE(eventually([&] { return b.call({"CLIENTS"}).integer == 1; }));
+  EXPECT_EQ(b.call({"PUB", "after-close"}).integer, 0);
+  EXPECT_EQ(b.call({"RELEASE", "gone", "nobody"}), resp::Value::simple("OK"));
+  EXPECT_EQ(b.call({"ECHO", "alive"}), resp::Value::bulk("alive"));
+}
+
+TEST_F(DeferredReplyTest, MaxPendingPausesReading) {
+  start(pipelined(2));
+  Client a(port_), b(port_);
+  a.send_pipeline({{"DEFER", "p1"}, {"DEFER", "p2"}, {"ECHO", "x"}, {"DEFER", "p3"}});
+  ASSERT_TRUE(eventually([&] { return b.call({"HELD", "p2"}).integer == 1; }));
+  // Two replies are outstanding: the ECHO behind them waits unparsed.
+  EXPECT_EQ(b.call({"COUNT"}).integer, 0);
+  EXPECT_EQ(b.call({"HELD", "p3"}).integer, 0);
+  EXPECT_EQ(b.call({"RELEASE", "p1", "one"}), resp::Value::simple("OK"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("one"));
+  ASSERT_TRUE(eventually([&] { return b.call({"HELD", "p3"}).integer == 1; }));
+  EXPECT_EQ(b.call({"COUNT"}).integer, 1);
+  EXPECT_EQ(b.call({"RELEASE", "p3", "three"}), resp::Value::simple("OK"));
+  EXPECT_EQ(b.call({"RELEASE", "p2", "two"}), resp::Value::simple("OK"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("two"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("x"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("three"));
+}
+
+TEST_F(DeferredReplyTest, PipelinedQuitWritesQueuedRepliesThenCloses) {
+  table_.add("quit", 1, [](CommandContext& c) {
+    c.session.after = AfterReply::close;
+    c.out.simple("OK");
+  });
+  start(pipelined());
+  Client a(port_), b(port_);
+  a.send_pipeline({{"DEFER", "q"}, {"QUIT"}, {"ECHO", "never"}});
+  ASSERT_TRUE(eventually([&] { return b.call({"HELD", "q"}).integer == 1; }));
+  EXPECT_EQ(b.call({"RELEASE", "q", "before-quit"}), resp::Value::simple("OK"));
+  EXPECT_EQ(a.read(), resp::Value::bulk("before-quit"));
+  EXPECT_EQ(a.read(), resp::Value::simple("OK"));
+  ASSERT_TRUE(eventually([&] { return b.call({"CLIENTS"}).integer == 1; }));
+  EXPECT_EQ(b.call({"COUNT"}).integer, 0);
+}
+
+TEST_F(DeferredReplyTest, PipelinedStopWhileRepliesArePendingReturns) {
+  start(pipelined());
+  Client a(port_), b(port_);
+  a.send_pipeline({{"DEFER", "never"}, {"ECHO", "queued"}});
+  ASSERT_TRUE(eventually([&] { return b.call({"COUNT"}).integer == 1; }));
+  server_->post_stop();
+  thread_.join();
   held_.at("never").complete("+late\r\n");
   EXPECT_TRUE(held_.at("never").finished());
 }

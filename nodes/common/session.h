@@ -3,9 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace fl::nodes {
+
+namespace detail {
+struct PushSink;
+}
 
 // What the server does with a connection once the replies of the current batch are written.
 enum class AfterReply : uint8_t {
@@ -21,6 +26,9 @@ struct Session {
   std::string name;
   // Set by a handler; honoured after the current read batch has been answered.
   AfterReply after = AfterReply::keep;
+  // The connection's output for pushes (see PushChannel); empty unless the server runs with
+  // ServerOptions::pipeline_deferred.
+  std::weak_ptr<detail::PushSink> push_sink;
 };
 
 // Counters maintained by the server, read by INFO. Single-threaded: one io_context.

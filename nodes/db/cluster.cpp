@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -166,15 +167,37 @@ class ClusterNode::Backend {
 };
 
 // A standalone in-memory node: the command table over a Store, exactly as before clusters.
-class ClusterNode::LocalBackend final : public ClusterNode::Backend {
+// With a change sink, every write that did not answer an error publishes its keys (its index
+// counts the node's writes since it started).
+class ClusterNode::LocalBackend final : public ClusterNode::Backend,
+                                        private ReplicationStatusSource {
  public:
-  LocalBackend(const ClusterOptions& o, const nodes::ServerStats& stats)
-      : store_(kSystem), commands_(store_, stats, o.db) {
+  LocalBackend(const ClusterOptions& o, const nodes::ServerStats& stats, ChangeSink* changes)
+      : store_(kSystem), commands_(store_, stats, o.db), changes_(changes) {
     commands_.register_all(table_);
+    if (changes_) commands_.set_replication_source(this);
   }
   result<void> open() override { return {}; }
   void execute(nodes::CommandContext& ctx) override {
+    const CommandInfo* info = changes_ && ctx.buffer ? DbCommands::command_info(ctx.argv[0]) : nullptr;
+    const size_t at = ctx.buffer ? ctx.buffer->size() : 0;
     ctx.deferred = table_.dispatch(ctx.argv, ctx.out, ctx.session, ctx.buffer);
+    if (!info || !info->write || ctx.deferred || ctx.buffer->size() <= at ||
+        (*ctx.buffer)[at] == '-') {
+      return;
+    }
+    std::string op(ctx.argv[0]);
+    for (char& c : op) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    ++writes_;
+    const auto event = [&](std::string_view key) {
+      changes_->publish(ChangeEvent{std::string(key), op, 0, writes_, ctx.session.name});
+    };
+    if (info->first_key == 0) return event("");
+    const int argc = static_cast<int>(ctx.argv.size());
+    const int last = info->last_key < 0 ? argc + info->last_key : info->last_key;
+    for (int i = info->first_key; i <= std::min(last, argc - 1); i += std::max(1, info->step)) {
+      event(ctx.argv[static_cast<size_t>(i)]);
+    }
   }
   void on_peer_message(std::span<const std::string_view>, TimeMs) override {}
   void tick(TimeMs now) override {
@@ -186,17 +209,24 @@ class ClusterNode::LocalBackend final : public ClusterNode::Backend {
   ReplicationStatus status() const override { return {}; }
 
  private:
+  ReplicationStatus replication_status() const override { return {}; }
+  std::string persistence_info() const override { return "wal_enabled:0\r\n"; }
+  std::string changes_info() const override { return changes_->info(); }
+
   Store store_;
   DbCommands commands_;
   nodes::CommandTable table_;
   TimeMs last_sweep_ = 0;
+  ChangeSink* changes_;
+  uint64_t writes_ = 0;
 };
 
 // A replica of a master/slave shard group (async or sync mode, or durable standalone).
 class ClusterNode::ReplicaBackend final : public ClusterNode::Backend {
  public:
-  ReplicaBackend(const ClusterOptions& o, const nodes::ServerStats& stats, ShardReplica::Send send)
-      : replica_(options_for(o, stats), kSystem, std::move(send)) {}
+  ReplicaBackend(const ClusterOptions& o, const nodes::ServerStats& stats, ShardReplica::Send send,
+                 ChangeSink* changes)
+      : replica_(options_for(o, stats, changes), kSystem, std::move(send)) {}
   result<void> open() override { return replica_.open(); }
   void execute(nodes::CommandContext& ctx) override {
     bridge_.run(ctx, [&](ReplyBridge::Reply reply) {
@@ -219,8 +249,10 @@ class ClusterNode::ReplicaBackend final : public ClusterNode::Backend {
   ReplicationStatus status() const override { return replica_.replication_status(); }
 
  private:
-  static ShardOptions options_for(const ClusterOptions& o, const nodes::ServerStats& stats) {
+  static ShardOptions options_for(const ClusterOptions& o, const nodes::ServerStats& stats,
+                                  ChangeSink* changes) {
     ShardOptions s;
+    s.changes = changes;
     s.id = o.id;
     s.shard = o.shard;
     for (const ShardMember& m : o.members) {
@@ -262,6 +294,10 @@ class ClusterNode::QuorumBackend final : public ClusterNode::Backend {
   result<void> open() override { return node_.open(); }
   void execute(nodes::CommandContext& ctx) override {
     if (iequals(ctx.argv[0], "info")) return info(ctx);
+    if (iequals(ctx.argv[0], "digest")) {
+      // The admin table's store is empty; each key lives on its own N replicas.
+      return ctx.out.error("ERR DIGEST is not supported in quorum mode");
+    }
     if (!QuorumNode::handles(ctx.argv[0])) {
       ctx.deferred = table_.dispatch(ctx.argv, ctx.out, ctx.session, ctx.buffer);
       return;
@@ -348,10 +384,19 @@ result<void> ClusterNode::start(nodes::CommandTable& table) {
   if (options_.mode == ClusterMode::quorum) {
     backend_ = std::make_unique<QuorumBackend>(options_, stats_, send);
   } else {
-    if (!options_.members.empty() || !options_.dir.empty()) {
-      backend_ = std::make_unique<ReplicaBackend>(options_, stats_, send);
+    if (options_.broker_port != 0) {
+      ChangePublisherOptions co;
+      co.host = options_.broker_host;
+      co.port = options_.broker_port;
+      co.topic = options_.changes_topic;
+      co.client_name = options_.id;
+      changes_ = std::make_unique<ChangePublisher>(server_.io(), co);
+      server_.on_stop([this] { changes_->close(); });
     }
-    if (!backend_) backend_ = std::make_unique<LocalBackend>(options_, stats_);
+    if (!options_.members.empty() || !options_.dir.empty()) {
+      backend_ = std::make_unique<ReplicaBackend>(options_, stats_, send, changes_.get());
+    }
+    if (!backend_) backend_ = std::make_unique<LocalBackend>(options_, stats_, changes_.get());
   }
   if (auto r = backend_->open(); !r) return r;
 

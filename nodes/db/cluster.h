@@ -53,6 +53,11 @@ struct ClusterOptions {
   std::vector<std::string> bugs;
   // Command handler options (id, scan cap, CONFIG GET values).
   DbOptions db;
+  // Change events (async and sync modes, and standalone): the broker's address (port 0: none)
+  // and the topic the master adds one event per written key to.
+  std::string broker_host;
+  uint16_t broker_port = 0;
+  std::string changes_topic = "changes";
 };
 
 // The seeded bug names faultline-db accepts.
@@ -112,6 +117,7 @@ class ClusterNode {
   const nodes::ServerStats& stats_;
   int shard_count_ = 1;
   std::unique_ptr<nodes::PeerLinks> links_;
+  std::unique_ptr<ChangePublisher> changes_;
   std::unique_ptr<Backend> backend_;
   std::map<std::string, NodeStatus, std::less<>> statuses_;  // other nodes, by id
   TimeMs last_broadcast_ms_ = 0;

@@ -160,6 +160,7 @@ void DbCommands::register_all(nodes::CommandTable& t) {
   t.add("sscan", -3, [this](Ctx& c) { sscan(c); });
   t.add("scan", -2, [this](Ctx& c) { scan(c); });
   t.add("dbsize", 1, [this](Ctx& c) { dbsize(c); });
+  t.add("digest", 1, [this](Ctx& c) { digest(c); });
   t.add("flushall", -1, [this](Ctx& c) { flushall(c); });
   t.add("flushdb", -1, [this](Ctx& c) { flushall(c); });
   t.add("info", -1, [this](Ctx& c) { info(c); });
@@ -501,6 +502,8 @@ void DbCommands::scan(Ctx& c) {
 
 void DbCommands::dbsize(Ctx& c) { c.out.integer(static_cast<int64_t>(store_.size())); }
 
+void DbCommands::digest(Ctx& c) { c.out.bulk(fmt::format("{:016x}", store_.digest())); }
+
 void DbCommands::flushall(Ctx& c) {
   if (c.argv.size() > 2 ||
       (c.argv.size() == 2 && !iequals(c.argv[1], "sync") && !iequals(c.argv[1], "async"))) {
@@ -511,8 +514,9 @@ void DbCommands::flushall(Ctx& c) {
 }
 
 void DbCommands::info(Ctx& c) {
-  static constexpr std::string_view kSections[] = {"server",      "clients",     "stats",
-                                                   "replication", "persistence", "keyspace"};
+  static constexpr std::string_view kSections[] = {"server",      "clients",  "stats",
+                                                   "replication", "persistence", "keyspace",
+                                                   "changes"};
   bool want[std::size(kSections)] = {};
   if (c.argv.size() == 1) {
     for (bool& w : want) w = true;
@@ -578,6 +582,11 @@ void DbCommands::info(Ctx& c) {
   if (replication_ && section(4, "Persistence")) text += replication_->persistence_info();
   if (section(5, "Keyspace") && store_.size() > 0) {
     fmt::format_to(out, "db0:keys={},expires={},avg_ttl=0\r\n", store_.size(), store_.expires());
+  }
+  if (replication_) {
+    if (std::string changes = replication_->changes_info(); !changes.empty()) {
+      if (section(6, "Changes")) text += changes;
+    }
   }
   c.out.bulk(text);
 }

@@ -53,6 +53,8 @@ class ReplicationStatusSource {
   virtual ReplicationStatus replication_status() const = 0;
   // The body of INFO persistence ("name:value\r\n" lines); "" when there is nothing to say.
   virtual std::string persistence_info() const { return {}; }
+  // The body of INFO changes (change-event publishing); "" omits the section.
+  virtual std::string changes_info() const { return {}; }
 };
 
 // What the replication and routing layers need to know about a command.
@@ -118,6 +120,7 @@ class DbCommands {
   void sscan(Ctx& c);
   void scan(Ctx& c);
   void dbsize(Ctx& c);
+  void digest(Ctx& c);
   void flushall(Ctx& c);
   void info(Ctx& c);
   void role(Ctx& c);

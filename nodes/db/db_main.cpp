@@ -74,7 +74,7 @@ result<int64_t> parse_ms(std::string_view flag, const std::string& text) {
 // Parses the command line. Returns nullopt after printing --help; an Error for bad flags.
 result<std::optional<Config>> parse_args(int argc, char** argv) {
   std::string host = "127.0.0.1", max_bulk = "512MiB", idle = "0", log_level = "info";
-  std::string dir, id = "db";
+  std::string dir, id = "db", broker, changes_topic = "changes";
   int port = 6379;
   int shard = 0;
   std::vector<std::string> members, bugs;
@@ -122,6 +122,10 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
       "snapshot-every", po::value(&snapshot_every)->default_value(snapshot_every),
       "log entries between snapshots (0 disables)")("seed", po::value(&seed)->default_value(seed),
                                                     "seed of election jitter")(
+      "broker", po::value(&broker),
+      "HOST:PORT of the broker the master publishes change events to (async/sync modes)")(
+      "changes-topic", po::value(&changes_topic)->default_value(changes_topic),
+      "topic (stream) of the change events")(
       "bug", po::value(&bugs)->composing(),
       "TEST ONLY: enable a seeded bug (repeated): ack-before-majority, ack-before-log, "
       "quorum-read-one, no-fencing");
@@ -171,6 +175,17 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
   c.id = id;
   c.host = host;
   c.shard = shard;
+  if (!broker.empty()) {
+    auto parsed = parse_member("broker,0," + broker);
+    if (!parsed) {
+      return Error(errc::invalid_argument,
+                   fmt::format("--broker '{}': want HOST:PORT with a port in 1..65535", broker));
+    }
+    c.broker_host = parsed->host;
+    c.broker_port = parsed->port;
+  }
+  if (changes_topic.empty()) return Error(errc::invalid_argument, "--changes-topic is empty");
+  c.changes_topic = changes_topic;
   for (const std::string& m : members) {
     auto parsed = parse_member(m);
     if (!parsed) return parsed.error();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -273,7 +274,7 @@ void ShardReplica::execute(std::span<const std::string_view> argv, nodes::Sessio
   if (p.refusal != Refusal::none) return refuse(p.refusal, reply);
   // An older write still waiting at this index (its master term long gone) has lost its place.
   settle(p.index, error_reply("TRYAGAIN the write was replaced by a newer master's log"));
-  pending_[p.index] = Pending{p.term, std::move(reply), 0};
+  pending_[p.index] = Pending{p.term, std::move(reply), 0, session.name};
   core_->flush(t);
   after_core(t);
 }
@@ -423,7 +424,34 @@ void ShardReplica::apply(const LogEntry& e) {
   resp::Writer w(apply_out_);
   apply_session_.after = nodes::AfterReply::keep;
   table_.dispatch(argv, w, apply_session_);
+  // core_ is null while the core replays recovered entries in its constructor: those were
+  // announced (or lost) before the restart.
+  if (options_.changes && core_ && core_->role() == Role::master && !apply_out_.starts_with('-')) {
+    publish_changes(e, argv, ours ? it->second.origin : std::string());
+  }
   if (ours) settle(e.index, apply_out_);
+}
+
+void ShardReplica::publish_changes(const LogEntry& e, std::span<const std::string_view> argv,
+                                   const std::string& origin) {
+  const CommandInfo* info = DbCommands::command_info(argv[0]);
+  if (!info || !info->write) return;
+  std::string op(argv[0]);
+  for (char& c : op) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto event = [&](std::string_view key) {
+    options_.changes->publish(ChangeEvent{std::string(key), op, options_.shard, e.index, origin});
+  };
+  if (info->first_key == 0) return event("");  // FLUSHALL / FLUSHDB: every key
+  const int argc = static_cast<int>(argv.size());
+  const int last = info->last_key < 0 ? argc + info->last_key : info->last_key;
+  const int step = std::max(1, info->step);
+  for (int i = info->first_key; i <= std::min(last, argc - 1); i += step) {
+    event(argv[static_cast<size_t>(i)]);
+  }
+}
+
+std::string ShardReplica::changes_info() const {
+  return options_.changes ? options_.changes->info() : std::string();
 }
 
 std::string ShardReplica::snapshot() { return encode_store(store_); }

@@ -29,6 +29,7 @@
 #include "common/error.h"
 #include "nodes/common/command_table.h"
 #include "nodes/common/session.h"
+#include "nodes/db/changes.h"
 #include "nodes/db/clock.h"
 #include "nodes/db/commands.h"
 #include "nodes/db/replication.h"
@@ -91,6 +92,9 @@ struct ShardOptions {
   // Clock of the replication timers and leases (milliseconds; should not jump). Null: the
   // Clock given to the constructor. tick() and on_peer_message() must be given its readings.
   const Clock* replication_clock = nullptr;
+  // Where the master sends a change event for every key of every client write it applies
+  // (not for writes that answered an error). Null: none. Must outlive the replica.
+  ChangeSink* changes = nullptr;
 };
 
 class ShardReplica final : public StateMachine, public ReplicationStatusSource {
@@ -123,6 +127,7 @@ class ShardReplica final : public StateMachine, public ReplicationStatusSource {
   ReplicationStatus replication_status() const override;
   // WAL counters: wal_enabled, wal_fsync, wal_records, wal_bytes, wal_fsyncs, ...
   std::string persistence_info() const override;
+  std::string changes_info() const override;
   const Replication& core() const { return *core_; }
   Role role() const { return core_->role(); }
   uint64_t term() const { return core_->term(); }
@@ -149,6 +154,7 @@ class ShardReplica final : public StateMachine, public ReplicationStatusSource {
     uint64_t term = 0;
     Reply reply;
     TimePoint deadline = 0;  // 0 while the proposing master is still master
+    std::string origin;      // the writing connection's CLIENT SETNAME name
   };
 
   TimePoint now() const { return replication_clock_.now_ms(); }
@@ -157,6 +163,9 @@ class ShardReplica final : public StateMachine, public ReplicationStatusSource {
   void after_core(TimePoint now);
   void refuse(Refusal r, const Reply& reply);
   void moved_or_down(const Reply& reply);
+  // Hands the change events of an applied write to options_.changes.
+  void publish_changes(const LogEntry& e, std::span<const std::string_view> argv,
+                       const std::string& origin);
   // Settles the pending write at `index` (if any) with `resp`.
   void settle(uint64_t index, std::string resp);
   void maybe_snapshot();

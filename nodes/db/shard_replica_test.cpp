@@ -42,6 +42,16 @@ struct Answer {
   const std::string& text() const { return **slot; }
 };
 
+// Records the change events a replica publishes.
+class RecordingSink final : public ChangeSink {
+ public:
+  void publish(ChangeEvent e) override { events.push_back(std::move(e)); }
+  std::string info() const override {
+    return "changes_recorded:" + std::to_string(events.size()) + "\r\n";
+  }
+  std::vector<ChangeEvent> events;
+};
+
 struct ClusterOptions {
   size_t nodes = 3;
   ReplicationMode mode = ReplicationMode::sync;
@@ -60,6 +70,7 @@ class Cluster {
       dirs_.push_back(std::make_unique<TempDir>());
     }
     nodes_.resize(o.nodes);
+    for (size_t i = 0; i < o.nodes; ++i) sinks_.push_back(std::make_unique<RecordingSink>());
     paused_.assign(o.nodes, false);
     for (size_t i = 0; i < o.nodes; ++i) start(i);
   }
@@ -75,6 +86,7 @@ class Cluster {
     so.bugs = opt_.bugs;
     so.fsync = FsyncPolicy::never;
     if (opt_.persistent) so.dir = dirs_[i]->path();
+    so.changes = sinks_[i].get();
     nodes_[i] = std::make_unique<ShardReplica>(
         so, clock_, [this, i](const std::string& to, std::vector<std::string> argv) {
           net_.push_back({clock_.now_ms() + 2, i, index_of(to), std::move(argv)});
@@ -90,13 +102,15 @@ class Cluster {
   void block(size_t from, size_t to, bool on) { blocked_[{from, to}] = on; }
 
   ShardReplica& node(size_t i) { return *nodes_[i]; }
+  RecordingSink& sink(size_t i) { return *sinks_[i]; }
   bool up(size_t i) const { return nodes_[i] != nullptr; }
   TimeMs now() const { return clock_.now_ms(); }
 
-  Answer exec(size_t i, std::vector<std::string> args) {
+  Answer exec(size_t i, std::vector<std::string> args, std::string client_name = "") {
     Answer a;
     std::vector<std::string_view> argv(args.begin(), args.end());
     nodes::Session s;
+    s.name = std::move(client_name);
     nodes_[i]->execute(argv, s, [slot = a.slot](std::string r) {
       EXPECT_FALSE(slot->has_value()) << "replied twice";
       *slot = std::move(r);
@@ -167,6 +181,7 @@ class Cluster {
   ManualClock clock_;
   std::vector<ShardMember> members_;
   std::vector<std::unique_ptr<TempDir>> dirs_;
+  std::vector<std::unique_ptr<RecordingSink>> sinks_;
   std::vector<std::unique_ptr<ShardReplica>> nodes_;
   std::vector<bool> paused_;
   std::map<size_t, bool> isolated_;
@@ -215,6 +230,81 @@ TEST(ShardReplica, SyncWriteIsAnsweredAtCommitAndSlavesRedirect) {
   EXPECT_EQ(role_s, "*6\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:" + std::to_string(7000 + m) +
                         "\r\n$9\r\nconnected\r\n:" +
                         std::to_string(c.node(s).core().applied_index()) + "\r\n:" + term + "\r\n");
+}
+
+TEST(ShardReplica, TheMasterPublishesOneChangeEventPerWrittenKeyWithItsOrigin) {
+  Cluster c({});
+  const size_t m = c.wait_master();
+  std::vector<Answer> acks = {
+      c.exec(m, {"SET", "a", "1"}, "cache-1"),
+      c.exec(m, {"MSET", "b", "1", "c", "2"}, "cache-2"),
+      c.exec(m, {"SADD", "s", "x"}),
+      c.exec(m, {"INCR", "s"}, "cache-1"),  // WRONGTYPE: changes nothing, publishes nothing
+      c.exec(m, {"DEL", "a", "missing"}, "cache-1"),
+      c.exec(m, {"EXPIRE", "b", "100"}, "cache-3"),
+  };
+  ASSERT_TRUE(c.wait_for([&] { return acks.back().ready(); }, 200));
+  EXPECT_EQ(acks[3].text().substr(0, 10), "-WRONGTYPE");
+  c.run(100);
+  struct Seen {
+    std::string key, op, origin;
+  };
+  std::vector<Seen> seen;
+  uint64_t last_index = 0;
+  for (const ChangeEvent& e : c.sink(m).events) {
+    seen.push_back({e.key, e.op, e.origin});
+    EXPECT_EQ(e.shard, 0);
+    EXPECT_GE(e.index, last_index);  // commit order
+    last_index = e.index;
+  }
+  const std::vector<Seen> want = {{"a", "set", "cache-1"},       {"b", "mset", "cache-2"},
+                                  {"c", "mset", "cache-2"},      {"s", "sadd", ""},
+                                  {"a", "del", "cache-1"},       {"missing", "del", "cache-1"},
+                                  {"b", "pexpireat", "cache-3"}};
+  ASSERT_EQ(seen.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(seen[i].key, want[i].key) << i;
+    EXPECT_EQ(seen[i].op, want[i].op) << i;
+    EXPECT_EQ(seen[i].origin, want[i].origin) << i;
+  }
+  // Slaves apply the same entries and publish nothing.
+  for (size_t i = 0; i < 3; ++i) {
+    if (i != m) {
+      EXPECT_TRUE(c.sink(i).events.empty()) << i;
+    }
+  }
+  const std::string info = c.exec(m, {"INFO", "changes"}).text();
+  EXPECT_NE(info.find("# Changes\r\nchanges_recorded:7\r\n"), std::string::npos) << info;
+}
+
+TEST(ShardReplica, ReplicasWithTheSameDataGiveTheSameDigest) {
+  ClusterOptions o;
+  o.reads = ReadPolicy::any;
+  Cluster c(o);
+  const size_t m = c.wait_master();
+  const std::string empty = c.exec(m, {"DIGEST"}).text();
+  EXPECT_EQ(empty, "$16\r\n0000000000000000\r\n");
+  std::vector<Answer> acks;
+  for (int i = 0; i < 50; ++i) {
+    acks.push_back(c.exec(m, {"SET", "k" + std::to_string(i), "v" + std::to_string(i)}));
+  }
+  acks.push_back(c.exec(m, {"SADD", "set", "x", "y", "z"}));
+  ASSERT_TRUE(c.wait_for([&] { return acks.back().ready(); }, 500));
+  ASSERT_TRUE(c.wait_for(
+      [&] {
+        for (size_t i = 0; i < 3; ++i) {
+          if (c.node(i).core().applied_index() != c.node(m).core().applied_index()) return false;
+        }
+        return true;
+      },
+      1000));
+  const std::string digest = c.exec(m, {"DIGEST"}).text();
+  EXPECT_NE(digest, empty);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(c.exec(i, {"DIGEST"}).text(), digest) << i;
+  // Any change of a value, a type or a set member changes it.
+  Answer w = c.exec(m, {"SREM", "set", "z"});
+  ASSERT_TRUE(c.wait_for([&] { return w.ready(); }, 100));
+  EXPECT_NE(c.exec(m, {"DIGEST"}).text(), digest);
 }
 
 TEST(ShardReplica, ReadsFromSlavesWhenThePolicySaysSo) {

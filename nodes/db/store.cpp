@@ -67,6 +67,44 @@ Entry& Store::emplace(std::string_view key, Entry e) {
   return it->second;
 }
 
+namespace {
+
+// FNV-1a, then a SplitMix64 finalizer: stable across processes and builds (std::hash is not
+// promised to be), and well mixed enough for a digest summed over keys.
+uint64_t mix(uint64_t z) noexcept {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+uint64_t stable_hash(std::string_view s) noexcept {
+  uint64_t h = 1469598103934665603ull;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return mix(h ^ s.size());
+}
+
+}  // namespace
+
+uint64_t Store::digest() const {
+  uint64_t sum = 0;
+  for_each([&](const Entry& e) {
+    uint64_t value = 0;
+    if (const auto* str = std::get_if<std::string>(&e.value)) {
+      value = mix(stable_hash(*str) ^ 0x5354u);  // "ST"
+    } else {
+      // Members are summed too, so the value's hash does not depend on their order either.
+      for (const HashedKey& m : std::get<Set>(e.value)) value += stable_hash(m.str);
+      value = mix(value ^ 0x5345u);  // "SE"
+    }
+    sum += mix(stable_hash(e.key->str) * 31 + value);
+  });
+  return sum;
+}
+
 void Store::for_each(const std::function<void(const Entry&)>& fn) const {
   const TimeMs now = clock_.now_ms();
   for (const auto& [key, entry] : keys_) {

@@ -97,6 +97,10 @@ class Store {
   // Calls `fn` for each live (unexpired) entry, in key order. `fn` must not modify the store.
   void for_each(const std::function<void(const Entry&)>& fn) const;
 
+  // A 64-bit digest of every live key's name, type and value (not its expiry), independent of
+  // the order keys were written in: replicas holding the same data give the same digest. O(keys).
+  uint64_t digest() const;
+
   // Active expiry: removes at most `max` expired keys, soonest first; returns how many.
   size_t sweep(size_t max);
 
