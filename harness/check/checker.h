@@ -38,11 +38,16 @@ struct RunEvent {
   std::string role = {};
 };
 
+struct Evidence;  // evidence.h
+
 // The history in its compact form (history::read_compact): a malformed history never gets here,
 // its reader's error says what is wrong with it.
 struct Input {
   const history::Compact& history;
   const std::vector<RunEvent>& events;
+  // What the run collected from the cluster at its end (evidence.h); null when there is none
+  // (`faultline check` of a history file). The convergence and stat checkers need it.
+  const Evidence* evidence = nullptr;
 };
 
 struct Result {

@@ -3,11 +3,14 @@
 
 #include "harness/check/checker.h"
 #include "harness/check/availability.h"
+#include "harness/check/convergence.h"
 #include "harness/check/counter.h"
 #include "harness/check/failover.h"
 #include "harness/check/linearizable.h"
+#include "harness/check/log_check.h"
 #include "harness/check/perf.h"
 #include "harness/check/set_full.h"
+#include "harness/check/staleness.h"
 #include "harness/check/total_queue.h"
 
 namespace fl::check {
@@ -36,6 +39,10 @@ constexpr Entry kCheckers[] = {
     {"availability", make_availability_checker},
     {"failover", make_failover_checker},
     {"perf", make_perf_checker},
+    {"log", make_log_checker},
+    {"staleness", make_staleness_checker},
+    {"convergence", make_convergence_checker},
+    {"stat", make_stat_checker},
 };
 
 }  // namespace

@@ -72,7 +72,37 @@ class HotspotKeys final : public KeyChooser {
   double hot_ops_;
 };
 
+// A scan: keys 0, 1, .., n-1 in order, then again from 0. One cursor per chooser, so the
+// workload's processes together walk the keys in order (the pattern that flushes an LRU cache).
+class SequentialKeys final : public KeyChooser {
+ public:
+  explicit SequentialKeys(uint64_t n) : n_(n) {}
+  uint64_t next(Rng&, bool) override {
+    uint64_t k = next_;
+    next_ = (next_ + 1) % n_;
+    return k;
+  }
+
+ private:
+  uint64_t n_;
+  uint64_t next_ = 0;
+};
+
+// The plan names the `sequential` distribution once its enum has the value; until then (and on
+// any other value) nullptr.
+template <class E>
+std::unique_ptr<KeyChooser> sequential_if_named(E d, uint64_t n) {
+  if constexpr (requires { E::sequential; }) {
+    if (d == E::sequential) return make_sequential_keys(n);
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::unique_ptr<KeyChooser> make_sequential_keys(uint64_t n) {
+  return std::make_unique<SequentialKeys>(std::max<uint64_t>(n, 1));
+}
 
 ZipfSampler::ZipfSampler(uint64_t n, double s) : n_(n), s_(s) {
   h_integral_x1_ = h_integral(1.5) - 1;
@@ -113,6 +143,7 @@ uint64_t ZipfSampler::sample(Rng& rng) const {
 
 std::unique_ptr<KeyChooser> make_key_chooser(const plan::WorkloadSpec& spec) {
   auto n = static_cast<uint64_t>(std::max(spec.keys, 1));
+  if (auto seq = sequential_if_named(spec.distribution, n)) return seq;
   switch (spec.distribution) {
     case plan::KeyDistribution::uniform:
       return std::make_unique<UniformKeys>(n);
@@ -122,6 +153,8 @@ std::unique_ptr<KeyChooser> make_key_chooser(const plan::WorkloadSpec& spec) {
       return std::make_unique<LatestKeys>(n, spec.skew);
     case plan::KeyDistribution::hotspot:
       return std::make_unique<HotspotKeys>(n, spec.hot_keys, spec.hot_ops);
+    default:  // sequential, above
+      break;
   }
   return std::make_unique<UniformKeys>(n);
 }

@@ -41,6 +41,9 @@ class KeyChooser {
   virtual uint64_t next(Rng& rng, bool write) = 0;
 };
 
+// `sequential`: a scan over the n keys in order, cycling (0, 1, .., n-1, 0, ..); ignores the rng.
+std::unique_ptr<KeyChooser> make_sequential_keys(uint64_t n);
+
 // The chooser the spec's distribution names, over spec.keys keys.
 // REQUIRES: the spec passed validate() (keys >= 1, skew > 0, 0 < hot fractions <= 1).
 std::unique_ptr<KeyChooser> make_key_chooser(const plan::WorkloadSpec& spec);

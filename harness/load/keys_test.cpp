@@ -118,5 +118,13 @@ TEST(Keys, LatestWritesTakeKeysInTurnAndReadsFavourRecentOnes) {
   EXPECT_GT(counts[(latest + 50 - 1) % 50], counts[(latest + 50 - 25) % 50]);
 }
 
+TEST(Keys, SequentialScansTheKeysInOrderAndCycles) {
+  auto c = make_sequential_keys(4);
+  Rng rng(3);
+  std::vector<uint64_t> got;
+  for (int i = 0; i < 10; ++i) got.push_back(c->next(rng, i % 2 == 0));
+  EXPECT_EQ(got, (std::vector<uint64_t>{0, 1, 2, 3, 0, 1, 2, 3, 0, 1}));
+}
+
 }  // namespace
 }  // namespace fl::load
