@@ -70,8 +70,11 @@ struct Connection final : detail::PushSink {
   // Set while the reader dispatches: a completion then leaves the queue alone (it must not pop
   // the slot whose `after` a handler is appending to); the reader advances afterwards.
   bool dispatching = false;
+  // The writer is writing, or was woken and has not yet looked at `out`.
   bool writer_busy = false;
   bool writer_done = false;
+  // The reader waits on `wake` (for room, the drain, or the writer's end).
+  bool reader_waiting = false;
   // Set once the connection is closing: pushes are refused and completions are dropped.
   bool closed = false;
 
@@ -88,8 +91,19 @@ struct Connection final : detail::PushSink {
       out += head.after;
       queue.pop_front();
     }
+    wake_writer();
+    wake_reader();
+  }
+
+  // Wakes the writer if it waits for output, and the reader if it waits for room (a cancel per
+  // completed reply would otherwise cost a scheduler round trip each).
+  void wake_writer() {
+    if (writer_busy) return;
+    writer_busy = true;
     writer_wake.cancel();
-    wake.cancel();
+  }
+  void wake_reader() {
+    if (reader_waiting) wake.cancel();
   }
 
   bool push(std::string bytes) override {
@@ -99,7 +113,7 @@ struct Connection final : detail::PushSink {
     } else {
       tail() += bytes;
     }
-    writer_wake.cancel();
+    wake_writer();
     return true;
   }
   bool open() const override { return !closed && socket.is_open(); }
@@ -322,8 +336,10 @@ asio::awaitable<void> RespServer::Impl::serve_pipelined(std::shared_ptr<Connecti
     }
     if (!room) {
       // Wait for replies to complete or be written; never expires.
+      c->reader_waiting = true;
       c->wake.expires_at(asio::steady_timer::time_point::max());
       co_await c->wake.async_wait(kUseTuple);
+      c->reader_waiting = false;
       continue;
     }
     std::span<char> space = parser.prepare(kReadChunk);
@@ -338,8 +354,10 @@ asio::awaitable<void> RespServer::Impl::serve_pipelined(std::shared_ptr<Connecti
     // Stop reading; let every reply already queued (this one's included) be written first.
     while (!stopping && !c->closed && c->socket.is_open() &&
            (!c->queue.empty() || !c->out.empty() || c->writer_busy)) {
+      c->reader_waiting = true;
       c->wake.expires_at(asio::steady_timer::time_point::max());
       co_await c->wake.async_wait(kUseTuple);
+      c->reader_waiting = false;
     }
     if (session.after == AfterReply::shutdown && !c->closed) {
       log::info("SHUTDOWN requested by client {}", session.id);
@@ -348,8 +366,10 @@ asio::awaitable<void> RespServer::Impl::serve_pipelined(std::shared_ptr<Connecti
   }
   c->close();
   while (!c->writer_done) {
+    c->reader_waiting = true;
     c->wake.expires_at(asio::steady_timer::time_point::max());
     co_await c->wake.async_wait(kUseTuple);
+    c->reader_waiting = false;
   }
   session.push_sink.reset();
   connections.erase(session.id);
@@ -362,7 +382,7 @@ asio::awaitable<void> RespServer::Impl::write_loop(std::shared_ptr<Connection> c
   while (!c->closed && c->socket.is_open()) {
     if (c->out.empty()) {
       c->writer_busy = false;
-      c->wake.cancel();  // a draining reader waits for the writer to go idle
+      c->wake_reader();  // a draining reader waits for the writer to go idle
       c->writer_wake.expires_at(asio::steady_timer::time_point::max());
       co_await c->writer_wake.async_wait(kUseTuple);
       continue;
@@ -382,7 +402,7 @@ asio::awaitable<void> RespServer::Impl::write_loop(std::shared_ptr<Connection> c
       c->close();
       break;
     }
-    c->wake.cancel();  // the reader may be waiting for output room
+    c->wake_reader();  // the reader may be waiting for output room
   }
   c->writer_busy = false;
   c->writer_done = true;

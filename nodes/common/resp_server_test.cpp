@@ -9,9 +9,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -312,6 +314,41 @@ TEST_F(DeferredReplyTest, PipelinedQuitWritesQueuedRepliesThenCloses) {
   EXPECT_EQ(a.read(), resp::Value::simple("OK"));
   ASSERT_TRUE(eventually([&] { return b.call({"CLIENTS"}).integer == 1; }));
   EXPECT_EQ(b.call({"COUNT"}).integer, 0);
+}
+
+TEST_F(DeferredReplyTest, PipelinedRepliesCompletedByTimersInRandomOrderStayInOrder) {
+  // LATER us value: answers `value` after `us` microseconds, from a timer on the server's thread.
+  table_.add("later", 3, [this](CommandContext& c) {
+    auto timer = std::make_shared<asio::steady_timer>(
+        server_->io(), std::chrono::microseconds(std::stoi(std::string(c.argv[1]))));
+    std::string reply;
+    resp::Writer(reply).bulk(c.argv[2]);
+    timer->async_wait([timer, h = c.defer(), reply](const boost::system::error_code&) mutable {
+      h.complete(std::move(reply));
+    });
+  });
+  start(pipelined(8));
+  Client a(port_);
+  std::mt19937 rng(7);
+  std::vector<std::string> args;
+  std::vector<std::vector<std::string_view>> cmds;
+  constexpr int kCommands = 3000;
+  args.reserve(2 * kCommands);
+  for (int i = 0; i < kCommands; ++i) {
+    args.push_back(std::to_string(rng() % 3000));
+    args.push_back("v" + std::to_string(i));
+  }
+  for (int i = 0; i < kCommands; ++i) {
+    if (rng() % 3 == 0) {
+      cmds.push_back({"ECHO", args[2 * i + 1]});
+    } else {
+      cmds.push_back({"LATER", args[2 * i], args[2 * i + 1]});
+    }
+  }
+  a.send_pipeline(cmds);
+  for (int i = 0; i < kCommands; ++i) {
+    ASSERT_EQ(a.read(), resp::Value::bulk("v" + std::to_string(i))) << i;
+  }
 }
 
 TEST_F(DeferredReplyTest, PipelinedStopWhileRepliesArePendingReturns) {

@@ -160,9 +160,10 @@ void Upstream::Impl::fail_soon(Callback cb, std::string why) {
   UpstreamReply reply;
   reply.status = UpstreamReply::Status::not_sent;
   reply.error = std::move(why);
-  asio::post(io, [self = shared_from_this(), cb = std::move(cb), reply = std::move(reply)]() mutable {
-    if (!self->destroyed) cb(std::move(reply));
-  });
+  asio::post(io,
+             [self = shared_from_this(), cb = std::move(cb), reply = std::move(reply)]() mutable {
+               if (!self->destroyed) cb(std::move(reply));
+             });
 }
 
 void Upstream::Impl::finish(Call& call, UpstreamReply::Status status, std::string_view why) {
@@ -222,11 +223,11 @@ void Upstream::Impl::fail_link(Link& link, std::string_view why, bool deadline_p
 void Upstream::Impl::arm_deadline(const std::shared_ptr<Link>& link, Clock::time_point deadline) {
   link->armed = deadline;
   link->deadline_timer.expires_at(deadline);
-  link->deadline_timer.async_wait(
-      [self = shared_from_this(), link, gen = link->generation](const boost::system::error_code& ec) {
-        if (ec || self->destroyed || link->generation != gen) return;
-        self->on_deadline(link);
-      });
+  link->deadline_timer.async_wait([self = shared_from_this(), link,
+                                   gen = link->generation](const boost::system::error_code& ec) {
+    if (ec || self->destroyed || link->generation != gen) return;
+    self->on_deadline(link);
+  });
 }
 
 void Upstream::Impl::on_deadline(const std::shared_ptr<Link>& link) {
@@ -282,12 +283,11 @@ asio::awaitable<bool> Upstream::Impl::connect(std::shared_ptr<Link> link) {
   }
   // A timer closes the socket if the connect hangs (a paused or filtered peer).
   asio::steady_timer deadline(io, options.connect_timeout);
-  deadline.async_wait(
-      [link, gen = link->generation](const boost::system::error_code& e) {
-        if (e || link->generation != gen || link->state != Link::State::connecting) return;
-        boost::system::error_code ignored;
-        link->socket.close(ignored);
-      });
+  deadline.async_wait([link, gen = link->generation](const boost::system::error_code& e) {
+    if (e || link->generation != gen || link->state != Link::State::connecting) return;
+    boost::system::error_code ignored;
+    link->socket.close(ignored);
+  });
   auto [cec] = co_await link->socket.async_connect(ep, kUseTuple);
   deadline.cancel();
   co_return !cec && link->socket.is_open();
@@ -346,9 +346,8 @@ asio::awaitable<void> Upstream::Impl::read_loop(std::shared_ptr<Link> link, uint
       if (st == resp::Status::need_more) break;
       if (st == resp::Status::error || link->calls.empty()) {
         fail_link(*link,
-                  st == resp::Status::error
-                      ? fmt::format("bad reply: {}", link->parser.error())
-                      : std::string("reply without a call"),
+                  st == resp::Status::error ? fmt::format("bad reply: {}", link->parser.error())
+                                            : std::string("reply without a call"),
                   false);
         break;
       }

@@ -45,8 +45,9 @@ struct UpstreamOptions {
 struct UpstreamReply {
   enum class Status : uint8_t {
     ok,        // `bytes` holds the reply (which may be a RESP error reply)
-    not_sent,  // certainly never written: no connection up, queue full, closed
-    timeout,   // written (or queued) but no reply before the deadline: may have been applied
+    not_sent,  // certainly never written: no connection up, every connection full, closed,
+               // or its connection failed before its bytes were handed to the socket
+    timeout,   // written, no reply before its deadline: may have been applied
     lost,      // written, then the connection broke or another call on it timed out
   };
   Status status = Status::not_sent;

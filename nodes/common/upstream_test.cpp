@@ -88,7 +88,8 @@ class UpstreamTest : public ::testing::Test {
   UpstreamReply call_sync(Upstream& u, std::initializer_list<std::string_view> argv,
                           std::optional<Duration> timeout = {}) {
     std::optional<UpstreamReply> got;
-    u.call(argv, [&](UpstreamReply&& r) { got = std::move(r); }, timeout);
+    u.call(
+        argv, [&](UpstreamReply&& r) { got = std::move(r); }, timeout);
     EXPECT_TRUE(run_until([&] { return got.has_value(); }));
     return got.value_or(UpstreamReply{});
   }
@@ -172,9 +173,11 @@ TEST_F(UpstreamTest, TimeoutClosesTheConnectionAndItsOtherCallsAreLost) {
   Upstream& u = make(port_);
   ASSERT_TRUE(call_sync(u, {"ECHO", "warm"}).ok());
   std::optional<UpstreamReply> hang, behind;
-  u.call({"HANG"}, [&](UpstreamReply&& r) { hang = std::move(r); }, 100ms);
+  u.call(
+      {"HANG"}, [&](UpstreamReply&& r) { hang = std::move(r); }, 100ms);
   // Queued behind HANG on the same connection (the server answers in order), longer deadline.
-  u.call({"ECHO", "behind"}, [&](UpstreamReply&& r) { behind = std::move(r); }, 20s);
+  u.call(
+      {"ECHO", "behind"}, [&](UpstreamReply&& r) { behind = std::move(r); }, 20s);
   ASSERT_TRUE(run_until([&] { return hang && behind; }));
   EXPECT_EQ(hang->status, Status::timeout);
   EXPECT_EQ(behind->status, Status::lost) << behind->error;
@@ -193,7 +196,8 @@ TEST_F(UpstreamTest, TooManyInFlightEndsNotSent) {
   Upstream& u = make(port_, o);
   std::vector<Status> ends;
   for (int i = 0; i < 3; ++i) {
-    u.call({"HANG"}, [&](UpstreamReply&& r) { ends.push_back(r.status); }, 20s);
+    u.call(
+        {"HANG"}, [&](UpstreamReply&& r) { ends.push_back(r.status); }, 20s);
   }
   ASSERT_TRUE(run_until([&] { return ends.size() == 1; }));
   EXPECT_EQ(ends[0], Status::not_sent);
@@ -215,11 +219,11 @@ TEST_F(UpstreamTest, PeerClosingTheConnectionLosesWrittenCalls) {
       auto sock = std::make_shared<tcp::socket>(std::move(s));
       accepted.push_back(sock);
       auto buf = std::make_shared<std::array<char, 64>>();
-      sock->async_read_some(asio::buffer(*buf), [sock, buf](const boost::system::error_code&,
-                                                            size_t) {
-        boost::system::error_code ignored;
-        sock->close(ignored);
-      });
+      sock->async_read_some(asio::buffer(*buf),
+                            [sock, buf](const boost::system::error_code&, size_t) {
+                              boost::system::error_code ignored;
+                              sock->close(ignored);
+                            });
       accept_next();
     });
   };

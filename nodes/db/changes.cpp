@@ -28,8 +28,11 @@ struct ChangePublisher::Impl : std::enable_shared_from_this<ChangePublisher::Imp
   };
 
   Impl(asio::io_context& ctx, ChangePublisherOptions o)
-      : io(ctx), options(std::move(o)), upstream(ctx, options.host, options.port, upstream_options()),
-        retry_timer(ctx), backoff(options.retry_min) {}
+      : io(ctx),
+        options(std::move(o)),
+        upstream(ctx, options.host, options.port, upstream_options()),
+        retry_timer(ctx),
+        backoff(options.retry_min) {}
 
   nodes::UpstreamOptions upstream_options() const {
     nodes::UpstreamOptions u;

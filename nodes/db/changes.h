@@ -18,8 +18,8 @@ class io_context;
 namespace fl::db {
 
 struct ChangeEvent {
-  std::string key;     // the key written ("" for FLUSHALL/FLUSHDB: every key)
-  std::string op;      // the logged command, lower case (set, del, pexpireat, ...)
+  std::string key;  // the key written ("" for FLUSHALL/FLUSHDB: every key)
+  std::string op;   // the logged command, lower case (set, del, pexpireat, ...)
   int shard = 0;
   uint64_t index = 0;  // the write's log index on its shard
   std::string origin;  // CLIENT SETNAME name of the connection that wrote it ("" when unknown)

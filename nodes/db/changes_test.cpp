@@ -136,10 +136,9 @@ TEST_F(ChangePublisherTest, PublishesEveryEventInOrderWithItsFields) {
   const auto xadds = broker_.xadds();
   ASSERT_EQ(xadds.size(), static_cast<size_t>(kEvents));
   for (int i = 0; i < kEvents; ++i) {
-    const std::vector<std::string> want = {"changes", "*",      "key",   "k" + std::to_string(i),
-                                           "op",      "set",    "shard", "2",
-                                           "index",   std::to_string(100 + i),
-                                           "origin",  i % 2 ? "cache-0" : ""};
+    const std::vector<std::string> want = {
+        "changes", "*", "key",   "k" + std::to_string(i), "op",     "set",
+        "shard",   "2", "index", std::to_string(100 + i), "origin", i % 2 ? "cache-0" : ""};
     ASSERT_EQ(xadds[i], want) << i;
   }
   EXPECT_EQ(broker_.names(), std::set<std::string>{"db-s0-r1"});

@@ -179,7 +179,8 @@ class ClusterNode::LocalBackend final : public ClusterNode::Backend,
   }
   result<void> open() override { return {}; }
   void execute(nodes::CommandContext& ctx) override {
-    const CommandInfo* info = changes_ && ctx.buffer ? DbCommands::command_info(ctx.argv[0]) : nullptr;
+    const CommandInfo* info =
+        changes_ && ctx.buffer ? DbCommands::command_info(ctx.argv[0]) : nullptr;
     const size_t at = ctx.buffer ? ctx.buffer->size() : 0;
     ctx.deferred = table_.dispatch(ctx.argv, ctx.out, ctx.session, ctx.buffer);
     if (!info || !info->write || ctx.deferred || ctx.buffer->size() <= at ||

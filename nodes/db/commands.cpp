@@ -514,9 +514,8 @@ void DbCommands::flushall(Ctx& c) {
 }
 
 void DbCommands::info(Ctx& c) {
-  static constexpr std::string_view kSections[] = {"server",      "clients",  "stats",
-                                                   "replication", "persistence", "keyspace",
-                                                   "changes"};
+  static constexpr std::string_view kSections[] = {
+      "server", "clients", "stats", "replication", "persistence", "keyspace", "changes"};
   bool want[std::size(kSections)] = {};
   if (c.argv.size() == 1) {
     for (bool& w : want) w = true;

@@ -257,9 +257,9 @@ TEST(ShardReplica, TheMasterPublishesOneChangeEventPerWrittenKeyWithItsOrigin) {
     EXPECT_GE(e.index, last_index);  // commit order
     last_index = e.index;
   }
-  const std::vector<Seen> want = {{"a", "set", "cache-1"},       {"b", "mset", "cache-2"},
-                                  {"c", "mset", "cache-2"},      {"s", "sadd", ""},
-                                  {"a", "del", "cache-1"},       {"missing", "del", "cache-1"},
+  const std::vector<Seen> want = {{"a", "set", "cache-1"},      {"b", "mset", "cache-2"},
+                                  {"c", "mset", "cache-2"},     {"s", "sadd", ""},
+                                  {"a", "del", "cache-1"},      {"missing", "del", "cache-1"},
                                   {"b", "pexpireat", "cache-3"}};
   ASSERT_EQ(seen.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {

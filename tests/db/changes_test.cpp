@@ -113,8 +113,9 @@ TEST(DbChanges, TheMasterPublishesOneEventPerWrittenKeyWithItsOrigin) {
   }
   // Only the master connected to the broker, under its own id.
   EXPECT_EQ(broker.names(), std::set<std::string>{c.spec(m).id});
-  ASSERT_TRUE(eventually(
-      [&] { return info_field(c.call(m, {"INFO", "changes"}), "changes_published") == "4"; }));
+  ASSERT_TRUE(eventually([&] {
+    return info_field(c.call(m, {"INFO", "changes"}), "changes_published") == "4";
+  }));
   EXPECT_EQ(info_field(c.call(m, {"INFO"}), "changes_pending"), "0");
   EXPECT_EQ(info_field(c.call(m, {"INFO", "changes"}), "changes_connected"), "1");
 }

@@ -3,7 +3,9 @@
 // with next() and with next_command(), and the fuzzer aborts when:
 //  - chunking changes anything (values, commands, final status, error message);
 //  - a decoded value, re-encoded, does not parse back to itself;
-//  - a decoded command, re-encoded with Writer::command, does not parse back to itself.
+//  - a decoded command, re-encoded with Writer::command, does not parse back to itself;
+//  - next_raw() disagrees with next(): other statuses, or frames that are not the stream's
+//    prefix or do not decode to next()'s values.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +68,13 @@ Status drain_values(Parser& p, std::vector<Value>& out) {
   return s;
 }
 
+Status drain_raw(Parser& p, std::vector<std::string>& out) {
+  std::string_view raw;
+  Status s;
+  while ((s = p.next_raw(raw)) == Status::ok) out.emplace_back(raw);
+  return s;
+}
+
 Status drain_commands(Parser& p, std::vector<Argv>& out) {
   std::vector<std::string_view> argv;
   Status s;
@@ -105,6 +114,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(again.next(back) == Status::ok, "encoded value does not parse");
     check(back == v, "encoded value parses to a different value");
     check(again.buffered() == 0, "encoded value has trailing bytes");
+  }
+
+  // Raw frames: whole vs chunked, the same statuses and values as next(), and together exactly
+  // the bytes next() consumed.
+  std::vector<std::string> whole_raw, chunked_raw;
+  Parser rw(limits), rc(limits);
+  const Status raw_sw = run(rw, stream, Chunks{}, false, whole_raw, drain_raw);
+  const Status raw_sc = run(rc, stream, Chunks{sizes}, zero_copy, chunked_raw, drain_raw);
+  check(raw_sw == raw_sc, "next_raw(): chunking changed the final status");
+  check(whole_raw == chunked_raw, "next_raw(): chunking changed the frames");
+  check(raw_sw == sw, "next_raw() and next() end differently");
+  check(rw.error() == pw.error(), "next_raw() and next() fail differently");
+  check(whole_raw.size() == whole_values.size(), "next_raw() and next() count differently");
+  size_t consumed = 0;
+  for (size_t i = 0; i < whole_raw.size(); ++i) {
+    check(stream.substr(consumed, whole_raw[i].size()) == whole_raw[i], "raw frame is not input");
+    consumed += whole_raw[i].size();
+    Parser again(limits);
+    again.feed(whole_raw[i]);
+    Value back;
+    check(again.next(back) == Status::ok, "raw frame does not parse");
+    check(back == whole_values[i], "raw frame parses to a different value");
+    check(again.buffered() == 0, "raw frame has trailing bytes");
   }
 
   // Commands: whole vs chunked, then round trip of each command through Writer::command.
