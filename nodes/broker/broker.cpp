@@ -90,6 +90,14 @@ result<std::unique_ptr<Broker>> Broker::open(BrokerOptions options) {
   return b;
 }
 
+Broker::~Broker() {
+  if (options_.fsync == FsyncPolicy::never) {
+    (void)write_buffered();
+  } else {
+    (void)sync();
+  }
+}
+
 result<void> Broker::recover() {
   std::error_code ec;
   const fs::path topics = options_.dir / "topics";
@@ -160,9 +168,10 @@ result<Topic*> Broker::load_topic(const fs::path& dir, std::string name) {
       uint64_t seen = gs.committed[p];
       for (uint64_t off : gs.acked[p]) seen = std::max(seen, off + 1);
       if (seen > t->parts[p]->next_offset()) {
-        log::warn("topic {} partition {}: group {} has seen offsets up to {} but the log ends at "
-                  "{}: records were lost; new entries start after them",
-                  t->name, p, gname, seen, t->parts[p]->next_offset());
+        log::warn(
+            "topic {} partition {}: group {} has seen offsets up to {} but the log ends at "
+            "{}: records were lost; new entries start after them",
+            t->name, p, gname, seen, t->parts[p]->next_offset());
         t->parts[p]->reserve_offsets(seen);
         ++stats_.offset_gaps;
       }
@@ -213,10 +222,16 @@ result<StreamId> Broker::add(std::string_view topic, std::span<const std::string
     }
   }
   if (!keyed) p = static_cast<uint32_t>(t->round_robin++ % n);
-  auto off = t->parts[p]->append(fields, !options_.ack_before_write);
+  // Under `always` the reply waits for the next commit anyway: the record is buffered and the
+  // commit writes every buffered record of a partition with one write(2) before its fsync.
+  const bool write_now = !options_.ack_before_write && options_.fsync != FsyncPolicy::always;
+  auto off = t->parts[p]->append(fields, write_now);
   if (!off) return off.error();
-  if (options_.ack_before_write) bug_buffered_ = true;
-  ++t->version;
+  if (options_.ack_before_write) {
+    bug_buffered_ = true;
+  } else if (!write_now) {
+    unwritten_ = true;
+  }
   ++stats_.adds;
   return StreamId{p, *off};
 }
@@ -294,7 +309,8 @@ result<bool> Broker::remove_topic(std::string_view topic) {
   const fs::path deleted = options_.dir / "deleted";
   std::error_code ec;
   fs::create_directories(deleted, ec);
-  const fs::path target = deleted / (std::to_string(++deleted_seq_) + "-" + dir.filename().string());
+  const fs::path target =
+      deleted / (std::to_string(++deleted_seq_) + "-" + dir.filename().string());
   fs::rename(dir, target, ec);
   if (ec) return Error(errc::io_error, "cannot remove " + dir.string() + ": " + ec.message());
   if (auto d = fsync_dir(options_.dir / "topics"); !d) return d.error();
@@ -314,11 +330,11 @@ result<CompactResult> Broker::compact(Topic& t) {
   }
   ++stats_.compactions;
   stats_.compacted_entries += total.before - total.after;
-  ++t.version;
   return total;
 }
 
 bool Broker::needs_sync() const {
+  if (unwritten_) return true;
   for (const auto& [name, t] : topics_) {
     for (const auto& log : t->parts) {
       if (log->dirty()) return true;
@@ -328,7 +344,19 @@ bool Broker::needs_sync() const {
   return false;
 }
 
+result<void> Broker::write_buffered() {
+  if (!unwritten_) return {};
+  unwritten_ = false;
+  for (const auto& [name, t] : topics_) {
+    for (const auto& log : t->parts) {
+      if (auto r = log->write_buffered(); !r) return r.error();
+    }
+  }
+  return {};
+}
+
 result<void> Broker::sync() {
+  if (auto w = write_buffered(); !w) return w.error();
   for (const auto& [name, t] : topics_) {
     for (const auto& log : t->parts) {
       if (auto r = log->sync(); !r) return r.error();
@@ -338,7 +366,8 @@ result<void> Broker::sync() {
   return {};
 }
 
-std::vector<int> Broker::take_sync_fds() {
+result<std::vector<int>> Broker::take_sync_fds() {
+  if (auto w = write_buffered(); !w) return w.error();
   std::vector<int> fds;
   for (const auto& [name, t] : topics_) {
     for (const auto& log : t->parts) {

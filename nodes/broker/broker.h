@@ -75,17 +75,23 @@ struct Topic {
   std::unique_ptr<GroupLog> group_log;
   std::map<std::string, ConsumerGroup, std::less<>> groups;
   uint64_t round_robin = 0;
-  // Bumped on every append: blocked readers compare it.
-  uint64_t version = 0;
 };
 
 class Broker {
  public:
   static result<std::unique_ptr<Broker>> open(BrokerOptions options);
+  // A clean close: writes what is buffered (not the bug's delayed records) and, unless the
+  // policy is `never`, fsyncs.
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
 
-  // Appends an entry (fields as name, value, ...), creating the topic. The partition is
-  // ring_hash(value of the `key` field) mod partitions, or round-robin without one. Written
-  // with one write(2) (unless ack_before_write); durable on disk after sync() (see needs_sync).
+  // Appends an entry (fields as name, value, ...), creating the topic; it is visible to reads at
+  // once. The partition is ring_hash(value of the `key` field) mod partitions, or round-robin
+  // without one. Under `everysec` and `never` the record is written with one write(2) before
+  // this returns (it survives a process kill); under `always` it is buffered until the next
+  // sync()/take_sync_fds() (the group commit the reply waits for); with ack_before_write until
+  // the delayed write in tick().
   result<StreamId> add(std::string_view topic, std::span<const std::string_view> fields);
 
   // Entries with from <= ID <= to in ID order, at most `count`.
@@ -108,10 +114,13 @@ class Broker {
   bool needs_sync() const;
   // fdatasyncs every written file, on this thread.
   result<void> sync();
-  // For a group commit on another thread: duplicates of the descriptors of every written file,
-  // now counted as synced (see PartitionLog::take_sync_fd). The caller fdatasyncs and closes
-  // them; until it has, their writes are not durable.
-  std::vector<int> take_sync_fds();
+  // For a group commit on another thread: writes the records buffered under `always`, then
+  // returns duplicates of the descriptors of every written file, now counted as synced (see
+  // PartitionLog::take_sync_fd). The caller fdatasyncs and closes them; until it has, their
+  // writes are not durable. A failed write is returned (and latched by its log).
+  result<std::vector<int>> take_sync_fds();
+  // Writes the records buffered under `always` (sync() and take_sync_fds() do this first).
+  result<void> write_buffered();
   // Periodic work, every few ms: the bug's delayed writes, scheduled compaction, group log
   // rewrites. (Syncs per policy are the caller's: see take_sync_fds.)
   result<void> tick(int64_t now_ms);
@@ -142,6 +151,7 @@ class Broker {
   int64_t bug_since_ms_ = -1;
   int64_t last_rewrite_check_ms_ = 0;
   bool bug_buffered_ = false;
+  bool unwritten_ = false;  // records buffered under `always`
 };
 
 // Topic names as directory names: [A-Za-z0-9_-] kept, every other byte %XX.

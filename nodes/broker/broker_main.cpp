@@ -53,8 +53,8 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
   po::options_description desc(
       "faultline-broker: the reference broker (RESP2; partitioned durable logs, consumer groups, "
       "pub/sub)\n\nOptions");
-  desc.add_options()("help,h", "print this help and exit")(
-      "id", po::value(&id)->default_value(id), "node id, reported by INFO")(
+  desc.add_options()("help,h", "print this help and exit")("id", po::value(&id)->default_value(id),
+                                                           "node id, reported by INFO")(
       "host", po::value(&host)->default_value(host), "address to listen on")(
       "port", po::value(&port)->default_value(port), "TCP port; 0 picks a free port")(
       "dir", po::value(&dir), "data directory (required; created): topics, logs, group offsets")(
@@ -75,9 +75,9 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
       "most simultaneous clients")("idle-timeout", po::value(&idle)->default_value(idle),
                                    "close clients idle this long (e.g. 30s); 0 disables")(
       "max-bulk", po::value(&max_bulk)->default_value(max_bulk),
-      "largest bulk string a client may send")(
-      "log-level", po::value(&log_level)->default_value(log_level),
-      "trace|debug|info|warn|error|off")(
+      "largest bulk string a client may send")("log-level",
+                                               po::value(&log_level)->default_value(log_level),
+                                               "trace|debug|info|warn|error|off")(
       "bug", po::value(&bugs)->composing(),
       "TEST ONLY: enable a seeded bug (repeated): ack-before-write (XADD answered before its "
       "record is written; a timer writes it ~200ms later)");
@@ -186,8 +186,8 @@ int broker_main(int argc, char** argv) {
   BrokerNode node(cfg.node, std::move(*broker), server, stats);
   node.start(table);
 
-  std::printf("faultline-broker %s ready on %s:%u\n", cfg.node.id.c_str(),
-              cfg.server.host.c_str(), static_cast<unsigned>(*port));
+  std::printf("faultline-broker %s ready on %s:%u\n", cfg.node.id.c_str(), cfg.server.host.c_str(),
+              static_cast<unsigned>(*port));
   std::fflush(stdout);
   server.run();
   log::info("faultline-broker {} stopped", cfg.node.id);

@@ -21,7 +21,8 @@ namespace {
 
 using nodes::iequals;
 
-constexpr std::string_view kInvalidId = "ERR Invalid stream ID specified as stream command argument";
+constexpr std::string_view kInvalidId =
+    "ERR Invalid stream ID specified as stream command argument";
 constexpr std::string_view kSyntax = "ERR syntax error";
 constexpr std::string_view kNullArray = "*-1\r\n";
 // Blocked readers are retried this often even without a new entry (redelivery timeouts).
@@ -260,7 +261,15 @@ void BrokerNode::schedule_commit() {
 void BrokerNode::commit() {
   commit_scheduled_ = false;
   if (commit_running_) return;
-  std::vector<int> fds = broker_->take_sync_fds();
+  auto taken = broker_->take_sync_fds();
+  if (!taken) {
+    const std::string failure = io_error_reply(taken.error());
+    auto waiters = std::move(commit_waiters_);
+    commit_waiters_.clear();
+    for (auto& [reply, bytes] : waiters) reply.complete(failure);
+    return;
+  }
+  std::vector<int> fds = std::move(*taken);
   if (fds.empty()) {
     // Nothing unsynced (e.g. a compaction synced it meanwhile).
     auto waiters = std::move(commit_waiters_);
@@ -283,8 +292,8 @@ void BrokerNode::commit_done(int err) {
   in_flight_.clear();
   const std::string failure =
       err == 0 ? std::string()
-               : io_error_reply(Error(errc::io_error, std::string("fdatasync failed: ") +
-                                                          std::strerror(err)));
+               : io_error_reply(
+                     Error(errc::io_error, std::string("fdatasync failed: ") + std::strerror(err)));
   for (auto& [reply, bytes] : waiters) reply.complete(err == 0 ? std::move(bytes) : failure);
   if (!commit_waiters_.empty()) schedule_commit();
 }
@@ -418,9 +427,9 @@ void BrokerNode::xread(Ctx& c) {
     }
     cursors.push_back(std::move(cur));
   }
-  const size_t count = std::min<size_t>(
-      o.count && *o.count > 0 ? static_cast<size_t>(*o.count) : options_.max_count,
-      options_.max_count);
+  const size_t count =
+      std::min<size_t>(o.count && *o.count > 0 ? static_cast<size_t>(*o.count) : options_.max_count,
+                       options_.max_count);
   auto attempt = [this, cursors, count](std::string& out, bool timed_out) {
     std::vector<std::pair<const std::string*, std::vector<Delivery>>> found;
     for (const Cursor& cur : cursors) {
@@ -498,9 +507,9 @@ void BrokerNode::xreadgroup(Ctx& c) {
     resp::Writer(c.out).error(nogroup);
     return;
   }
-  const size_t count = std::min<size_t>(
-      o.count && *o.count > 0 ? static_cast<size_t>(*o.count) : options_.max_count,
-      options_.max_count);
+  const size_t count =
+      std::min<size_t>(o.count && *o.count > 0 ? static_cast<size_t>(*o.count) : options_.max_count,
+                       options_.max_count);
   auto encode = [](std::string& out, const std::string& topic_name,
                    const std::vector<Delivery>& d) {
     out += "*1\r\n*2\r\n";
@@ -855,7 +864,8 @@ void BrokerNode::info(Ctx& c) {
       "# Broker\r\ntopics:{}\r\npartitions:{}\r\nentries:{}\r\nbytes:{}\r\nfsync:{}\r\n"
       "fsyncs:{}\r\ngroup_commits:{}\r\ngroups:{}\r\nlag:{}\r\npending:{}\r\nredeliveries:{}\r\n"
       "adds:{}\r\nacks:{}\r\ncompactions:{}\r\ncompacted_entries:{}\r\nrecovered_entries:{}\r\n"
-      "torn_bytes:{}\r\noffset_gaps:{}\r\npublished:{}\r\npublish_deliveries:{}\r\nsubscribers:{}\r\n"
+      "torn_bytes:{}\r\noffset_gaps:{}\r\npublished:{}\r\npublish_deliveries:{}\r\nsubscribers:{}"
+      "\r\n"
       "channels:{}\r\nstorage_failed:{}\r\n",
       FL_VERSION, options_.id, ::getpid(), stats_.tcp_port, uptime_s, stats_.connected_clients,
       blocked_, stats_.total_connections_received, stats_.total_commands_processed,
@@ -922,6 +932,24 @@ void BrokerNode::on_tick() {
   if (broker_->options().fsync == FsyncPolicy::everysec && now - last_everysec_ms_ >= 1000) {
     last_everysec_ms_ = now;
     commit();
+  }
+  if (now - last_sweep_ms_ >= 1000) {
+    last_sweep_ms_ = now;
+    // Forget subscribers whose connection closed (PUBLISH also drops them as it meets them).
+    for (auto ch = channels_.begin(); ch != channels_.end();) {
+      for (auto s = ch->second.begin(); s != ch->second.end();) {
+        if (s->second.open()) {
+          ++s;
+          continue;
+        }
+        if (auto sub = subscriptions_.find(s->first); sub != subscriptions_.end()) {
+          sub->second.erase(ch->first);
+          if (sub->second.empty()) subscriptions_.erase(sub);
+        }
+        s = ch->second.erase(s);
+      }
+      ch = ch->second.empty() ? channels_.erase(ch) : std::next(ch);
+    }
   }
   const bool retry = now - last_retry_ms_ >= kRetryBlockedMs;
   if (retry) last_retry_ms_ = now;

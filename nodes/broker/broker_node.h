@@ -99,6 +99,7 @@ class BrokerNode {
   std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;
   uint64_t blocked_ = 0;
   int64_t last_retry_ms_ = 0;
+  int64_t last_sweep_ms_ = 0;
 
   // Pub/sub: channel -> session -> channel handle; session -> its channels.
   std::unordered_map<std::string, std::map<uint64_t, nodes::PushChannel>> channels_;

@@ -11,8 +11,9 @@ namespace fs = std::filesystem;
 class BrokerTest : public ::testing::Test {
  protected:
   BrokerTest() {
-    dir_ = fs::temp_directory_path() / ("fl-broker-core-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("fl-broker-core-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
   }
   ~BrokerTest() override { fs::remove_all(dir_); }
@@ -149,8 +150,7 @@ TEST_F(BrokerTest, ExpiredDeliveriesAreRedeliveredFirst) {
   EXPECT_EQ(s.per_consumer.at("c2"), 2u);
   EXPECT_EQ(offsets(g.read_pending(t->logs, "c2", {0, 0}, true, 10)),
             (std::vector<uint64_t>{0, 2}));
-  EXPECT_EQ(offsets(g.read_pending(t->logs, "c2", {0, 0}, false, 10)),
-            (std::vector<uint64_t>{2}));
+  EXPECT_EQ(offsets(g.read_pending(t->logs, "c2", {0, 0}, false, 10)), (std::vector<uint64_t>{2}));
 }
 
 TEST_F(BrokerTest, CompactionDropsPendingEntriesItRemoved) {
@@ -214,8 +214,8 @@ namespace fl::broker {
 namespace {
 
 TEST(GroupLogTest, ReplaysCreatesAcksAndDestroysAndCutsATornTail) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("fl-broker-grouplog-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("fl-broker-grouplog-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const auto path = dir / "groups.log";

@@ -42,8 +42,7 @@ std::vector<Delivery> ConsumerGroup::read_new(std::span<PartitionLog* const> log
     const uint32_t p = static_cast<uint32_t>((first + i) % n);
     GroupPartition& gp = parts_[p];
     const auto& entries = logs[p]->entries();
-    for (size_t k = logs[p]->lower_bound(gp.next); k < entries.size() && out.size() < count;
-         ++k) {
+    for (size_t k = logs[p]->lower_bound(gp.next); k < entries.size() && out.size() < count; ++k) {
       const Entry& e = entries[k];
       gp.next = e.offset + 1;
       if (auto a = gp.acked.find(e.offset); a != gp.acked.end()) {

@@ -49,13 +49,15 @@ void put_u64(std::string& out, uint64_t v) {
 
 uint32_t get_u32(const char* p) {
   uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 
 uint64_t get_u64(const char* p) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 
@@ -65,8 +67,7 @@ void frame_record(std::string& out, std::string_view payload) {
   out.append(payload);
 }
 
-size_t read_record(std::string_view data, size_t pos, std::string_view& payload,
-                   std::string& why) {
+size_t read_record(std::string_view data, size_t pos, std::string_view& payload, std::string& why) {
   if (data.size() - pos < kRecordHeader) {
     why = "torn record header";
     return std::string_view::npos;

@@ -226,7 +226,8 @@ result<void> PartitionLog::open_active(bool create) {
   fd_ = ::open(seg.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) return fail(io_error("cannot open", seg.path, errno));
   if (create) {
-    if (int err = write_all(fd_, kMagic); err != 0) return fail(io_error("cannot write", seg.path, err));
+    if (int err = write_all(fd_, kMagic); err != 0)
+      return fail(io_error("cannot write", seg.path, err));
     if (::fdatasync(fd_) != 0) return fail(io_error("cannot fsync", seg.path, errno));
     if (auto d = fsync_dir(dir_); !d) return fail(d.error());
     seg.size = kMagicSize;

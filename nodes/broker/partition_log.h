@@ -51,8 +51,8 @@ struct LogRecovery {
 };
 
 struct CompactResult {
-  uint64_t before = 0;   // entries before
-  uint64_t after = 0;    // entries kept
+  uint64_t before = 0;  // entries before
+  uint64_t after = 0;   // entries kept
   uint64_t bytes_before = 0, bytes_after = 0;
 };
 

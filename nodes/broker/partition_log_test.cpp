@@ -52,7 +52,8 @@ std::vector<fs::path> segments(const fs::path& dir) {
 TEST(PartitionLog, EntryKeepsFieldsAsGivenAndFindsKey) {
   std::vector<std::string_view> f = {"v", "1", "key", "k9", "key", "other"};
   Entry e = make_entry(7, f);
-  EXPECT_EQ(e.fields, "*6\r\n$1\r\nv\r\n$1\r\n1\r\n$3\r\nkey\r\n$2\r\nk9\r\n$3\r\nkey\r\n$5\r\nother\r\n");
+  EXPECT_EQ(e.fields,
+            "*6\r\n$1\r\nv\r\n$1\r\n1\r\n$3\r\nkey\r\n$2\r\nk9\r\n$3\r\nkey\r\n$5\r\nother\r\n");
   EXPECT_TRUE(e.has_key);
   EXPECT_EQ(e.key, "k9");
   std::vector<std::string_view> nokey = {"v", "key"};
@@ -151,9 +152,9 @@ TEST(PartitionLog, CompactionKeepsTheLastEntryPerKeyWithGaps) {
     add(*log, "a", "2");  // 2
     std::vector<std::string_view> nokey = {"v", "free"};
     ASSERT_TRUE(log->append(nokey).has_value());  // 3
-    add(*log, "c", "1");  // 4
-    add(*log, "a", "3");  // 5
-    add(*log, "b", "2");  // 6
+    add(*log, "c", "1");                          // 4
+    add(*log, "a", "3");                          // 5
+    add(*log, "b", "2");                          // 6
     auto r = log->compact();
     ASSERT_TRUE(r.has_value()) << r.error().message;
     EXPECT_EQ(r->before, 7u);

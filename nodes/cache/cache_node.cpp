@@ -68,9 +68,10 @@ bool is_error(std::string_view reply) { return !reply.empty() && reply[0] == '-'
 // Commands forwarded without changing the key (their replies never invalidate an entry).
 bool is_read_only(std::string_view name) {
   static constexpr std::string_view kReads[] = {
-      "strlen", "ttl",   "pttl",   "type",   "smembers", "sismember", "scard",
-      "xrange", "xlen",  "getrange", "substr", "srandmember", "smismember", "expiretime",
-      "pexpiretime", "dump", "object", "xrevrange", "lrange", "llen", "hget", "hgetall"};
+      "exists",   "strlen",    "ttl",        "pttl",        "type",      "smembers",
+      "sismember", "smismember", "scard",    "srandmember", "xrange",    "xrevrange",
+      "xlen",     "getrange",  "substr",     "expiretime",  "pexpiretime", "dump",
+      "lrange",   "llen",      "hget",       "hgetall",     "sscan"};
   for (std::string_view r : kReads) {
     if (iequals(name, r)) return true;
   }
@@ -481,7 +482,10 @@ void CacheNode::flush_tick() {
 
 void CacheNode::on_change(const ChangeEvent& e) {
   if (options_.bug_skip_invalidation) return;
-  if (e.origin == options_.id) return;
+  if (e.origin == options_.id) {
+    ++counters_.own_events;
+    return;
+  }
   ++counters_.feed_events;
   guard_.changed(e.key);
   if (store_.erase(e.key)) ++counters_.invalidations;
@@ -596,13 +600,14 @@ void CacheNode::info(CommandContext& ctx) {
       "hits:{}\r\nmisses:{}\r\nhit_ratio:{:.4f}\r\nevictions:{}\r\nthrash_evictions:{}\r\n"
       "expired:{}\r\nrejected:{}\r\nfills:{}\r\nfill_races:{}\r\ninvalidations:{}\r\n"
       "feed_events:{}\r\nfeed_drops:{}\r\ndirty:{}\r\nflushed:{}\r\nflush_failures:{}\r\n"
-      "feed_connected:{}\r\nttl_ms:{}\r\nwarmed:{}\r\n\r\n",
+      "feed_connected:{}\r\nfeed_received:{}\r\nown_events:{}\r\nttl_ms:{}\r\nwarmed:{}\r\n\r\n",
       to_string(options_.policy), to_string(store_.eviction()), store_.capacity(),
       store_.used_bytes(), store_.entries(), hits, s.misses, ratio, s.evictions,
       s.thrash_evictions, s.expired, s.rejected, counters_.fills, counters_.fill_races,
       counters_.invalidations, counters_.feed_events, counters_.feed_drops,
       write_back_.dirty_count(), write_back_.flushed_total(), write_back_.failures(),
-      feed_ && feed_->connected() ? 1 : 0, options_.store.ttl_ms, counters_.warmed);
+      feed_ && feed_->connected() ? 1 : 0, feed_ ? feed_->stats().events : 0,
+      counters_.own_events, options_.store.ttl_ms, counters_.warmed);
   text += fmt::format(
       "# Upstream\r\ndb_shards:{}\r\ndb_requests:{}\r\ndb_moved:{}\r\ndb_retries:{}\r\n"
       "db_timeouts:{}\r\ndb_clusterdown:{}\r\n",

@@ -62,6 +62,7 @@ struct CacheCounters {
   uint64_t fill_races = 0;    // fills not installed: the key changed while they were in flight
   uint64_t invalidations = 0; // entries dropped by change events
   uint64_t feed_events = 0;   // change events applied (not our own)
+  uint64_t own_events = 0;    // change events of this cache's own writes (skipped)
   uint64_t feed_drops = 0;    // whole-cache drops after losing the feed
   uint64_t warmed = 0;        // fills started by --warm
 };

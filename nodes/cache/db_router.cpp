@@ -34,7 +34,6 @@ struct DbRouter::Op {
   int shard = 0;
   Clock::time_point deadline;
   int redirects = 0;
-  size_t member_turn = 0;  // rotation over the shard's members after failures
   Duration backoff{0};
   Callback cb;
 };
@@ -129,19 +128,17 @@ void DbRouter::send(const std::shared_ptr<Op>& op) {
               return send(op);
             }
           }
-          if (starts_with(b, "-TRYAGAIN") || starts_with(b, "-CLUSTERDOWN")) {
-            if (starts_with(b, "-CLUSTERDOWN")) ++op->member_turn;
+          if (starts_with(b, "-TRYAGAIN")) return retry(op, std::move(r.bytes));
+          if (starts_with(b, "-CLUSTERDOWN")) {
+            // That node knows no master: another member may.
+            next_member(op, address);
             return retry(op, std::move(r.bytes));
           }
           return op->cb(std::move(r.bytes));
         }
         if (r.status == S::not_sent) {
           // Certainly not applied: another member of the shard may be the master now.
-          ++op->member_turn;
-          const auto& list = members_[static_cast<size_t>(op->shard)];
-          if (master_[static_cast<size_t>(op->shard)] == address && !list.empty()) {
-            master_[static_cast<size_t>(op->shard)] = list[op->member_turn % list.size()];
-          }
+          next_member(op, address);
           return retry(op, error_reply(fmt::format("CLUSTERDOWN shard {} unreachable: {}",
                                                    op->shard, r.error)));
         }
@@ -150,6 +147,15 @@ void DbRouter::send(const std::shared_ptr<Op>& op) {
                                        r.error.empty() ? "no answer" : r.error)));
       },
       std::chrono::duration_cast<Duration>(left));
+}
+
+void DbRouter::next_member(const std::shared_ptr<Op>& op, const std::string& failed) {
+  const auto& list = members_[static_cast<size_t>(op->shard)];
+  std::string& master = master_[static_cast<size_t>(op->shard)];
+  // Only if nobody moved the shard's master meanwhile (e.g. a -MOVED of another request).
+  if (master != failed || list.empty()) return;
+  const auto it = std::find(list.begin(), list.end(), failed);
+  master = it == list.end() ? list.front() : list[(static_cast<size_t>(it - list.begin()) + 1) % list.size()];
 }
 
 void DbRouter::retry(const std::shared_ptr<Op>& op, std::string last_error) {

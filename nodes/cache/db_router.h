@@ -82,6 +82,8 @@ class DbRouter {
   struct Op;
   void send(const std::shared_ptr<Op>& op);
   void retry(const std::shared_ptr<Op>& op, std::string last_error);
+  // After `failed` could not serve the shard: believe the shard's next member is its master.
+  void next_member(const std::shared_ptr<Op>& op, const std::string& failed);
   nodes::Upstream& upstream(const std::string& address);
 
   boost::asio::io_context& io_;

@@ -156,6 +156,7 @@ void InvalidationFeed::create_group() {
       log::warn("invalidation feed: XGROUP CREATE answered {}", r.bytes.substr(1));
       return failed();
     }
+    connected_ = true;  // the broker answers and the group exists
     read();
   });
 }

@@ -85,7 +85,7 @@ class InvalidationFeed {
   // `done` with recent_keys(.., n) (empty when the broker cannot be read).
   void read_recent(size_t n, std::function<void(std::vector<std::string>)> done,
                    size_t max_pages = 1000);
-  // True after a successful read and until the next failure.
+  // True once the group exists on the broker, until the next failure.
   bool connected() const { return connected_; }
   const FeedStats& stats() const { return stats_; }
 

@@ -39,8 +39,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> stream_entries(con
 
 // Every entry of the topic, by XRANGE pages of `page`.
 std::vector<std::pair<std::string, std::vector<std::string>>> replay(RespClient& c,
-                                                                    const std::string& topic,
-                                                                    int page) {
+                                                                     const std::string& topic,
+                                                                     int page) {
   std::vector<std::pair<std::string, std::vector<std::string>>> all;
   std::string start = "-";
   for (int guard = 0; guard < 100000; ++guard) {
@@ -117,17 +117,16 @@ TEST(BrokerServer, ProduceAndConsumeWithRedisShapedReplies) {
   auto pending = c.call({"XPENDING", "q", "g"});
   EXPECT_EQ(pending->elements.at(0), Value::integer_value(1));
   EXPECT_EQ(pending->elements.at(1), bulk(late[0].first));
-  EXPECT_EQ(pending->elements.at(3),
-            Value::array({Value::array({bulk("c2"), bulk("1")})}));
-  EXPECT_EQ(stream_entries(*c.call({"XREADGROUP", "GROUP", "g", "c2", "STREAMS", "q", "0"})),
-            late);
+  EXPECT_EQ(pending->elements.at(3), Value::array({Value::array({bulk("c2"), bulk("1")})}));
+  EXPECT_EQ(stream_entries(*c.call({"XREADGROUP", "GROUP", "g", "c2", "STREAMS", "q", "0"})), late);
 
   // Pagination with an exclusive start covers the whole log, in ID order, fields as given.
   auto all = replay(c, "q", 7);
   ASSERT_EQ(all.size(), 31u);
   EXPECT_TRUE(std::is_sorted(all.begin(), all.end(), [](const auto& a, const auto& b) {
     auto key = [](const std::string& id) {
-      return std::pair(std::stoul(id.substr(0, id.find('-'))), std::stoul(id.substr(id.find('-') + 1)));
+      return std::pair(std::stoul(id.substr(0, id.find('-'))),
+                       std::stoul(id.substr(id.find('-') + 1)));
     };
     return key(a.first) < key(b.first);
   }));
@@ -164,8 +163,8 @@ TEST(BrokerServer, SigkillWithFsyncAlwaysLosesNothingAcknowledged) {
     for (int p = 0; p < 4; ++p) {
       std::vector<std::vector<std::string>> batch;
       for (int i = 0; i < 25; ++i) {
-        const std::string v = std::to_string(round) + "." + std::to_string(p) + "." +
-                              std::to_string(i);
+        const std::string v =
+            std::to_string(round) + "." + std::to_string(p) + "." + std::to_string(i);
         batch.push_back({"XADD", "t", "*", "key", "k" + std::to_string(i % 13), "v", v});
       }
       ASSERT_TRUE(producers[p]->send(batch));
@@ -183,8 +182,8 @@ TEST(BrokerServer, SigkillWithFsyncAlwaysLosesNothingAcknowledged) {
   RespClient c(n.proc.port());
   std::vector<std::string> delivered;
   while (delivered.size() < 300) {
-    auto got = stream_entries(*c.call({"XREADGROUP", "GROUP", "g", "c", "COUNT", "50", "STREAMS",
-                                       "t", ">"}));
+    auto got = stream_entries(
+        *c.call({"XREADGROUP", "GROUP", "g", "c", "COUNT", "50", "STREAMS", "t", ">"}));
     ASSERT_FALSE(got.empty());
     for (auto& [id, f] : got) delivered.push_back(id);
   }
@@ -208,8 +207,8 @@ TEST(BrokerServer, SigkillWithFsyncAlwaysLosesNothingAcknowledged) {
   // The group resumes from its committed offsets: everything but the acknowledged, once.
   std::set<std::string> redelivered;
   for (;;) {
-    auto got = stream_entries(*after.call({"XREADGROUP", "GROUP", "g", "c2", "COUNT", "100",
-                                           "STREAMS", "t", ">"}));
+    auto got = stream_entries(
+        *after.call({"XREADGROUP", "GROUP", "g", "c2", "COUNT", "100", "STREAMS", "t", ">"}));
     if (got.empty()) break;
     for (auto& [id, f] : got) {
       EXPECT_FALSE(acknowledged.contains(id)) << id << " was acknowledged before the kill";
@@ -249,8 +248,8 @@ TEST(BrokerServer, CompactionIsVisibleThroughXrangeAndSurvivesRestart) {
   RespClient c(n.proc.port());
   for (const std::string topic : {"manual", "auto"}) {
     for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(c.call({"XADD", topic, "*", "key", "k" + std::to_string(i % 4), "v",
-                          std::to_string(i)}));
+      ASSERT_TRUE(
+          c.call({"XADD", topic, "*", "key", "k" + std::to_string(i % 4), "v", std::to_string(i)}));
     }
   }
   EXPECT_EQ(c.call({"COMPACT", "manual"}), Value::integer_value(16));
@@ -280,7 +279,8 @@ TEST(BrokerServer, PublishReachesSubscribers) {
   RespClient sub(n.proc.port()), pub(n.proc.port());
   ASSERT_TRUE(sub.send({{"SUBSCRIBE", "news", "other"}}));
   EXPECT_EQ(sub.read(5s), Value::array({bulk("subscribe"), bulk("news"), Value::integer_value(1)}));
-  EXPECT_EQ(sub.read(5s), Value::array({bulk("subscribe"), bulk("other"), Value::integer_value(2)}));
+  EXPECT_EQ(sub.read(5s),
+            Value::array({bulk("subscribe"), bulk("other"), Value::integer_value(2)}));
   EXPECT_EQ(pub.call({"PUBLISH", "news", "hello"}), Value::integer_value(1));
   EXPECT_EQ(pub.call({"PUBLISH", "nobody", "x"}), Value::integer_value(0));
   EXPECT_EQ(sub.read(5s), Value::array({bulk("message"), bulk("news"), bulk("hello")}));
@@ -288,10 +288,22 @@ TEST(BrokerServer, PublishReachesSubscribers) {
   ASSERT_TRUE(sub.send({{"XLEN", "x"}}));
   EXPECT_EQ(sub.read(5s)->type, Type::error);
   ASSERT_TRUE(sub.send({{"UNSUBSCRIBE", "news"}}));
-  EXPECT_EQ(sub.read(5s), Value::array({bulk("unsubscribe"), bulk("news"), Value::integer_value(1)}));
+  EXPECT_EQ(sub.read(5s),
+            Value::array({bulk("unsubscribe"), bulk("news"), Value::integer_value(1)}));
   EXPECT_EQ(pub.call({"PUBLISH", "news", "again"}), Value::integer_value(0));
   EXPECT_EQ(pub.call({"PUBLISH", "other", "two"}), Value::integer_value(1));
   EXPECT_EQ(sub.read(5s), Value::array({bulk("message"), bulk("other"), bulk("two")}));
+  // A second subscriber that goes away is forgotten.
+  {
+    RespClient gone(n.proc.port());
+    ASSERT_TRUE(gone.send({{"SUBSCRIBE", "other"}}));
+    ASSERT_TRUE(gone.read(5s));
+    EXPECT_NE(pub.call({"INFO", "broker"})->str.find("subscribers:2\r\n"), std::string::npos);
+  }
+  EXPECT_TRUE(eventually([&] {
+    return pub.call({"INFO", "broker"})->str.find("subscribers:1\r\n") != std::string::npos;
+  }));
+  EXPECT_EQ(pub.call({"PUBLISH", "other", "three"}), Value::integer_value(1));
 }
 
 TEST(BrokerServer, BlockedReadsWakeOnANewEntry) {
@@ -330,7 +342,8 @@ TEST(BrokerServer, UnacknowledgedEntriesAreRedeliveredAfterTheAckTimeout) {
   // c1 takes it and dies without acknowledging; c2 waits for anything deliverable.
   auto first = stream_entries(*c.call({"XREADGROUP", "GROUP", "g", "c1", "STREAMS", "t", ">"}));
   ASSERT_EQ(first.size(), 1u);
-  ASSERT_TRUE(blocked.send({{"XREADGROUP", "GROUP", "g", "c2", "BLOCK", "0", "STREAMS", "t", ">"}}));
+  ASSERT_TRUE(
+      blocked.send({{"XREADGROUP", "GROUP", "g", "c2", "BLOCK", "0", "STREAMS", "t", ">"}}));
   auto again = blocked.read(20s);
   ASSERT_TRUE(again);
   EXPECT_EQ(stream_entries(*again), first);

@@ -1,6 +1,7 @@
 // faultline-cache in front of a real 2-shard faultline-db cluster: read-through counting, the
 // visible behaviour of each write policy, capacity-bound eviction and -MOVED following.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "common/hash_ring.h"
 #include "tests/cache/cache_fixture.h"
@@ -51,8 +52,13 @@ TEST_F(CacheCluster, ReadThroughCountsMissesFillsAndHits) {
     EXPECT_EQ(c.call({"CACHE.PEEK", k}), Value::bulk("v" + std::to_string(s)));
   }
   EXPECT_EQ(c.call({"GET", "absent"}), Value::nil());  // a miss, nothing to install
-  EXPECT_EQ(c.info("misses"), 3);
-  EXPECT_EQ(c.info("hits"), 2);
+  // Reads the cache forwards leave the entries alone.
+  EXPECT_EQ(c.call({"EXISTS", key_of_shard(0), "absent"}), Value::integer_value(1));
+  EXPECT_EQ(c.call({"TYPE", key_of_shard(1)}), Value::simple("string"));
+  EXPECT_EQ(c.call({"MGET", key_of_shard(0), "absent", key_of_shard(1)}),
+            Value::array({Value::bulk("v0"), Value::nil(), Value::bulk("v1")}));
+  EXPECT_EQ(c.info("misses"), 4);  // MGET's "absent" too
+  EXPECT_EQ(c.info("hits"), 4);
   EXPECT_EQ(c.info("fills"), 2);
   EXPECT_EQ(c.info("entries"), 2);
   auto keys = c.call({"CACHE.KEYS", "0", "COUNT", "100"});
@@ -158,6 +164,31 @@ TEST_F(CacheCluster, UnreachableShardIsClusterdown) {
   auto v = c.call({"GET", key_of_shard(1)});
   EXPECT_TRUE(is_error(v, "CLUSTERDOWN")) << (v ? v->str : "no reply");
   EXPECT_EQ(c.call({"SET", key_of_shard(0), "ok"}), Value::simple("OK"));
+}
+
+TEST_F(CacheCluster, SilentShardIsTimeout) {
+  auto& c = start_cache({"--timeout", "300ms"});
+  const std::string k = key_of_shard(1);
+  db_.process(1).signal(SIGSTOP);
+  auto v = c.call({"SET", k, "maybe"});
+  db_.process(1).signal(SIGCONT);
+  EXPECT_TRUE(is_error(v, "TIMEOUT")) << (v ? v->str : "no reply");
+  // The connection was closed on the timeout; the cache reconnects for later requests.
+  EXPECT_TRUE(eventually([&] { return c.call({"SET", k, "later"}) == Value::simple("OK"); }));
+  EXPECT_EQ(c.call({"GET", k}), Value::bulk("later"));
+  EXPECT_GE(c.info("db_timeouts"), 1);
+}
+
+TEST_F(CacheCluster, EntriesExpireAfterTheTtl) {
+  auto& c = start_cache({"--ttl", "200ms"});
+  const std::string k = key_of_shard(0);
+  ASSERT_TRUE(db_.call_routed(0, {"SET", k, "t"}));
+  ASSERT_EQ(c.call({"GET", k}), Value::bulk("t"));
+  ASSERT_EQ(c.call({"CACHE.PEEK", k}), Value::bulk("t"));
+  EXPECT_TRUE(eventually([&] { return c.call({"CACHE.PEEK", k}) == Value::nil(); }));
+  EXPECT_EQ(c.call({"GET", k}), Value::bulk("t"));  // refilled
+  EXPECT_EQ(c.info("expired"), 1);
+  EXPECT_EQ(c.info("fills"), 2);
 }
 
 }  // namespace
