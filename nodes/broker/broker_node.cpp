@@ -339,7 +339,7 @@ void BrokerNode::xadd(Ctx& c) {
   std::string reply;
   append_bulk(reply, format_id(*id));
   reply_durable(c, std::move(reply), true);
-  if (auto it = waiters_.find(std::string(topic)); it != waiters_.end()) wake(it->first);
+  if (!waiters_.empty()) wake(std::string(topic));
 }
 
 void BrokerNode::xrange(Ctx& c) {
@@ -902,7 +902,7 @@ void BrokerNode::park(Ctx& c, std::vector<std::string> topics, int64_t block_ms,
   ++blocked_;
 }
 
-void BrokerNode::wake(const std::string& topic) {
+void BrokerNode::wake(std::string topic) {
   auto it = waiters_.find(topic);
   if (it == waiters_.end()) return;
   // Attempts may not add waiters; completing a reply only schedules the connection's writer.

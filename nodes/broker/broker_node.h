@@ -75,7 +75,7 @@ class BrokerNode {
   // Parks a blocked read; `attempt` answers and returns true once it can (or on timeout).
   void park(Ctx& c, std::vector<std::string> topics, int64_t block_ms,
             std::function<bool(std::string& out, bool timed_out)> attempt);
-  void wake(const std::string& topic);
+  void wake(std::string topic);
   void on_tick();
   int64_t now_ms() const;
   bool subscribed(uint64_t session) const;
