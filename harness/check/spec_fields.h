@@ -26,6 +26,8 @@ template <class S = plan::CheckSpec>
 std::optional<Duration> spec_max_staleness(const S& s) {
   if constexpr (requires { s.max_staleness; }) {
     return std::optional<Duration>(s.max_staleness);
+  } else if constexpr (requires { s.max_stale; }) {
+    return std::optional<Duration>(s.max_stale);
   } else {
     return std::nullopt;
   }

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 namespace fl::report {
@@ -126,8 +127,31 @@ std::string results_json(const RunReport& r) {
   root["checks"] = std::move(checks);
   json::array nodes;
   for (const auto& n : r.nodes) {
-    nodes.push_back(
-        json::object{{"id", n.id}, {"kind", n.kind}, {"pid", n.pid}, {"address", n.address}});
+    json::object o{{"id", n.id}, {"kind", n.kind}, {"pid", n.pid}, {"address", n.address}};
+    if (!n.group.empty()) o["group"] = n.group;
+    if (n.shard >= 0) o["shard"] = n.shard;
+    if (!n.info.empty()) {
+      // Numbers as numbers, so that scripts (and the stat checker's readers) need not parse.
+      json::object info;
+      for (const auto& [k, v] : n.info) {
+        double d = 0;
+        auto res = std::from_chars(v.data(), v.data() + v.size(), d);
+        const bool numeric = !v.empty() && res.ec == std::errc() &&
+                             res.ptr == v.data() + v.size() && std::isfinite(d);
+        if (numeric && v.find_first_of(".eE") == std::string::npos) {
+          int64_t i = 0;
+          auto ri = std::from_chars(v.data(), v.data() + v.size(), i);
+          if (ri.ec == std::errc() && ri.ptr == v.data() + v.size()) {
+            info[k] = i;
+            continue;
+          }
+        }
+        info[k] = numeric ? json::value(d) : json::value(v);
+      }
+      o["info"] = std::move(info);
+    }
+    if (!n.info_error.empty()) o["info_error"] = n.info_error;
+    nodes.push_back(std::move(o));
   }
   root["nodes"] = std::move(nodes);
   root["harness"] = json::object{{"cpu_seconds", r.harness_cpu_seconds},

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fl::report {
@@ -33,6 +34,12 @@ struct CheckOutcome {
 struct NodeInfo {
   std::string id, kind, address;
   int pid = 0;
+  std::string group = {};
+  int shard = -1;  // db nodes: their shard
+  // INFO's fields at the end of the run, in INFO's order (reference nodes only; empty when the
+  // node was down or did not answer, with the reason in info_error).
+  std::vector<std::pair<std::string, std::string>> info = {};
+  std::string info_error = {};
 };
 
 struct RunReport {

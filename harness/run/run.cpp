@@ -5,11 +5,14 @@
 #include "common/rng.h"
 #include "common/units.h"
 #include "harness/check/checker.h"
+#include "harness/check/evidence.h"
+#include "harness/check/spec_fields.h"
 #include "harness/check/scope.h"
 #include "harness/history/history.h"
 #include "harness/load/runner.h"
 #include "harness/report/results.h"
 #include "harness/rundir/run_dir.h"
+#include "harness/run/collect.h"
 #include "harness/run/fault_schedule.h"
 #include "harness/run/session.h"
 
@@ -23,6 +26,7 @@
 #include <barrier>
 #include <condition_variable>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -64,9 +68,21 @@ result<std::vector<load::Endpoint>> endpoints(const plan::WorkloadSpec& w,
     }
     return out;
   }
-  for (const auto& n : nodes) {
-    if (n.kind == "db") add(n);
-  }
+  // Defaults (docs/workloads.md): a log workload talks to the broker; others to the LBs, else
+  // the first cache group, else the db nodes, else every node.
+  auto add_kind = [&](std::string_view kind, bool first_group_only) {
+    std::string group;
+    for (const auto& n : nodes) {
+      if (n.kind != kind) continue;
+      if (first_group_only && !group.empty() && n.group != group) continue;
+      group = n.group;
+      add(n);
+    }
+  };
+  if (w.kind == "log") add_kind("broker", false);
+  if (out.empty()) add_kind("lb", false);
+  if (out.empty()) add_kind("cache", true);
+  if (out.empty()) add_kind("db", false);
   if (out.empty()) {
     for (const auto& n : nodes) add(n);
   }
@@ -230,6 +246,49 @@ RunOutcome finish(report::RunReport& r, const fs::path& dir) {
   return out;
 }
 
+// The cluster's own evidence at the end of the run, while it still runs (collect.h): INFO of
+// every reference node, and with a convergence check, after its quiet period, the shards'
+// DIGESTs and the caches' entries against the DB (written to convergence.json).
+check::Evidence collect_evidence(const plan::Plan& plan, Session& s,
+                                 const std::vector<plan::CheckSpec>& specs, bool interrupted) {
+  std::map<std::string, int> shard_of_instance;
+  for (const auto& inst : plan.instances()) shard_of_instance[inst.id] = inst.shard;
+  std::vector<CollectTarget> targets;
+  for (const auto& n : s.nodes()) {
+    const bool running = n.pid != 0 && n.state == supervisor::NodeState::ready;
+    auto sh = shard_of_instance.find(n.id);
+    targets.push_back({n.id, n.group, n.kind, sh == shard_of_instance.end() ? -1 : sh->second,
+                       n.host, n.port, running});
+  }
+  CollectOptions opts;
+  opts.shards = db_shards(plan.cluster.db);
+  opts.compare_digests = plan.cluster.db.replication != plan::Replication::quorum;
+  check::Evidence ev;
+  bool convergence = false;
+  Duration quiet{0}, deadline{0};
+  for (const auto& spec : specs) {
+    if (spec.kind != "convergence") continue;
+    convergence = true;
+    quiet = std::max(quiet, check::spec_quiet(spec));
+    deadline = std::max(deadline, check::spec_deadline(spec));
+  }
+  opts.deadline = deadline;
+  if (convergence) {
+    s.event("phase.quiet", fmt::format(R"({{"duration_ns":{}}})", quiet.count()));
+    if (!interrupted) std::this_thread::sleep_for(quiet);
+    s.event("phase.collect");
+    ev.convergence = collect_convergence(targets, opts);
+    ev.convergence->quiet_ns = interrupted ? 0 : quiet.count();
+    if (auto w = rundir::write_atomic(s.dir() / "convergence.json",
+                                      check::convergence_json(*ev.convergence));
+        !w) {
+      log::error("{}", w.error().message);
+    }
+  }
+  ev.nodes = collect_info(targets, opts);
+  return ev;
+}
+
 }  // namespace
 
 RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
@@ -356,6 +415,17 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   faults.stop();
   (*writer)->close();
   r.history_ops = (*writer)->count();
+  auto specs = plan::run_checks(plan);
+  check::Evidence evidence = collect_evidence(plan, s, specs, stopped);
+  for (auto& node : r.nodes) {
+    for (const auto& st : evidence.nodes) {
+      if (st.id != node.id) continue;
+      node.group = st.group;
+      node.shard = st.shard;
+      node.info = st.info;
+      node.info_error = st.error;
+    }
+  }
   s.stop_cluster();
   r.elapsed_seconds = static_cast<double>(s.now()) / 1e9;
   s.event("run.stop", stopped ? R"({"reason":"interrupted"})" : R"({"reason":"done"})");
@@ -372,7 +442,6 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   // Read straight into the compact form, line by line: the history is never held as Ops.
   auto h = history::read_compact(s.dir() / "history.jsonl", history::Format::jsonl);
   auto events = read_events(s.dir() / "events.jsonl");
-  auto specs = plan::run_checks(plan);
   check::Verdict overall = check::Verdict::valid;
   for (auto spec : specs) {
     spec.shards = plan.cluster.db.enabled ? plan.cluster.db.shards : 1;
@@ -387,9 +456,9 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
       const auto* w = plan.find_workload(scope);
       if (!w) return fail(s.dir(), fmt::format("check names no workload '{}'", scope));
       const auto own = check::workload_ops(*h, static_cast<size_t>(w - workloads.data()), count);
-      res = (*checker)->check({own, events});
+      res = (*checker)->check({own, events, &evidence});
     } else if (h) {
-      res = (*checker)->check({*h, events});
+      res = (*checker)->check({*h, events, &evidence});
     } else if (h.error().code == make_error_code(errc::parse_error)) {
       // A malformed history is every checker's `unknown`, with the reason.
       res.name = spec.kind;
