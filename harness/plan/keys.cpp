@@ -24,6 +24,7 @@ constexpr std::string_view kModels[] = {"register",  "cas-register", "kv",
 constexpr std::string_view kReplicationModes[] = {"async", "sync", "quorum"};
 constexpr std::string_view kReadRoutings[] = {"master", "slaves", "any"};
 constexpr std::string_view kFsyncPolicies[] = {"always", "everysec", "never"};
+constexpr std::string_view kAggregates[] = {"sum", "mean", "min", "max"};
 constexpr std::string_view kWritePolicies[] = {"write-through", "write-around", "write-back"};
 constexpr std::string_view kEvictions[] = {"lru", "lfu"};
 constexpr std::string_view kLbPolicies[] = {"round-robin", "least-connections", "key-hash"};
@@ -181,9 +182,10 @@ constexpr KeySpec kCheckKeys[] = {
     {"time_budget", KeyType::duration},     {"memory_budget", KeyType::size},
     {"min_ok_ratio", KeyType::number},      {"max_failover", KeyType::duration},
     {"workload", KeyType::string},          {"max_stale_ratio", KeyType::number},
-    {"max_stale", KeyType::duration},       {"quiet", KeyType::duration},
-    {"group", KeyType::string},             {"stat", KeyType::string},
-    {"min", KeyType::number},               {"max", KeyType::number},
+    {"max_staleness", KeyType::duration},   {"quiet", KeyType::duration},
+    {"deadline", KeyType::duration},        {"group", KeyType::string},
+    {"stat", KeyType::string},              {"min", KeyType::number},
+    {"max", KeyType::number},               {"aggregate", KeyType::string, kAggregates},
 };
 
 constexpr TableSpec kTables[] = {

@@ -1354,9 +1354,8 @@ void Loader::read_workload(const toml::table& t, std::string name) {
       error(where, fmt::format("'value_size' in {} must be between 1 byte and 512MiB, got "
                                "{} bytes",
                                in, *v));
-    } else if (applies_only("value_size", kind.has_value(),
-                            w.kind == "kv-mix" || w.kind == "queue" || w.kind == "log",
-                            "kind = \"kv-mix\", \"queue\" or \"log\"")) {
+    } else if (applies_only("value_size", kind.has_value(), w.kind == "kv-mix" || w.kind == "queue",
+                            "kind = \"kv-mix\" or \"queue\"")) {
       w.value_size = *v;
     }
   }
@@ -1538,26 +1537,35 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
   if (auto v = get_number(scope, "max_stale_ratio", 0, false, 1)) {
     if (only_for("max_stale_ratio", "staleness")) c.max_stale_ratio = *v;
   }
-  if (auto d = get_duration(scope, "max_stale", false)) {
-    if (only_for("max_stale", "staleness")) c.max_stale = *d;
+  if (auto d = get_duration(scope, "max_staleness", false)) {
+    if (only_for("max_staleness", "staleness")) c.max_staleness = *d;
   }
   if (auto d = get_duration(scope, "quiet", false)) {
     if (only_for("quiet", "convergence")) c.quiet = *d;
   }
+  if (auto d = get_duration(scope, "deadline", true)) {
+    if (only_for("deadline", "convergence")) c.deadline = *d;
+  }
+  static constexpr std::pair<std::string_view, std::string_view> kAggregates[] = {
+      {"sum", "sum"}, {"mean", "mean"}, {"min", "min"}, {"max", "max"}};
+  if (auto a = get_enum(scope, "aggregate", kAggregates)) {
+    if (only_for("aggregate", "stat")) c.aggregate = std::string(*a);
+  }
   if (auto g = get_string(scope, "group")) {
     if (only_for("group", "stat")) {
-      // A reference node group: only those answer INFO with the fields the check reads.
+      // Any node group whose nodes answer INFO: the reference ones, or a [[node]] such as a
+      // redis-server.
       std::vector<std::string_view> groups;
       for (const auto& n : nodes_) {
-        if (n.spec.kind != "external") groups.push_back(n.spec.id);
+        if (n.has_id) groups.push_back(n.spec.id);
       }
       if (std::find(groups.begin(), groups.end(), *g) != groups.end()) {
         c.group = *g;
       } else {
         std::string message =
-            fmt::format("'group' in {} names no reference node group '{}'", scope.name, *g);
+            fmt::format("'group' in {} names no node group '{}'", scope.name, *g);
         if (groups.empty()) {
-          message += " (the plan runs no reference nodes: add a [cluster] table)";
+          message += " (the plan runs no nodes)";
         } else if (auto near = closest_match(*g, groups)) {
           message += fmt::format(" (did you mean '{}'?)", *near);
         } else {
@@ -1589,6 +1597,11 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
         error(table.source(), fmt::format("missing required key '{}' in {} (kind = \"stat\")",
                                           key, scope.name));
       }
+    }
+    if (!table.contains("min") && !table.contains("max")) {
+      error(table.source(), fmt::format("{} (kind = \"stat\") needs a bound: 'min', 'max' or "
+                                        "both",
+                                        scope.name));
     }
   }
   // The workload kinds each new checker reads.

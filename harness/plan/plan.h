@@ -404,7 +404,7 @@ struct WorkloadSpec {
   // After the main phase (and after faults heal), each key is read once more (Jepsen's final
   // generator). Default true.
   bool final_reads = true;
-  // kv-mix, queue and log: bytes per written value. Default 16.
+  // kv-mix and queue: bytes per written value. Default 16.
   uint64_t value_size = 16;
   Location where;
 };
@@ -433,17 +433,21 @@ struct CheckSpec {
   // write acknowledged before the read began (0..1), and the longest acceptable time by which
   // a stale read lagged. Absent: report without judging.
   std::optional<double> max_stale_ratio;
-  std::optional<Duration> max_stale;
+  std::optional<Duration> max_staleness;
   // convergence: how long the cluster is left quiet (no load, faults healed) before every
   // shard's replicas and every cached entry are compared. Default 1s.
   Duration quiet = 1s;
+  // convergence: how long replicas and cached entries may take to agree (compared again until
+  // then). Default 5s.
+  Duration deadline = 5s;
   // stat: the INFO field `stat` of every node of node group `group` at the end of the run,
-  // aggregated over the group (docs/checkers.md), must lie within [min, max]. A bound that is
-  // absent is not judged; with neither the check only reports.
+  // combined by `aggregate` (sum | mean | min | max; default sum), must lie within [min, max].
+  // At least one bound is given; an absent one is not judged.
   std::string group;
   std::string stat;
   std::optional<double> min;
   std::optional<double> max;
+  std::string aggregate = "sum";
   // The db's shard count, which checkers that report per shard map keys with (fl::shard_of).
   // Not a plan key: `faultline run` fills it from [cluster.db]. Default 1.
   int shards = 1;

@@ -711,8 +711,10 @@ TEST(PlanReference, WholeClusterTablesAndDefaults) {
 
   ASSERT_EQ(p.checks.size(), 4u);
   EXPECT_EQ(p.checks[1].max_stale_ratio, 0.01);
-  EXPECT_EQ(p.checks[1].max_stale, std::chrono::milliseconds(200));
+  EXPECT_EQ(p.checks[1].max_staleness, std::chrono::milliseconds(200));
   EXPECT_EQ(p.checks[2].quiet, std::chrono::seconds(2));
+  EXPECT_EQ(p.checks[2].deadline, std::chrono::seconds(5));
+  EXPECT_EQ(p.checks[3].aggregate, "mean");
   EXPECT_EQ(p.checks[2].workload, "");
   EXPECT_EQ(p.checks[3].group, "hot");
   EXPECT_EQ(p.checks[3].stat, "hit_ratio");

@@ -202,10 +202,22 @@ TEST_F(CliTest, CtrlCStopsEveryNodeCleanly) {
   const fs::path run = tmp_ / "run";
   Faultline f({"up", "plans/quickstart.toml", "--out", run.string()}, tmp_);
   auto nodes = wait_cluster(f, run);
-  ASSERT_EQ(nodes.size(), 1u);
+  // The whole reference cluster: broker, 3 x 3 db, 3 caches, 2 LBs.
+  ASSERT_EQ(nodes.size(), 15u);
   // cluster.json is written before `up` prints its table of endpoints.
-  EXPECT_TRUE(eventually([&] { return f.out().find("ADDRESS") != std::string::npos; }, 10s))
+  EXPECT_TRUE(eventually([&] { return f.out().find("Press Ctrl-C") != std::string::npos; }, 10s))
       << f.out();
+  // The table lists the LBs first (where a client connects), each with its role, and says
+  // how to reach the first one.
+  const std::string out = f.out();
+  const size_t header = out.find("  ID ");
+  ASSERT_NE(header, std::string::npos) << out;
+  const size_t first_row = out.find('\n', header) + 1;
+  EXPECT_EQ(out.substr(first_row, 8), "  lb-0  ") << out;
+  EXPECT_NE(out.find("lb key-hash -> cache"), std::string::npos) << out;
+  EXPECT_NE(out.find("cache write-through lru"), std::string::npos) << out;
+  EXPECT_NE(out.find("db master shard 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("Try: redis-cli -p "), std::string::npos) << out;
   f.signal(SIGINT);
   ASSERT_EQ(f.wait(60s), 0) << f.err();
   for (int pid : node_pids_) EXPECT_FALSE(alive(pid)) << pid;
@@ -261,15 +273,17 @@ TEST_F(CliTest, RunQuickstartWritesACompleteRunDirectoryAndPasses) {
               tmp_);
   ASSERT_EQ(f.wait(180s), 0) << f.out() << f.err();
   for (const char* file : {"plan.toml", "cluster.json", "history.jsonl", "events.jsonl",
-                           "results.json", "nodes/db-s0-r0/output.log"}) {
+                           "results.json", "nodes/db-s0-r0/output.log", "nodes/lb-0/output.log",
+                           "nodes/cache-2/output.log", "nodes/broker/output.log"}) {
     EXPECT_TRUE(fs::exists(run / file)) << file;
   }
   auto results = json::parse(slurp(run / "results.json")).as_object();
   EXPECT_EQ(results.at("verdict").as_string(), "valid");
   EXPECT_EQ(results.at("seed").as_int64(), 1);
   auto checks = results.at("checks").as_array();
-  ASSERT_EQ(checks.size(), 3u);
+  ASSERT_EQ(checks.size(), 4u);
   EXPECT_EQ(checks[0].at("kind").as_string(), "linearizable");
+  EXPECT_EQ(checks[2].at("kind").as_string(), "convergence");
   EXPECT_GT(results.at("workload").at("history_ops").as_int64(), 1000);
   EXPECT_NE(f.out().find("Result: valid (exit 0)"), std::string::npos) << f.out();
   // The history on disk is what `faultline check` reads, with the same verdict.
