@@ -220,7 +220,7 @@ result<std::unique_ptr<Checker>> make_convergence_checker(const plan::CheckSpec&
 }
 
 result<std::unique_ptr<Checker>> make_stat_checker(const plan::CheckSpec& spec) {
-  StatFields f = spec_stat(spec);
+  StatFields f{spec.group, spec.stat, spec.min, spec.max, spec.aggregate};
   if (f.group.empty() || f.stat.empty()) {
     return Error(errc::invalid_argument, "stat: needs `group` and `stat`");
   }

@@ -13,13 +13,20 @@
 
 #include "harness/check/checker.h"
 #include "harness/check/evidence.h"
-#include "harness/check/spec_fields.h"
 
 namespace fl::check {
 
 // The [[check]] kind "convergence".
 Result check_convergence(const Input& in);
 result<std::unique_ptr<Checker>> make_convergence_checker(const plan::CheckSpec& spec);
+
+// A `stat` check's fields (plan::CheckSpec group, stat, min, max, aggregate).
+struct StatFields {
+  std::string group;
+  std::string stat;
+  std::optional<double> min, max;
+  std::string aggregate = "sum";
+};
 
 // The [[check]] kind "stat". REQUIRES for a verdict: fields.group and fields.stat set.
 Result check_stat(const Input& in, const StatFields& fields);

@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 #include <unordered_map>
 
-#include "harness/check/spec_fields.h"
 
 namespace fl::check {
 namespace {
@@ -207,8 +206,8 @@ class StalenessChecker final : public Checker {
 
 result<std::unique_ptr<Checker>> make_staleness_checker(const plan::CheckSpec& spec) {
   StalenessOptions o;
-  o.max_stale_ratio = spec_max_stale_ratio(spec);
-  o.max_staleness = spec_max_staleness(spec);
+  o.max_stale_ratio = spec.max_stale_ratio;
+  o.max_staleness = spec.max_staleness;
   return std::make_unique<StalenessChecker>(o);
 }
 

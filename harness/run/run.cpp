@@ -6,7 +6,6 @@
 #include "common/units.h"
 #include "harness/check/checker.h"
 #include "harness/check/evidence.h"
-#include "harness/check/spec_fields.h"
 #include "harness/check/scope.h"
 #include "harness/history/history.h"
 #include "harness/load/runner.h"
@@ -269,8 +268,8 @@ check::Evidence collect_evidence(const plan::Plan& plan, Session& s,
   for (const auto& spec : specs) {
     if (spec.kind != "convergence") continue;
     convergence = true;
-    quiet = std::max(quiet, check::spec_quiet(spec));
-    deadline = std::max(deadline, check::spec_deadline(spec));
+    quiet = std::max(quiet, spec.quiet);
+    deadline = std::max(deadline, spec.deadline);
   }
   opts.deadline = deadline;
   if (convergence) {
