@@ -349,7 +349,7 @@ enum class KeyDistribution {
   zipfian,  // key i with probability proportional to 1 / (i+1)^skew
   latest,   // recently written keys are the likeliest (YCSB "latest")
   hotspot,  // `hot_ops` of operations go to the first `hot_keys` fraction of the keys
-  sequential,  // a scan: key 0, 1, ..., keys-1, then from 0 again (per worker)
+  sequential,  // a scan: key 0, 1, ..., keys-1, then from 0 again (one cursor per workload)
 };
 
 // How a workload's client connections pick among its targets.
