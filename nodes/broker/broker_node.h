@@ -76,6 +76,8 @@ class BrokerNode {
   void park(Ctx& c, std::vector<std::string> topics, int64_t block_ms,
             std::function<bool(std::string& out, bool timed_out)> attempt);
   void wake(std::string topic);
+  // Wakes the blocked reads of every topic (after a commit made buffered entries visible).
+  void wake_all();
   void on_tick();
   int64_t now_ms() const;
   bool subscribed(uint64_t session) const;

@@ -32,6 +32,8 @@ class BrokerTest : public ::testing::Test {
     std::vector<std::string_view> f = {"key", key, "v", v};
     auto id = b.add(topic, f);
     EXPECT_TRUE(id.has_value());
+    // As the node's commit does after each batch: buffered entries become visible once written.
+    EXPECT_TRUE(b.write_buffered().has_value());
     return id ? *id : StreamId{};
   }
 

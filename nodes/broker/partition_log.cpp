@@ -253,6 +253,7 @@ result<uint64_t> PartitionLog::append(std::span<const std::string_view> fields, 
   Entry e = make_entry(next_offset_, fields);
   frame_entry(buffered_, scratch_, e);
   entries_.push_back(std::move(e));
+  ++buffered_entries_;
   const uint64_t offset = next_offset_++;
   if (write_now) {
     if (auto w = write_buffered(); !w) return w.error();
@@ -270,6 +271,7 @@ result<void> PartitionLog::write_buffered() {
   seg.size += buffered_.size();
   bytes_ += buffered_.size();
   buffered_.clear();
+  buffered_entries_ = 0;
   dirty_ = true;
   if (seg.size >= options_.segment_bytes) {
     if (auto r = roll(); !r) return r.error();
@@ -303,7 +305,8 @@ size_t PartitionLog::lower_bound(uint64_t offset) const {
 
 const Entry* PartitionLog::find(uint64_t offset) const {
   const size_t i = lower_bound(offset);
-  return i < entries_.size() && entries_[i].offset == offset ? &entries_[i] : nullptr;
+  const auto visible = entries();
+  return i < visible.size() && visible[i].offset == offset ? &visible[i] : nullptr;
 }
 
 result<CompactResult> PartitionLog::compact() {

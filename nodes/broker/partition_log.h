@@ -91,10 +91,15 @@ class PartitionLog {
   // segment that replaces the old ones atomically. Offsets keep their gaps.
   result<CompactResult> compact();
 
-  const std::vector<Entry>& entries() const { return entries_; }
-  // Index into entries() of the first entry with offset >= `offset`.
+  // The entries readers may see: every one written to the segment file (so it survives a
+  // process kill), not those still buffered. A reader that saw a buffered entry and then lost it
+  // to a kill would have read something the log never had.
+  std::span<const Entry> entries() const {
+    return {entries_.data(), entries_.size() - buffered_entries_};
+  }
+  // Index into entries_ of the first entry with offset >= `offset` (may be past entries()).
   size_t lower_bound(uint64_t offset) const;
-  // The entry at `offset`, or null (never written, or compacted away).
+  // The visible entry at `offset`, or null (never written, still buffered, or compacted away).
   const Entry* find(uint64_t offset) const;
   // The offset the next append gets.
   uint64_t next_offset() const { return next_offset_; }
@@ -130,6 +135,7 @@ class PartitionLog {
   uint64_t fsyncs_ = 0;
   bool dirty_ = false;
   std::string buffered_;  // framed records not yet written (write_now = false)
+  size_t buffered_entries_ = 0;  // the entries_ tail those records are
   std::string scratch_;
   std::optional<Error> failure_;
 };

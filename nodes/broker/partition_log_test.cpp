@@ -210,7 +210,10 @@ TEST(PartitionLog, BufferedAppendsAreLostUntilWritten) {
     add(*log, "a", "1");
     std::vector<std::string_view> f = {"key", "b", "v", "2"};
     ASSERT_EQ(*log->append(f, /*write_now=*/false), 1u);
-    EXPECT_EQ(log->entries().size(), 2u);  // visible at once
+    // Not visible until written: a reader must not see what a process kill can take away.
+    EXPECT_EQ(log->entries().size(), 1u);
+    EXPECT_EQ(log->find(1), nullptr);
+    EXPECT_EQ(log->next_offset(), 2u);
   }
   {
     auto log = open_log(d.path());
@@ -218,6 +221,8 @@ TEST(PartitionLog, BufferedAppendsAreLostUntilWritten) {
     std::vector<std::string_view> f = {"key", "b", "v", "2"};
     ASSERT_TRUE(log->append(f, false).has_value());
     ASSERT_TRUE(log->write_buffered().has_value());
+    ASSERT_NE(log->find(1), nullptr);
+    EXPECT_EQ(log->find(1)->key, "b");
   }
   EXPECT_EQ(open_log(d.path())->entries().size(), 2u);
 }
