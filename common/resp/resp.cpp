@@ -366,12 +366,68 @@ Status Parser::next_command(std::vector<std::string_view>& argv) {
   }
 }
 
-Status Parser::next(Value& out) {
-  if (failed_) return Status::error;
-  if (api_ != Api::value) {
-    reset_partial();
-    api_ = Api::value;
+// next() and next_raw() walk a frame with the same grammar, limits and resumption; they differ
+// only in what they keep of it. walk() is that shared walk; a Frame receives each scalar as it is
+// validated, opens arrays, and reports when the outermost value is complete. Both Frames are
+// inlined into their instantiation, so neither entry point pays for the other's work.
+
+// next(): builds the Value, keeping the arrays still open in stack_.
+struct Parser::ValueBuilder {
+  std::vector<PartialArray>& stack;
+  Value& out;
+  Value v;  // the value just completed
+
+  size_t depth() const { return stack.size(); }
+  void line(char type, std::string_view s) {
+    v = type == '+' ? Value::simple(std::string(s)) : Value::err(std::string(s));
   }
+  void integer(int64_t i) { v = Value::integer_value(i); }
+  void bulk(std::string_view s) { v = Value::bulk(std::string(s)); }
+  void null() { v = Value::nil(); }
+  void empty_array() { v = Value::array({}); }
+  void open_array(size_t n, size_t reserve) {
+    Value a = Value::array({});
+    a.elements.reserve(reserve);
+    stack.push_back({std::move(a), n});
+  }
+  // Files v into the open arrays (possibly completing them); true when v is the whole frame.
+  bool complete() {
+    for (;;) {
+      if (stack.empty()) return true;
+      PartialArray& top = stack.back();
+      top.array.elements.push_back(std::move(v));
+      if (--top.remaining != 0) return false;
+      v = std::move(top.array);
+      stack.pop_back();
+    }
+  }
+  void finish(std::string_view /*frame*/) { out = std::move(v); }
+};
+
+// next_raw(): keeps only how many elements each open array still expects, in open_.
+struct Parser::FrameMeasurer {
+  std::vector<size_t>& open;
+  std::string_view& raw;
+
+  size_t depth() const { return open.size(); }
+  void line(char /*type*/, std::string_view /*s*/) {}
+  void integer(int64_t /*i*/) {}
+  void bulk(std::string_view /*s*/) {}
+  void null() {}
+  void empty_array() {}
+  void open_array(size_t n, size_t /*reserve*/) { open.push_back(n); }
+  bool complete() {
+    for (;;) {
+      if (open.empty()) return true;
+      if (--open.back() != 0) return false;
+      open.pop_back();
+    }
+  }
+  void finish(std::string_view frame) { raw = frame; }
+};
+
+template <class Frame>
+Status Parser::walk(Frame& frame) {
   const size_t avail = end_ - begin_;
   if (avail < need_) return Status::need_more;
   ++attempts_;
@@ -381,7 +437,6 @@ Status Parser::next(Value& out) {
     const char* p = base + pos_;
     if (p == end) return need_more(avail + 1);
     const char type = *p;
-    Value v;
     switch (type) {
       case '+':
       case '-':
@@ -406,117 +461,9 @@ Status Parser::next(Value& out) {
         if (type == ':') {
           int64_t i = 0;
           if (!parse_int64(line, i)) return fail("Protocol error: invalid integer");
-          v = Value::integer_value(i);
+          frame.integer(i);
         } else {
-          v = type == '+' ? Value::simple(std::string(line)) : Value::err(std::string(line));
-        }
-        pos_ = lf_at + 1;
-        break;
-      }
-      case '$': {
-        const char* data = p + 1;
-        int64_t len = 0;
-        switch (scan_length(data, end, limits_.max_bulk, true, len)) {
-          case Scan::ok:
-            break;
-          case Scan::need_more:
-            return need_more(avail + 1);
-          case Scan::bad:
-            return fail("Protocol error: invalid bulk length");
-        }
-        const auto data_at = static_cast<size_t>(data - base);
-        if (len < 0) {
-          pos_ = data_at;
-          break;  // null bulk string
-        }
-        const auto n = static_cast<size_t>(len);
-        if (avail - data_at < n + 2) return need_more(data_at + n + 2);
-        if (data[n] != '\r' || data[n + 1] != '\n') {
-          return fail("Protocol error: expected CRLF after bulk string");
-        }
-        v = Value::bulk(std::string(data, n));
-        pos_ = data_at + n + 2;
-        break;
-      }
-      case '*': {
-        const char* q = p + 1;
-        int64_t len = 0;
-        switch (scan_length(q, end, limits_.max_array, true, len)) {
-          case Scan::ok:
-            break;
-          case Scan::need_more:
-            return need_more(avail + 1);
-          case Scan::bad:
-            return fail("Protocol error: invalid multibulk length");
-        }
-        if (stack_.size() + 1 > limits_.max_depth) return fail("Protocol error: nesting too deep");
-        pos_ = static_cast<size_t>(q - base);
-        if (len < 0) break;  // null array
-        v = Value::array({});
-        if (len == 0) break;
-        // Reserve no more than the bytes present could hold (an element takes at least 3).
-        const auto n = static_cast<size_t>(len);
-        v.elements.reserve(std::min(n, (avail - pos_) / 3));
-        stack_.push_back({std::move(v), n});
-        continue;
-      }
-      default:
-        return fail("Protocol error: unexpected type byte '" + describe_byte(type) + "'");
-    }
-    // A value is complete: it is the result, or it fills an open array (possibly completing it).
-    for (;;) {
-      if (stack_.empty()) {
-        out = std::move(v);
-        consume(pos_);
-        return Status::ok;
-      }
-      PartialArray& top = stack_.back();
-      top.array.elements.push_back(std::move(v));
-      if (--top.remaining != 0) break;
-      v = std::move(top.array);
-      stack_.pop_back();
-    }
-  }
-}
-
-Status Parser::next_raw(std::string_view& raw) {
-  if (failed_) return Status::error;
-  if (api_ != Api::raw) {
-    reset_partial();
-    api_ = Api::raw;
-  }
-  const size_t avail = end_ - begin_;
-  if (avail < need_) return Status::need_more;
-  ++attempts_;
-  const char* const base = buf_.get() + begin_;
-  const char* const end = base + avail;
-  for (;;) {
-    const char* p = base + pos_;
-    if (p == end) return need_more(avail + 1);
-    const char type = *p;
-    switch (type) {
-      case '+':
-      case '-':
-      case ':': {
-        const size_t line_at = pos_ + 1;
-        const size_t from = std::max(line_at, scanned_);
-        const void* lf = std::memchr(base + from, '\n', avail - from);
-        if (lf == nullptr) {
-          if (avail - line_at > limits_.max_inline + 1) return fail("Protocol error: too big line");
-          scanned_ = avail;
-          return need_more(avail + 1);
-        }
-        const auto lf_at = static_cast<size_t>(static_cast<const char*>(lf) - base);
-        if (lf_at - line_at > limits_.max_inline + 1) return fail("Protocol error: too big line");
-        if (lf_at == line_at || base[lf_at - 1] != '\r')
-          return fail("Protocol error: expected CRLF");
-        const std::string_view line(base + line_at, lf_at - 1 - line_at);
-        if (line.find('\r') != std::string_view::npos) {
-          return fail("Protocol error: CR inside a simple string");
-        }
-        int64_t ignored = 0;
-        if (type == ':' && !parse_int64(line, ignored)) {
-          return fail("Protocol error: invalid integer");
+          frame.line(type, line);
         }
         pos_ = lf_at + 1;
         scanned_ = 0;
@@ -535,6 +482,7 @@ Status Parser::next_raw(std::string_view& raw) {
         }
         const auto data_at = static_cast<size_t>(data - base);
         if (len < 0) {
+          frame.null();
           pos_ = data_at;
           break;
         }
@@ -543,6 +491,7 @@ Status Parser::next_raw(std::string_view& raw) {
         if (data[n] != '\r' || data[n + 1] != '\n') {
           return fail("Protocol error: expected CRLF after bulk string");
         }
+        frame.bulk(std::string_view(data, n));
         pos_ = data_at + n + 2;
         break;
       }
@@ -557,26 +506,51 @@ Status Parser::next_raw(std::string_view& raw) {
           case Scan::bad:
             return fail("Protocol error: invalid multibulk length");
         }
-        if (open_.size() + 1 > limits_.max_depth) return fail("Protocol error: nesting too deep");
+        if (frame.depth() + 1 > limits_.max_depth) return fail("Protocol error: nesting too deep");
         pos_ = static_cast<size_t>(q - base);
-        if (len <= 0) break;  // null or empty array: complete
-        open_.push_back(static_cast<size_t>(len));
+        if (len < 0) {
+          frame.null();
+          break;
+        }
+        if (len == 0) {
+          frame.empty_array();
+          break;
+        }
+        // Reserve no more than the bytes present could hold (an element takes at least 3).
+        const auto n = static_cast<size_t>(len);
+        frame.open_array(n, std::min(n, (avail - pos_) / 3));
         continue;
       }
       default:
         return fail("Protocol error: unexpected type byte '" + describe_byte(type) + "'");
     }
     // A value is complete: the whole frame, or one element of the open arrays.
-    for (;;) {
-      if (open_.empty()) {
-        raw = std::string_view(base, pos_);
-        consume(pos_);
-        return Status::ok;
-      }
-      if (--open_.back() != 0) break;
-      open_.pop_back();
+    if (frame.complete()) {
+      frame.finish(std::string_view(base, pos_));
+      consume(pos_);
+      return Status::ok;
     }
   }
+}
+
+Status Parser::next(Value& out) {
+  if (failed_) return Status::error;
+  if (api_ != Api::value) {
+    reset_partial();
+    api_ = Api::value;
+  }
+  ValueBuilder frame{stack_, out, {}};
+  return walk(frame);
+}
+
+Status Parser::next_raw(std::string_view& raw) {
+  if (failed_) return Status::error;
+  if (api_ != Api::raw) {
+    reset_partial();
+    api_ = Api::raw;
+  }
+  FrameMeasurer frame{open_, raw};
+  return walk(frame);
 }
 
 // ---- Writer ----

@@ -114,6 +114,14 @@ class Parser {
     size_t remaining;
   };
 
+  // The two Frames of walk(): next() builds a Value, next_raw() only finds where the frame ends.
+  struct ValueBuilder;
+  struct FrameMeasurer;
+
+  // Walks the next value from pos_, resuming a partial frame, and hands what it validates to
+  // `frame`; shared by next() and next_raw() (defined and instantiated in resp.cpp only).
+  template <class Frame>
+  Status walk(Frame& frame);
   Status fail(std::string message);
   Status need_more(size_t need);
   Status suspend_command(std::vector<std::string_view>& argv, const char* base, size_t pos,

@@ -2,22 +2,18 @@
 // Store snapshots.
 #pragma once
 
-#include <boost/crc.hpp>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "common/crc32c.h"
+
 namespace fl::db::bytes {
 
-// CRC32C (Castagnoli), as iSCSI, ext4 and LevelDB use. Feed pieces with process_bytes().
-using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
-
-inline uint32_t crc32c(std::string_view data) {
-  Crc32c crc;
-  crc.process_bytes(data.data(), data.size());
-  return crc.checksum();
-}
+// CRC32C (Castagnoli), shared with the broker's logs (common/crc32c.h).
+using common::Crc32c;
+using common::crc32c;
 
 template <class T>
 void put(std::string& out, T v) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/little_endian.h"
 #include "nodes/common/command_table.h"
 
 namespace fl::db::quorum {
@@ -59,16 +60,9 @@ bool ReplicaStore::apply(std::string_view key, const Record& r) {
 
 namespace {
 
-void put_u32(std::string& out, uint32_t v) {
-  char b[4];
-  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(b, 4);
-}
-void put_u64(std::string& out, uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(b, 8);
-}
+using common::put_u32;
+using common::put_u64;
+
 void put_bytes(std::string& out, std::string_view s) {
   put_u32(out, static_cast<uint32_t>(s.size()));
   out.append(s);

@@ -10,12 +10,17 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/file_io.h"
 #include "nodes/db/bytes.h"
 
 namespace fl::db {
 namespace {
 
 namespace fs = std::filesystem;
+using common::cut_file;
+using common::fsync_dir;
+using common::io_error;
+using common::write_all;
 
 constexpr std::string_view kSegmentMagic = "FLWAL001";
 constexpr std::string_view kSnapshotMagic = "FLSNAP01";
@@ -24,12 +29,6 @@ constexpr size_t kHeader = 9;  // u32 len, u32 crc, u8 type
 constexpr uint32_t kMaxBody = 1u << 30;
 
 enum RecordType : uint8_t { kEntry = 1, kTruncate = 2, kMeta = 3 };
-
-std::string errno_text(int err) { return std::strerror(err); }
-
-Error io_error(const std::string& what, const fs::path& p, int err) {
-  return Error(errc::io_error, what + " " + p.string() + ": " + errno_text(err));
-}
 
 fs::path segment_path(const fs::path& dir, uint64_t seq) {
   char name[32];
@@ -47,59 +46,6 @@ uint64_t segment_seq(const std::string& name) {
     v = v << 4 | static_cast<uint64_t>(d);
   }
   return v;
-}
-
-result<std::string> read_file(const fs::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error("cannot open", p, errno);
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return io_error("cannot read", p, err);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-// Writes all of `data`; returns errno or 0.
-int write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return 0;
-}
-
-result<void> fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("cannot open directory", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return io_error("cannot fsync directory", dir, err);
-  return {};
-}
-
-// Cuts a file at `size` and makes the cut durable.
-result<void> cut_file(const fs::path& p, uint64_t size) {
-  int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return io_error("cannot open", p, errno);
-  int rc = ::ftruncate(fd, static_cast<off_t>(size));
-  if (rc == 0) rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return io_error("cannot truncate", p, err);
-  return {};
 }
 
 result<WalSnapshot> parse_snapshot(const fs::path& p, std::string_view bytes) {
@@ -122,26 +68,6 @@ result<WalSnapshot> parse_snapshot(const fs::path& p, std::string_view bytes) {
 }
 
 }  // namespace
-
-std::string_view to_string(FsyncPolicy p) {
-  switch (p) {
-    case FsyncPolicy::always:
-      return "always";
-    case FsyncPolicy::everysec:
-      return "everysec";
-    case FsyncPolicy::never:
-      return "never";
-  }
-  return "?";
-}
-
-result<FsyncPolicy> parse_fsync_policy(std::string_view s) {
-  if (s == "always") return FsyncPolicy::always;
-  if (s == "everysec") return FsyncPolicy::everysec;
-  if (s == "never") return FsyncPolicy::never;
-  return Error(errc::invalid_argument,
-               "fsync policy must be always, everysec or never, got '" + std::string(s) + "'");
-}
 
 Wal::Wal(std::filesystem::path dir, FsyncPolicy policy) : dir_(std::move(dir)), policy_(policy) {}
 
@@ -178,7 +104,7 @@ result<void> Wal::recover(WalRecovery& out) {
 
   const fs::path snap_path = dir_ / "snapshot";
   if (fs::exists(snap_path, ec)) {
-    auto bytes = read_file(snap_path);
+    auto bytes = common::read_whole_file(snap_path);
     if (!bytes) return bytes.error();
     auto snap = parse_snapshot(snap_path, *bytes);
     if (!snap) return snap.error();
@@ -198,7 +124,7 @@ result<void> Wal::recover(WalRecovery& out) {
   std::vector<WalRecord>& recs = out.records;
   for (size_t i = 0; i < segments_.size(); ++i) {
     Segment& seg = segments_[i];
-    auto file = read_file(seg.path);
+    auto file = common::read_whole_file(seg.path);
     if (!file) return file.error();
     std::string_view data = *file;
     std::string why;

@@ -29,19 +29,15 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/file_io.h"
 
 namespace fl::db {
 
-// When appended records reach the disk (fdatasync).
-enum class FsyncPolicy {
-  always,    // sync() fdatasyncs: what was appended before it survives a machine crash
-  everysec,  // a background thread fdatasyncs once a second: up to ~1 s lost on a machine crash
-  never,     // the OS decides. Appends are write(2)s either way, so all survive a process kill.
-};
-
-// "always", "everysec" or "never".
-std::string_view to_string(FsyncPolicy p);
-result<FsyncPolicy> parse_fsync_policy(std::string_view s);
+// When appended records reach the disk: always (sync() fdatasyncs), everysec (a background
+// thread does, once a second) or never. Shared with the broker (common/file_io.h).
+using common::FsyncPolicy;
+using common::parse_fsync_policy;
+using common::to_string;
 
 struct WalRecord {
   uint64_t index = 0;
