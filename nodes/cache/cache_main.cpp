@@ -2,8 +2,8 @@
 
 #include <fmt/core.h>
 
-#include <boost/program_options.hpp>
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -80,8 +80,8 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
   for (const std::string& d : dbs) {
     auto m = nodes::shard_member_flag("db", d);
     if (!m) return m.error();
-    c.db.push_back(DbMember{std::move(m->id), m->shard, std::move(m->address.host),
-                            m->address.port});
+    c.db.push_back(
+        DbMember{std::move(m->id), m->shard, std::move(m->address.host), m->address.port});
   }
   if (auto why = validate_members(c.db); !why.empty()) return bad("--db: " + why);
   if (!parse_write_policy(policy, c.policy)) {

@@ -42,8 +42,7 @@ TEST(NodeFlags, ShardMember) {
             std::string::npos);
   EXPECT_NE(shard_member_flag("db", "a,1000001,h:1").error().message.find("bad shard"),
             std::string::npos);
-  EXPECT_NE(shard_member_flag("db", "a,0,h:0").error().message.find("bad port"),
-            std::string::npos);
+  EXPECT_NE(shard_member_flag("db", "a,0,h:0").error().message.find("bad port"), std::string::npos);
 }
 
 TEST(NodeFlags, Durations) {

@@ -51,8 +51,8 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
       "faultline-db: the reference database node (RESP2; sharded, replicated, durable)\n\n"
       "Options");
   nodes::add_server_flags(desc, server);
-  desc.add_options()(
-      "dir", po::value(&dir), "data directory (created): write-ahead log and snapshots")(
+  desc.add_options()("dir", po::value(&dir),
+                     "data directory (created): write-ahead log and snapshots")(
       "id", po::value(&id)->default_value(id), "node id, reported by INFO")(
       "scan-count", po::value(&scan_count)->default_value(scan_count), "cap on SCAN/SSCAN COUNT")(
       "shard", po::value(&shard)->default_value(shard), "this node's shard")(
