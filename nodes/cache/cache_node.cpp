@@ -110,6 +110,20 @@ const std::string* first_error(const std::vector<std::string>& replies) {
   return nullptr;
 }
 
+// Combines replies of a command split per key (EXISTS, DEL): the first error, else the sum of
+// the integer replies.
+Gather::Combine answer_sum(std::function<void(std::string)> done) {
+  return [done = std::move(done)](std::vector<std::string>& replies) {
+    if (const std::string* e = first_error(replies)) return done(*e);
+    int64_t sum = 0;
+    for (const std::string& r : replies) {
+      int64_t n = 0;
+      if (parse_integer_reply(r, n)) sum += n;
+    }
+    done(integer_reply(sum));
+  };
+}
+
 }  // namespace
 
 const char* to_string(WritePolicy p) {
@@ -290,15 +304,7 @@ void CacheNode::fill(const std::string& key, Done done) {
 }
 
 void CacheNode::exists(std::vector<std::string> keys, Done done) {
-  auto g = std::make_shared<Gather>(keys.size(), [done](std::vector<std::string>& replies) {
-    if (const std::string* e = first_error(replies)) return done(*e);
-    int64_t sum = 0;
-    for (const std::string& r : replies) {
-      int64_t n = 0;
-      if (parse_integer_reply(r, n)) sum += n;
-    }
-    done(integer_reply(sum));
-  });
+  auto g = std::make_shared<Gather>(keys.size(), answer_sum(std::move(done)));
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string& k = keys[i];
     auto slot = g->slot(i);
@@ -357,15 +363,7 @@ void CacheNode::set(CommandContext& ctx) {
 }
 
 void CacheNode::del(std::vector<std::string> keys, Done done) {
-  auto g = std::make_shared<Gather>(keys.size(), [done](std::vector<std::string>& replies) {
-    if (const std::string* e = first_error(replies)) return done(*e);
-    int64_t sum = 0;
-    for (const std::string& r : replies) {
-      int64_t n = 0;
-      if (parse_integer_reply(r, n)) sum += n;
-    }
-    done(integer_reply(sum));
-  });
+  auto g = std::make_shared<Gather>(keys.size(), answer_sum(std::move(done)));
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string& k = keys[i];
     auto slot = g->slot(i);

@@ -117,6 +117,7 @@ struct Upstream::Impl : std::enable_shared_from_this<Upstream::Impl> {
 
   void start();
   std::shared_ptr<Link>* pick();
+  std::shared_ptr<Link>* admit(Callback& cb);
   void fail_soon(Callback cb, std::string why);
   void finish(Call& call, UpstreamReply::Status status, std::string_view why);
   void fail_link(Link& link, std::string_view why, bool deadline_passed);
@@ -153,6 +154,22 @@ std::shared_ptr<Upstream::Impl::Link>* Upstream::Impl::pick() {
     }
   }
   return nullptr;
+}
+
+// The link a new call goes on (starting the links on the first call); null after handing `cb` to
+// fail_soon when the Upstream is closed or no link can take the call.
+std::shared_ptr<Upstream::Impl::Link>* Upstream::Impl::admit(Callback& cb) {
+  ++stats.calls;
+  if (closed) {
+    fail_soon(std::move(cb), "upstream closed");
+    return nullptr;
+  }
+  if (!started) start();
+  auto* link = pick();
+  if (link == nullptr) {
+    fail_soon(std::move(cb), fmt::format("no connection to {}:{} can take it", host, port));
+  }
+  return link;
 }
 
 void Upstream::Impl::fail_soon(Callback cb, std::string why) {
@@ -400,32 +417,18 @@ Upstream::~Upstream() {
 
 void Upstream::call(std::span<const std::string_view> argv, Callback cb,
                     std::optional<Duration> timeout) {
-  Impl& s = *impl_;
-  ++s.stats.calls;
-  if (s.closed) return s.fail_soon(std::move(cb), "upstream closed");
-  if (!s.started) s.start();
-  auto* link = s.pick();
-  if (link == nullptr) {
-    return s.fail_soon(std::move(cb),
-                       fmt::format("no connection to {}:{} can take it", s.host, s.port));
-  }
+  auto* link = impl_->admit(cb);
+  if (link == nullptr) return;
   resp::Writer((*link)->out).command(argv);
-  s.enqueue(*link, std::move(cb), timeout);
+  impl_->enqueue(*link, std::move(cb), timeout);
 }
 
 void Upstream::call_encoded(std::string_view command_bytes, Callback cb,
                             std::optional<Duration> timeout) {
-  Impl& s = *impl_;
-  ++s.stats.calls;
-  if (s.closed) return s.fail_soon(std::move(cb), "upstream closed");
-  if (!s.started) s.start();
-  auto* link = s.pick();
-  if (link == nullptr) {
-    return s.fail_soon(std::move(cb),
-                       fmt::format("no connection to {}:{} can take it", s.host, s.port));
-  }
+  auto* link = impl_->admit(cb);
+  if (link == nullptr) return;
   (*link)->out.append(command_bytes);
-  s.enqueue(*link, std::move(cb), timeout);
+  impl_->enqueue(*link, std::move(cb), timeout);
 }
 
 void Upstream::close() {

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "common/resp/resp.h"
+#include "nodes/common/client_command.h"
 #include "nodes/db/glob.h"
 
 #ifndef FL_VERSION
@@ -169,7 +170,7 @@ void DbCommands::register_all(nodes::CommandTable& t) {
   t.add("shutdown", -1, [this](Ctx& c) { shutdown(c); });
   t.add("command", -1, [this](Ctx& c) { command(c); });
   t.add("config", -2, [this](Ctx& c) { config(c); });
-  t.add("client", -2, [this](Ctx& c) { client(c); });
+  t.add("client", -2, nodes::client_command);
   t.add("select", 2, [this](Ctx& c) { select(c); });
 }
 
@@ -674,32 +675,6 @@ void DbCommands::config(Ctx& c) {
   if (iequals(c.argv[1], "set"))
     return c.out.error("ERR CONFIG SET is not supported by faultline-db");
   c.out.error(fmt::format("ERR unknown subcommand '{}'. Try CONFIG HELP.", c.argv[1]));
-}
-
-void DbCommands::client(Ctx& c) {
-  const std::string_view sub = c.argv[1];
-  if (iequals(sub, "id") && c.argv.size() == 2) {
-    return c.out.integer(static_cast<int64_t>(c.session.id));
-  }
-  if (iequals(sub, "getname") && c.argv.size() == 2) {
-    if (c.session.name.empty()) return c.out.null();
-    return c.out.bulk(c.session.name);
-  }
-  if (iequals(sub, "setname") && c.argv.size() == 3) {
-    for (char ch : c.argv[2]) {
-      if (ch < '!' || ch > '~') {
-        return c.out.error(
-            "ERR Client names cannot contain spaces, newlines or special characters.");
-      }
-    }
-    c.session.name = std::string(c.argv[2]);
-    return c.out.simple("OK");
-  }
-  if (iequals(sub, "setinfo") && c.argv.size() == 4) return c.out.simple("OK");
-  c.out.error(
-      fmt::format("ERR unknown subcommand or wrong number of arguments for '{}'. Try "
-                  "CLIENT HELP.",
-                  sub));
 }
 
 void DbCommands::select(Ctx& c) {

@@ -128,7 +128,6 @@ class DbCommands {
   void shutdown(Ctx& c);
   void command(Ctx& c);
   void config(Ctx& c);
-  void client(Ctx& c);
   void select(Ctx& c);
 
   // Looks a key up for reading, counting a hit or a miss.

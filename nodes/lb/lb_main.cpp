@@ -4,17 +4,15 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
-#include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <iostream>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
 #include "common/log.h"
 #include "common/units.h"
 #include "nodes/common/command_table.h"
+#include "nodes/common/node_flags.h"
 #include "nodes/common/resp_server.h"
 #include "nodes/lb/load_balancer.h"
 
@@ -23,7 +21,7 @@ namespace {
 
 namespace po = boost::program_options;
 
-constexpr int kExitBadUsage = 3;
+constexpr std::string_view kProgram = "faultline-lb";
 
 struct Config {
   nodes::ServerOptions server;
@@ -31,30 +29,20 @@ struct Config {
   std::string dir;
 };
 
-result<Duration> positive_duration(std::string_view flag, const std::string& text) {
-  auto d = parse_duration(text);
-  if (!d) return Error(errc::invalid_argument, fmt::format("--{}: {}", flag, d.error().message));
-  if (*d <= Duration::zero()) {
-    return Error(errc::invalid_argument, fmt::format("--{} must be positive", flag));
-  }
-  return *d;
-}
-
 // Parses the command line. Returns nullopt after printing --help; an Error for bad flags.
 result<std::optional<Config>> parse_args(int argc, char** argv) {
-  std::string host = "127.0.0.1", idle = "0", log_level = "info", dir, id = "lb";
+  nodes::ServerFlags server;
+  std::string dir, id = "lb";
   std::string policy = "key-hash", health_interval = "100ms", health_timeout = "250ms";
   std::string timeout = "1s";
-  int port = 6379, vnodes = 128, fall = 2, rise = 2, passive = 3, connections = 2;
-  uint64_t max_clients = 10000, max_pending = 1024;
+  int vnodes = 128, fall = 2, rise = 2, passive = 3, connections = 2;
+  uint64_t max_pending = 1024;
   std::vector<std::string> backends, bugs;
   po::options_description desc(
       "faultline-lb: the reference load balancer (a RESP-aware proxy with health checks)\n\n"
       "Options");
-  desc.add_options()("help,h", "print this help and exit")("id", po::value(&id)->default_value(id),
-                                                           "node id, reported by INFO")(
-      "host", po::value(&host)->default_value(host), "address to listen on")(
-      "port", po::value(&port)->default_value(port), "TCP port; 0 picks a free port")(
+  nodes::add_server_flags(desc, server);
+  desc.add_options()("id", po::value(&id)->default_value(id), "node id, reported by INFO")(
       "dir", po::value(&dir), "data directory (created; the LB keeps no data in it)")(
       "backend", po::value(&backends)->composing(),
       "ID,HOST:PORT of a backend (repeated; at most 64)")(
@@ -73,52 +61,21 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
       "timeout", po::value(&timeout)->default_value(timeout), "deadline of each forwarded attempt")(
       "connections", po::value(&connections)->default_value(connections),
       "connections per backend for forwarded requests")(
-      "max-clients", po::value(&max_clients)->default_value(max_clients),
-      "most simultaneous clients")(
       "max-pending", po::value(&max_pending)->default_value(max_pending),
       "replies a client connection may have outstanding before the LB stops reading it")(
-      "idle-timeout", po::value(&idle)->default_value(idle),
-      "close clients idle this long (e.g. 30s); 0 disables")(
-      "log-level", po::value(&log_level)->default_value(log_level),
-      "trace|debug|info|warn|error|off")("bug", po::value(&bugs)->composing(),
-                                         "TEST ONLY: enable a seeded bug (repeated): retry-writes");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return Error(errc::invalid_argument, e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << "usage: faultline-lb --backend ID,HOST:PORT [--backend ...] [options]\n\n"
-              << desc << '\n';
-    return std::optional<Config>();
-  }
+      "bug", po::value(&bugs)->composing(),
+      "TEST ONLY: enable a seeded bug (repeated): retry-writes");
+  auto run = nodes::parse_flags_or_help(
+      argc, argv, desc, "faultline-lb --backend ID,HOST:PORT [--backend ...] [options]");
+  if (!run) return run.error();
+  if (!*run) return std::optional<Config>();
   Config cfg;
-  if (port < 0 || port > 65535) {
-    return Error(errc::invalid_argument, fmt::format("--port {} is out of range 0..65535", port));
-  }
-  Duration idle_timeout{0};
-  if (idle != "0") {
-    auto d = parse_duration(idle);
-    if (!d) return Error(errc::invalid_argument, "--idle-timeout: " + d.error().message);
-    idle_timeout = *d;
-  }
-  if (max_clients == 0) return Error(errc::invalid_argument, "--max-clients must be positive");
   if (max_pending == 0) return Error(errc::invalid_argument, "--max-pending must be positive");
-  log::Level level{};
-  if (!log::parse_level(log_level, level)) {
-    return Error(errc::invalid_argument,
-                 fmt::format("--log-level: unknown level '{}' (trace|debug|info|warn|error|off)",
-                             log_level));
+  if (auto applied = nodes::apply_server_flags(server, cfg.server); !applied) {
+    return applied.error();
   }
-  log::set_level(level);
 
   cfg.dir = dir;
-  cfg.server.host = host;
-  cfg.server.port = static_cast<uint16_t>(port);
-  cfg.server.max_clients = max_clients;
-  cfg.server.idle_timeout = idle_timeout;
   cfg.server.pipeline_deferred = true;
   cfg.server.max_pending = max_pending;
 
@@ -137,7 +94,7 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
        {std::tuple{"health-interval", &health_interval, &o.health.interval},
         std::tuple{"health-timeout", &health_timeout, &o.health.timeout},
         std::tuple{"timeout", &timeout, &o.timeout}}) {
-    auto d = positive_duration(flag, *text);
+    auto d = nodes::duration_flag(flag, *text);
     if (!d) return d.error();
     *out = *d;
   }
@@ -160,39 +117,24 @@ result<std::optional<Config>> parse_args(int argc, char** argv) {
 
 int lb_main(int argc, char** argv) {
   auto parsed = parse_args(argc, argv);
-  if (!parsed) {
-    std::cerr << "faultline-lb: " << parsed.error().message << "\nTry 'faultline-lb --help'.\n";
-    return kExitBadUsage;
-  }
+  if (!parsed) return nodes::report_bad_flags(kProgram, parsed.error());
   if (!*parsed) return 0;
   Config cfg = std::move(**parsed);
-  if (!cfg.dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(cfg.dir, ec);
-    if (ec) {
-      std::cerr << "faultline-lb: cannot create --dir '" << cfg.dir << "': " << ec.message()
-                << '\n';
-      return kExitBadUsage;
-    }
+  if (auto dir = nodes::create_dir_flag(cfg.dir); !dir) {
+    return nodes::report_start_failure(kProgram, dir.error());
   }
 
   nodes::ServerStats stats;
   nodes::CommandTable table;
   nodes::RespServer server(cfg.server, table, stats);
   auto port = server.listen();
-  if (!port) {
-    std::cerr << "faultline-lb: " << port.error().message << '\n';
-    return kExitBadUsage;
-  }
+  if (!port) return nodes::report_start_failure(kProgram, port.error());
   LoadBalancer lb(cfg.lb, server, stats);
   lb.start(table);
 
-  std::printf("faultline-lb %s ready on %s:%u (%zu backends, %s)\n", cfg.lb.id.c_str(),
-              cfg.server.host.c_str(), static_cast<unsigned>(*port), cfg.lb.backends.size(),
-              std::string(to_string(cfg.lb.policy)).c_str());
-  std::fflush(stdout);
-  server.run();
-  log::info("faultline-lb {} stopped", cfg.lb.id);
+  nodes::serve_until_stopped(
+      server, kProgram, cfg.lb.id, cfg.server.host, *port,
+      fmt::format("({} backends, {})", cfg.lb.backends.size(), to_string(cfg.lb.policy)));
   return 0;
 }
 

@@ -9,6 +9,8 @@
 
 #include "common/log.h"
 #include "common/resp/resp.h"
+#include "nodes/common/client_command.h"
+#include "nodes/common/node_flags.h"
 #include "nodes/common/upstream.h"
 #include "nodes/lb/latency.h"
 #include "nodes/lb/requests.h"
@@ -37,19 +39,10 @@ result<BackendSpec> parse_backend(std::string_view text) {
   for (char c : b.id) {
     if (c <= ' ' || c > '~' || c == ',') return bad("the id has spaces or special characters");
   }
-  const std::string_view addr = text.substr(comma + 1);
-  const size_t colon = addr.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return bad("address without host:port");
-  b.host = std::string(addr.substr(0, colon));
-  const std::string_view port = addr.substr(colon + 1);
-  unsigned long p = 0;
-  if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return bad("bad port");
-  }
-  p = std::stoul(std::string(port));
-  if (p == 0 || p > 65535) return bad("bad port");
-  b.port = static_cast<uint16_t>(p);
+  auto address = nodes::parse_host_port(text.substr(comma + 1));
+  if (!address) return bad(address.error().message);
+  b.host = std::move(address->host);
+  b.port = address->port;
   return b;
 }
 
@@ -362,30 +355,6 @@ struct LoadBalancer::Impl {
     ctx.out.bulk(backends[*b]->spec.id);
   }
 
-  static void client(CommandContext& c) {
-    const std::string_view sub = c.argv[1];
-    if (iequals(sub, "id") && c.argv.size() == 2) {
-      return c.out.integer(static_cast<int64_t>(c.session.id));
-    }
-    if (iequals(sub, "getname") && c.argv.size() == 2) {
-      if (c.session.name.empty()) return c.out.null();
-      return c.out.bulk(c.session.name);
-    }
-    if (iequals(sub, "setname") && c.argv.size() == 3) {
-      for (char ch : c.argv[2]) {
-        if (ch < '!' || ch > '~') {
-          return c.out.error(
-              "ERR Client names cannot contain spaces, newlines or special characters.");
-        }
-      }
-      c.session.name = std::string(c.argv[2]);
-      return c.out.simple("OK");
-    }
-    if (iequals(sub, "setinfo") && c.argv.size() == 4) return c.out.simple("OK");
-    c.out.error(fmt::format(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.", sub));
-  }
-
   static void command(CommandContext& c) {
     if (c.argv.size() == 1 || iequals(c.argv[1], "docs") || iequals(c.argv[1], "info")) {
       // redis-cli asks for command docs on connect; an empty answer makes it use its own.
@@ -435,7 +404,7 @@ void LoadBalancer::start(nodes::CommandTable& table) {
     c.out.simple("OK");
   });
   table.add("info", -1, [impl](CommandContext& c) { impl->info(c); });
-  table.add("client", -2, [](CommandContext& c) { Impl::client(c); });
+  table.add("client", -2, nodes::client_command);
   table.add("command", -1, [](CommandContext& c) { Impl::command(c); });
   table.add("lb.route", 2, [impl](CommandContext& c) { impl->route(c); });
   for (std::string_view name : {"subscribe", "psubscribe", "ssubscribe", "unsubscribe",
