@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Times `faultline up plans/boot-20.toml --out D` from process start until D/cluster.json exists
-# (written only once all 20 nodes passed their readiness probes). Prints each run and the median.
-#   bench/boot_time.sh [RUNS]        (default 5; FL_BIN=build/bin by default)
+# Times `faultline up PLAN --out D` from process start until D/cluster.json exists (written only
+# once every node passed its readiness probe). Prints each run and the median.
+#   bench/boot_time.sh [RUNS] [PLAN]   (default 5 runs of plans/boot-20.toml; FL_BIN=build/bin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fl="${FL_BIN:-build/bin}/faultline"
 runs="${1:-5}"
+plan="${2:-plans/boot-20.toml}"
 tmp="$(mktemp -d)"
 pid=""
 cleanup() {
@@ -18,7 +19,7 @@ times=()
 for i in $(seq 1 "$runs"); do
   out="$tmp/run$i"
   t0=$(date +%s%N)
-  "$fl" up plans/boot-20.toml --out "$out" >"$tmp/log$i" 2>&1 &
+  "$fl" up "$plan" --out "$out" >"$tmp/log$i" 2>&1 &
   pid=$!
   deadline=$((t0 + 60000000000))
   until [ -e "$out/cluster.json" ]; do

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# The reference cluster's hot paths beside their peers, in one run (docs/benchmarks.md):
+#   1. whole path client -> faultline-lb -> faultline-cache -> faultline-db, GET hits and misses
+#      (and SET, write-through);
+#   2. the latency and throughput a proxy adds in front of one redis-server: faultline-lb
+#      beside haproxy in TCP mode, and the direct connection;
+#   3. cache GET hits: faultline-cache beside redis-server (redis-benchmark) and memcached
+#      (memaslap, when installed: `apt-get install memcached libmemcached-tools`).
+#
+#   bench/cluster_bench.sh            # uses build/bin
+#   FL_BIN=build-dev/bin REQUESTS=50000 ROUNDS=1 bench/cluster_bench.sh
+#
+# Knobs (environment): FL_BIN (build/bin), REQUESTS (200000), CLIENTS (50), PIPELINE (16),
+# ROUNDS (3; the median is reported), MEMASLAP_TIME (5s). Servers run on free loopback
+# ports, each pinned to nothing (2 cores are shared with the load generator: numbers are for
+# comparing side by side within one run, not absolute). Prints markdown tables.
+set -euo pipefail
+
+FL_BIN=${FL_BIN:-build/bin}
+REQUESTS=${REQUESTS:-200000}
+CLIENTS=${CLIENTS:-50}
+PIPELINE=${PIPELINE:-16}
+ROUNDS=${ROUNDS:-3}
+MEMASLAP_TIME=${MEMASLAP_TIME:-5s}
+
+for tool in redis-server redis-cli redis-benchmark haproxy; do
+  command -v "$tool" >/dev/null || { echo "cluster_bench: $tool not found (ci/setup.sh installs it)" >&2; exit 3; }
+done
+for b in faultline-lb faultline-cache faultline-db; do
+  [[ -x "$FL_BIN/$b" ]] || { echo "cluster_bench: $FL_BIN/$b not found (set FL_BIN)" >&2; exit 3; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+used_ports=" "
+# A loopback port nobody listens on and this script has not handed out.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    [[ $used_ports == *" $p "* ]] && continue
+    if ! ss -Htln "sport = :$p" | grep -q .; then used_ports+="$p "; echo "$p"; return 0; fi
+  done
+  return 1
+}
+
+# wait_ping NAME PORT: waits until the server started as NAME answers PING, for at most 10 s.
+wait_ping() {
+  local name=$1 port=$2 deadline=$((SECONDS + 10))
+  while ((SECONDS < deadline)); do
+    [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
+    sleep 0.05
+  done
+  echo "cluster_bench: $name does not answer PING on port $port; its log:" >&2
+  tail -20 "$work/$name.log" >&2
+  return 1
+}
+
+# start NAME ARGV...: starts a server in the background, logs in $work/NAME.log.
+start() {
+  local name=$1
+  shift
+  "$@" >"$work/$name.log" 2>&1 &
+  pids+=("$!")
+  eval "pid_$name=$!"
+}
+
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.4f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# bench LABEL PORT TEST CLIENTS PIPELINE [redis-benchmark args...]: one redis-benchmark run;
+# appends rps, p50 and p99 (ms) to $work/LABEL.{rps,p50,p99}.
+bench() {
+  local label=$1 port=$2 test=$3 clients=$4 pipeline=$5 line
+  shift 5
+  line=$(redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$REQUESTS" -c "$clients" \
+           -P "$pipeline" "$@" --csv | awk -F'","' 'NR > 1 { print; exit }')
+  [[ -n $line ]] || { echo "cluster_bench: redis-benchmark gave no result for $label" >&2; exit 3; }
+  # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  local f
+  for f in 2:rps 5:p50 7:p99; do
+    awk -F'","' -v i="${f%%:*}" '{ v = $i; gsub(/"/, "", v); print v }' <<<"$line" >>"$work/$label.${f##*:}"
+  done
+}
+
+# --- the servers ------------------------------------------------------------------------------
+redis_port=$(free_port)
+start redis redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$redis_port" --dir "$work"
+
+haproxy_port=$(free_port)
+cat >"$work/haproxy.cfg" <<EOF
+global
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 60s
+  timeout server 60s
+listen redis
+  bind 127.0.0.1:$haproxy_port
+  server r1 127.0.0.1:$redis_port
+EOF
+start haproxy haproxy -f "$work/haproxy.cfg" -db
+
+lbr_port=$(free_port)
+start lbr "$FL_BIN/faultline-lb" --id lb-redis --host 127.0.0.1 --port "$lbr_port" \
+  --backend "redis,127.0.0.1:$redis_port" --policy round-robin --log-level warn
+
+db_port=$(free_port)
+mkdir -p "$work/db"
+start db "$FL_BIN/faultline-db" --id db --host 127.0.0.1 --port "$db_port" --dir "$work/db" \
+  --fsync everysec --log-level warn
+cache_port=$(free_port)
+start cache "$FL_BIN/faultline-cache" --id cache --host 127.0.0.1 --port "$cache_port" \
+  --db "db,0,127.0.0.1:$db_port" --capacity 256MiB --log-level warn
+# A cache smaller than one entry (128 bytes of overhead each): every GET misses, reads the db
+# and is not kept.
+cold_port=$(free_port)
+start cold "$FL_BIN/faultline-cache" --id cold --host 127.0.0.1 --port "$cold_port" \
+  --db "db,0,127.0.0.1:$db_port" --capacity 64 --log-level warn
+lb_port=$(free_port)
+start lb "$FL_BIN/faultline-lb" --id lb --host 127.0.0.1 --port "$lb_port" \
+  --backend "cache,127.0.0.1:$cache_port" --policy key-hash --log-level warn
+lbcold_port=$(free_port)
+start lbcold "$FL_BIN/faultline-lb" --id lbcold --host 127.0.0.1 --port "$lbcold_port" \
+  --backend "cold,127.0.0.1:$cold_port" --policy key-hash --log-level warn
+
+for name in redis haproxy lbr db cache cold lb lbcold; do
+  port_var=${name}_port
+  wait_ping "$name" "${!port_var}"
+done
+
+memcached_port=
+if command -v memcached >/dev/null && command -v memcaslap >/dev/null; then
+  memcached_port=$(free_port)
+  start memcached memcached -u "$(id -un)" -l 127.0.0.1 -p "$memcached_port" -m 256 -t 1
+fi
+
+# The keys every GET test reads exist: redis-benchmark's GET reads key:__rand_int__ (one key
+# without -r), which its SET test writes.
+for p in "$redis_port" "$lb_port" "$lbcold_port"; do
+  redis-cli -h 127.0.0.1 -p "$p" set key:__rand_int__ xxx >/dev/null
+done
+
+# --- the rounds -------------------------------------------------------------------------------
+for round in $(seq "$ROUNDS"); do
+  # 1. whole path
+  bench path.get.hit "$lb_port" get "$CLIENTS" 1
+  bench path.get.miss "$lbcold_port" get "$CLIENTS" 1
+  bench path.set "$lb_port" set "$CLIENTS" 1
+  bench path.get.hit.lat "$lb_port" get 1 1
+  bench path.get.miss.lat "$lbcold_port" get 1 1
+  # 2. proxies in front of redis-server: one client for latency, CLIENTS x PIPELINE for throughput
+  for target in direct:$redis_port haproxy:$haproxy_port lb:$lbr_port; do
+    name=${target%%:*} port=${target##*:}
+    bench "proxy.$name.lat" "$port" get 1 1
+    bench "proxy.$name.tput" "$port" get "$CLIENTS" "$PIPELINE"
+  done
+  # 3. cache GET hits beside redis-server, with the server's CPU time per request
+  for target in redis:$redis_port:$pid_redis cache:$cache_port:$pid_cache; do
+    IFS=: read -r name port pid <<<"$target"
+    before=$(cpu_seconds "$pid")
+    bench "get.$name" "$port" get "$CLIENTS" 1
+    after=$(cpu_seconds "$pid")
+    awk -v a="$after" -v b="$before" -v n="$REQUESTS" 'BEGIN { print (a - b) * 1e6 / n }' >>"$work/get.$name.cpu"
+  done
+  if [[ -n $memcached_port ]]; then
+    printf 'key\n16 16 1\nvalue\n3 3 1\ncmd\n0 0.0\n1 1.0\n' >"$work/memaslap.cfg"
+    before=$(cpu_seconds "$pid_memcached")
+    out=$(memcaslap -s "127.0.0.1:$memcached_port" -T 1 -c "$CLIENTS" -w 1k -t "$MEMASLAP_TIME" -F "$work/memaslap.cfg" 2>&1)
+    after=$(cpu_seconds "$pid_memcached")
+    gets=$(sed -nE 's/^cmd_get: ([0-9]+)/\1/p' <<<"$out")
+    sets=$(sed -nE 's/^cmd_set: ([0-9]+)/\1/p' <<<"$out")
+    secs=$(sed -nE 's/^Run time: ([0-9.]+)s.*/\1/p' <<<"$out")
+    awk -v g="$gets" -v t="$secs" 'BEGIN { print g / t }' >>"$work/get.memcached.rps"
+    awk -v a="$after" -v b="$before" -v n="$((gets + sets))" 'BEGIN { print (a - b) * 1e6 / n }' >>"$work/get.memcached.cpu"
+  fi
+  echo "cluster_bench: round $round/$ROUNDS done" >&2
+done
+
+# --- the report -------------------------------------------------------------------------------
+m() { median "$work/$1"; }
+echo "redis-benchmark -n $REQUESTS; median of $ROUNDS rounds; latency in ms from redis-benchmark."
+echo
+echo "Whole path (client -> faultline-lb -> faultline-cache -> faultline-db):"
+echo
+echo "| operation | req/s ($CLIENTS clients) | p50 ms (1 client) | p99 ms (1 client) |"
+echo "|-----------|------:|------:|------:|"
+printf '| GET hit | %.0f | %s | %s |\n' "$(m path.get.hit.rps)" "$(m path.get.hit.lat.p50)" "$(m path.get.hit.lat.p99)"
+printf '| GET miss (db read) | %.0f | %s | %s |\n' "$(m path.get.miss.rps)" "$(m path.get.miss.lat.p50)" "$(m path.get.miss.lat.p99)"
+printf '| SET (write-through) | %.0f | - | - |\n' "$(m path.set.rps)"
+echo
+echo "A proxy in front of one redis-server (GET):"
+echo
+echo "| path | p50 ms (1 client) | p99 ms (1 client) | added p50 µs | req/s ($CLIENTS clients, -P $PIPELINE) | ratio to direct |"
+echo "|------|------:|------:|------:|------:|------:|"
+d50=$(m proxy.direct.lat.p50) drps=$(m proxy.direct.tput.rps)
+for name in direct haproxy lb; do
+  p50=$(m "proxy.$name.lat.p50") p99=$(m "proxy.$name.lat.p99") rps=$(m "proxy.$name.tput.rps")
+  label=$name; [[ $name == lb ]] && label=faultline-lb
+  printf '| %s | %s | %s | %.0f | %.0f | %.2fx |\n' "$label" "$p50" "$p99" \
+    "$(awk -v a="$p50" -v b="$d50" 'BEGIN { print (a - b) * 1000 }')" "$rps" \
+    "$(awk -v a="$rps" -v b="$drps" 'BEGIN { print a / b }')"
+done
+echo
+echo "Cache GET hits ($CLIENTS clients, no pipelining; CPU = server CPU µs per request):"
+echo
+echo "| server | req/s | CPU µs/req | ratio to redis |"
+echo "|--------|------:|------:|------:|"
+r=$(m get.redis.rps)
+for name in redis cache memcached; do
+  [[ -f $work/get.$name.rps ]] || continue
+  label=$name
+  case $name in redis) label=redis-server ;; cache) label=faultline-cache ;; memcached) label="memcached (memaslap)" ;; esac
+  printf '| %s | %.0f | %.2f | %.2fx |\n' "$label" "$(m "get.$name.rps")" "$(m "get.$name.cpu")" \
+    "$(awk -v a="$(m "get.$name.rps")" -v b="$r" 'BEGIN { print a / b }')"
+done
