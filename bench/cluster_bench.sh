@@ -15,6 +15,7 @@
 # ports, each pinned to nothing (2 cores are shared with the load generator: numbers are for
 # comparing side by side within one run, not absolute). Prints markdown tables.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 FL_BIN=${FL_BIN:-build/bin}
 REQUESTS=${REQUESTS:-200000}
@@ -39,30 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-used_ports=" "
-# A loopback port nobody listens on and this script has not handed out.
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    [[ $used_ports == *" $p "* ]] && continue
-    if ! ss -Htln "sport = :$p" | grep -q .; then used_ports+="$p "; echo "$p"; return 0; fi
-  done
-  return 1
-}
-
-# wait_ping NAME PORT: waits until the server started as NAME answers PING, for at most 10 s.
-wait_ping() {
-  local name=$1 port=$2 deadline=$((SECONDS + 10))
-  while ((SECONDS < deadline)); do
-    [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
-    sleep 0.05
-  done
-  echo "cluster_bench: $name does not answer PING on port $port; its log:" >&2
-  tail -20 "$work/$name.log" >&2
-  return 1
-}
-
 # start NAME ARGV...: starts a server in the background, logs in $work/NAME.log.
 start() {
   local name=$1
@@ -72,8 +49,6 @@ start() {
   eval "pid_$name=$!"
 }
 
-cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.4f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
-median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # bench LABEL PORT TEST CLIENTS PIPELINE [redis-benchmark args...]: one redis-benchmark run;
 # appends rps, p50 and p99 (ms) to $work/LABEL.{rps,p50,p99}.
@@ -91,10 +66,10 @@ bench() {
 }
 
 # --- the servers ------------------------------------------------------------------------------
-redis_port=$(free_port)
+free_port redis_port
 start redis redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$redis_port" --dir "$work"
 
-haproxy_port=$(free_port)
+free_port haproxy_port
 cat >"$work/haproxy.cfg" <<EOF
 global
   maxconn 4000
@@ -109,37 +84,37 @@ listen redis
 EOF
 start haproxy haproxy -f "$work/haproxy.cfg" -db
 
-lbr_port=$(free_port)
+free_port lbr_port
 start lbr "$FL_BIN/faultline-lb" --id lb-redis --host 127.0.0.1 --port "$lbr_port" \
   --backend "redis,127.0.0.1:$redis_port" --policy round-robin --log-level warn
 
-db_port=$(free_port)
+free_port db_port
 mkdir -p "$work/db"
 start db "$FL_BIN/faultline-db" --id db --host 127.0.0.1 --port "$db_port" --dir "$work/db" \
   --fsync everysec --log-level warn
-cache_port=$(free_port)
+free_port cache_port
 start cache "$FL_BIN/faultline-cache" --id cache --host 127.0.0.1 --port "$cache_port" \
   --db "db,0,127.0.0.1:$db_port" --capacity 256MiB --log-level warn
 # A cache smaller than one entry (128 bytes of overhead each): every GET misses, reads the db
 # and is not kept.
-cold_port=$(free_port)
+free_port cold_port
 start cold "$FL_BIN/faultline-cache" --id cold --host 127.0.0.1 --port "$cold_port" \
   --db "db,0,127.0.0.1:$db_port" --capacity 64 --log-level warn
-lb_port=$(free_port)
+free_port lb_port
 start lb "$FL_BIN/faultline-lb" --id lb --host 127.0.0.1 --port "$lb_port" \
   --backend "cache,127.0.0.1:$cache_port" --policy key-hash --log-level warn
-lbcold_port=$(free_port)
+free_port lbcold_port
 start lbcold "$FL_BIN/faultline-lb" --id lbcold --host 127.0.0.1 --port "$lbcold_port" \
   --backend "cold,127.0.0.1:$cold_port" --policy key-hash --log-level warn
 
 for name in redis haproxy lbr db cache cold lb lbcold; do
   port_var=${name}_port
-  wait_ping "$name" "${!port_var}"
+  wait_ping "${!port_var}" "$work/$name.log"
 done
 
 memcached_port=
 if command -v memcached >/dev/null && command -v memcaslap >/dev/null; then
-  memcached_port=$(free_port)
+  free_port memcached_port
   start memcached memcached -u "$(id -un)" -l 127.0.0.1 -p "$memcached_port" -m 256 -t 1
 fi
 

@@ -12,6 +12,7 @@
 # alternate between the servers so machine noise hits both alike; the median of the rounds is
 # reported per test. Prints a markdown table; exits non-zero if a server fails to start.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 FL_BIN=${FL_BIN:-build/bin}
 REQUESTS=${REQUESTS:-200000}
@@ -35,27 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# A loopback port nobody listens on (re-checked by the server's own bind).
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 40000))
-    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-  done
-  return 1
-}
-
-# Waits until `redis-cli -p PORT ping` answers PONG, for at most 10 s.
-wait_ping() {
-  local port=$1 deadline=$((SECONDS + 10))
-  while ((SECONDS < deadline)); do
-    [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
-    sleep 0.05
-  done
-  echo "db_vs_redis: nothing answers PING on port $port" >&2
-  return 1
-}
-
 DURABLE=${DURABLE:-}
 redis_persist=(--appendonly no)
 db_persist=()
@@ -66,7 +46,7 @@ if [[ -n $DURABLE ]]; then
   db_persist=(--dir "$work/db" --fsync "$DURABLE")
 fi
 
-redis_port=$(free_port)
+free_port redis_port
 redis-server --save "" "${redis_persist[@]}" --bind 127.0.0.1 --port "$redis_port" \
   --dir "$work" --logfile "$work/redis.log" &
 redis_pid=$!
@@ -85,8 +65,6 @@ db_port=$(sed -nE 's/.* ready on [^:]+:([0-9]+)$/\1/p' "$work/db.out")
 wait_ping "$redis_port"
 wait_ping "$db_port"
 
-# CPU seconds (user + system) a process has used so far.
-cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.4f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 # run SERVER PID PORT MODE TEST: appends the req/s to $work/SERVER.MODE.TEST.rps and the
 # server's CPU microseconds per request to $work/SERVER.MODE.TEST.cpu.
@@ -103,7 +81,6 @@ run() {
     >>"$work/$server.$mode.$test.cpu"
 }
 
-median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 IFS=, read -ra tests <<<"${TESTS,,}"
 for round in $(seq "$ROUNDS"); do

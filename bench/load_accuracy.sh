@@ -13,6 +13,7 @@
 # Knobs (environment): FL_BENCH_BIN (dir holding load_driver; default build/bench), RATE (20000),
 # STALL_RATE (10000), LONG (60s). Prints a markdown report; exits 3 if something cannot start.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 BIN=${FL_BENCH_BIN:-build/bench}
 RATE=${RATE:-20000}
@@ -37,16 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 40000))
-    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-  done
-  return 1
-}
-
-port=$(free_port)
+free_port port
 redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$port" --dir "$work" \
   --logfile "$work/redis.log" &
 redis_pid=$!

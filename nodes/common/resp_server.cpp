@@ -42,6 +42,20 @@ void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
 }
 
+// Parks the calling coroutine until `timer` is cancelled (it never expires).
+asio::awaitable<void> wait_woken(asio::steady_timer& timer) {
+  timer.expires_at(asio::steady_timer::time_point::max());
+  co_await timer.async_wait(kUseTuple);
+}
+
+// Answers a RESP protocol error and marks the connection to close once it is written.
+void reply_protocol_error(resp::Writer& writer, const resp::Parser& parser, Session& session) {
+  std::string msg = "ERR ";
+  msg += parser.error();
+  writer.error(msg);
+  session.after = AfterReply::close;
+}
+
 // A connection's state. The holding mode (serve) uses only the first members; the pipelined mode
 // (serve_pipelined + write_loop) uses the reply queue as well.
 struct Connection final : detail::PushSink {
@@ -134,6 +148,13 @@ struct Connection final : detail::PushSink {
   }
 };
 
+// The pipelined reader parks until woken: for room in the queue, the drain, or the writer's end.
+asio::awaitable<void> reader_wait(Connection& c) {
+  c.reader_waiting = true;
+  co_await wait_woken(c.wake);
+  c.reader_waiting = false;
+}
+
 }  // namespace
 
 struct RespServer::Impl {
@@ -224,20 +245,14 @@ asio::awaitable<void> RespServer::Impl::serve(std::shared_ptr<Connection> c) {
       const resp::Status st = parser.next_command(argv);
       if (st == resp::Status::need_more) break;
       if (st == resp::Status::error) {
-        std::string msg = "ERR ";
-        msg += parser.error();
-        writer.error(msg);
-        session.after = AfterReply::close;
+        reply_protocol_error(writer, parser, session);
         break;
       }
       ++stats.total_commands_processed;
       if (auto pending = commands.dispatch(argv, writer, session, &out)) {
         if (!pending->done) {
           pending->wake = [conn = c.get()] { conn->wake.cancel(); };
-          while (!pending->done && !stopping && c->socket.is_open()) {
-            c->wake.expires_at(asio::steady_timer::time_point::max());
-            co_await c->wake.async_wait(kUseTuple);
-          }
+          while (!pending->done && !stopping && c->socket.is_open()) co_await wait_woken(c->wake);
           pending->wake = nullptr;
           if (!pending->done) {
             pending->abandoned = true;
@@ -309,10 +324,7 @@ asio::awaitable<void> RespServer::Impl::serve_pipelined(std::shared_ptr<Connecti
       std::string& target = c->tail();
       resp::Writer writer(target);
       if (st == resp::Status::error) {
-        std::string msg = "ERR ";
-        msg += parser.error();
-        writer.error(msg);
-        session.after = AfterReply::close;
+        reply_protocol_error(writer, parser, session);
         break;
       }
       ++stats.total_commands_processed;
@@ -336,10 +348,7 @@ asio::awaitable<void> RespServer::Impl::serve_pipelined(std::shared_ptr<Connecti
     }
     if (!room) {
       // Wait for replies to complete or be written; never expires.
-      c->reader_waiting = true;
-      c->wake.expires_at(asio::steady_timer::time_point::max());
-      co_await c->wake.async_wait(kUseTuple);
-      c->reader_waiting = false;
+      co_await reader_wait(*c);
       continue;
     }
     std::span<char> space = parser.prepare(kReadChunk);
@@ -354,10 +363,7 @@ asio::awaitable<void> RespServer::Impl::serve_pipelined(std::shared_ptr<Connecti
     // Stop reading; let every reply already queued (this one's included) be written first.
     while (!stopping && !c->closed && c->socket.is_open() &&
            (!c->queue.empty() || !c->out.empty() || c->writer_busy)) {
-      c->reader_waiting = true;
-      c->wake.expires_at(asio::steady_timer::time_point::max());
-      co_await c->wake.async_wait(kUseTuple);
-      c->reader_waiting = false;
+      co_await reader_wait(*c);
     }
     if (session.after == AfterReply::shutdown && !c->closed) {
       log::info("SHUTDOWN requested by client {}", session.id);
@@ -365,12 +371,7 @@ asio::awaitable<void> RespServer::Impl::serve_pipelined(std::shared_ptr<Connecti
     }
   }
   c->close();
-  while (!c->writer_done) {
-    c->reader_waiting = true;
-    c->wake.expires_at(asio::steady_timer::time_point::max());
-    co_await c->wake.async_wait(kUseTuple);
-    c->reader_waiting = false;
-  }
+  while (!c->writer_done) co_await reader_wait(*c);
   session.push_sink.reset();
   connections.erase(session.id);
   --stats.connected_clients;
@@ -383,8 +384,7 @@ asio::awaitable<void> RespServer::Impl::write_loop(std::shared_ptr<Connection> c
     if (c->out.empty()) {
       c->writer_busy = false;
       c->wake_reader();  // a draining reader waits for the writer to go idle
-      c->writer_wake.expires_at(asio::steady_timer::time_point::max());
-      co_await c->writer_wake.async_wait(kUseTuple);
+      co_await wait_woken(c->writer_wake);
       continue;
     }
     c->writer_busy = true;
