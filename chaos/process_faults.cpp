@@ -71,8 +71,12 @@ result<void> inject(ProcessControl& control, plan::FaultAction action, std::stri
       return control.restart(id, false);
     case plan::FaultAction::restart_wiped:
       return control.restart(id, true);
+    case plan::FaultAction::partition:
+    case plan::FaultAction::link:
+    case plan::FaultAction::clock:
+      break;
   }
-  return Error(errc::internal, "unknown fault action");
+  return Error(errc::invalid_argument, "not a process fault");
 }
 
 result<void> heal(ProcessControl& control, plan::FaultAction action, std::string_view id) {
@@ -85,8 +89,12 @@ result<void> heal(ProcessControl& control, plan::FaultAction action, std::string
     case plan::FaultAction::restart:
     case plan::FaultAction::restart_wiped:
       return {};
+    case plan::FaultAction::partition:
+    case plan::FaultAction::link:
+    case plan::FaultAction::clock:
+      break;
   }
-  return Error(errc::internal, "unknown fault action");
+  return Error(errc::invalid_argument, "not a process fault");
 }
 
 result<NodeRole> query_role(const std::string& host, uint16_t port,

@@ -9,6 +9,7 @@ packages=(
   libboost1.81-all-dev libboost-json1.81-dev libtomlplusplus-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools haproxy procps
+  iproute2 nftables libfaketime faketime
 )
 
 missing=()

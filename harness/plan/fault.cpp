@@ -79,8 +79,112 @@ std::string_view to_string(FaultAction a) {
       return "restart";
     case FaultAction::restart_wiped:
       return "restart-wiped";
+    case FaultAction::partition:
+      return "partition";
+    case FaultAction::link:
+      return "link";
+    case FaultAction::clock:
+      return "clock";
   }
   return "kill";
+}
+
+std::string_view to_string(PartitionShape s) {
+  switch (s) {
+    case PartitionShape::isolate:
+      return "isolate";
+    case PartitionShape::halves:
+      return "halves";
+    case PartitionShape::random_halves:
+      return "random-halves";
+    case PartitionShape::bridge:
+      return "bridge";
+    case PartitionShape::majorities_ring:
+      return "majorities-ring";
+    case PartitionShape::primaries:
+      return "primaries";
+    case PartitionShape::groups:
+      return "groups";
+    case PartitionShape::one_way:
+      return "one-way";
+  }
+  return "isolate";
+}
+
+std::string_view to_string(CutMode m) { return m == CutMode::drop ? "drop" : "reject"; }
+
+std::string_view to_string(Direction d) {
+  switch (d) {
+    case Direction::both:
+      return "both";
+    case Direction::up:
+      return "up";
+    case Direction::down:
+      return "down";
+  }
+  return "both";
+}
+
+std::string_view to_string(Toxic::Kind k) {
+  switch (k) {
+    case Toxic::Kind::latency:
+      return "latency";
+    case Toxic::Kind::bandwidth:
+      return "bandwidth";
+    case Toxic::Kind::loss:
+      return "loss";
+    case Toxic::Kind::reset:
+      return "reset";
+    case Toxic::Kind::stall:
+      return "stall";
+    case Toxic::Kind::slow_close:
+      return "slow-close";
+    case Toxic::Kind::blackhole:
+      return "blackhole";
+    case Toxic::Kind::refuse:
+      return "refuse";
+  }
+  return "latency";
+}
+
+std::string_view to_string(Toxic::Distribution d) {
+  switch (d) {
+    case Toxic::Distribution::uniform:
+      return "uniform";
+    case Toxic::Distribution::normal:
+      return "normal";
+    case Toxic::Distribution::pareto:
+      return "pareto";
+  }
+  return "normal";
+}
+
+std::string_view to_string(SelectMode m) {
+  switch (m) {
+    case SelectMode::all:
+      return "all";
+    case SelectMode::one:
+      return "one";
+    case SelectMode::minority:
+      return "minority";
+    case SelectMode::majority:
+      return "majority";
+    case SelectMode::percent:
+      return "percent";
+  }
+  return "all";
+}
+
+std::string_view to_string(NetworkBackend b) {
+  switch (b) {
+    case NetworkBackend::direct:
+      return "direct";
+    case NetworkBackend::proxy:
+      return "proxy";
+    case NetworkBackend::netns:
+      return "netns";
+  }
+  return "direct";
 }
 
 result<Selector> parse_selector(std::string_view text) {
@@ -119,6 +223,9 @@ std::vector<const Instance*> selector_candidates(const Selector& s,
       case Selector::Kind::master:
       case Selector::Kind::slaves:
         match = i.group == s.name && i.shard == s.shard;
+        break;
+      case Selector::Kind::region:  // resolved against [[network.region]] by the schedule
+      case Selector::Kind::client:
         break;
     }
     if (match) out.push_back(&i);

@@ -460,6 +460,9 @@ enum class FaultAction {
   pause,          // SIGSTOP; SIGCONT after `duration` (or at the end of the main phase)
   restart,        // terminate and start again at once on the same port, data kept
   restart_wiped,  // the same, with the data directory removed first ("restart-wiped")
+  partition,      // links cut in a `shape` (chaos/partition.h); healed after `duration`
+  link,           // `toxics` on the links from `target` to `to` (latency, loss, ...)
+  clock,          // the target's clock moved by `clock_offset` and run at `clock_rate`
 };
 std::string_view to_string(FaultAction a);
 
@@ -472,6 +475,8 @@ struct Selector {
     shard,     // every node of a db shard: "db:shard=1"
     master,    // the master of a db shard: "db:shard=0:master"
     slaves,    // every slave of a db shard: "db:shard=0:slave"
+    region,    // every node of a [[network.region]]: "region:east"
+    client,    // the harness's own connections (load and final reads): "client"
   };
   Kind kind = Kind::instance;
   std::string name;  // the instance or group id ("db" for the shard kinds)
@@ -481,15 +486,124 @@ struct Selector {
   std::string text;  // as written, for events and messages
 };
 
-// One [[fault]]: a process fault at a time of the run.
+// Partition shapes ([[fault]] shape; chaos/partition.h computes the cut links).
+enum class PartitionShape {
+  isolate,          // the selected node(s) alone, the rest together
+  halves,           // the nodes split in two halves (plan order), the first the smaller
+  random_halves,    // the same, nodes shuffled with the seed ("random-halves")
+  bridge,           // two halves that both reach one bridge node in the middle
+  majorities_ring,  // every node sees a majority, no two the same ("majorities-ring")
+  primaries,        // every shard master alone, the rest together
+  groups,           // `groups` as written
+  one_way,          // `target` cannot reach `to`; `to` still reaches `target` ("one-way")
+};
+std::string_view to_string(PartitionShape s);
+
+// How a cut link fails: packets (or proxied bytes) vanish, or the connection is refused/reset.
+enum class CutMode { drop, reject };
+std::string_view to_string(CutMode m);
+
+// Which of a link's two byte streams a toxic acts on: `up` carries what the link's `from`
+// (the connecting side) sends, `down` the replies.
+enum class Direction { both, up, down };
+std::string_view to_string(Direction d);
+
+// One toxic on a link direction (Toxiproxy's vocabulary). Fields not used by `kind` are ignored.
+struct Toxic {
+  enum class Kind {
+    latency,     // every chunk delayed by latency +- jitter (distribution)
+    bandwidth,   // at most bytes_per_second
+    loss,        // chunks dropped with `probability`, in bursts of mean length `burst`
+    reset,       // the connection reset (RST) `after` it opened (0: at once)
+    stall,       // bytes stop flowing `after` it opened; the connection stays open (half-open)
+    slow_close,  // a close is passed on `after` this delay
+    blackhole,   // accepted, never forwarded (bytes discarded)
+    refuse,      // new connections refused, existing ones reset (the listener is closed)
+  };
+  enum class Distribution { uniform, normal, pareto };
+  Kind kind = Kind::latency;
+  Duration latency = 0s;
+  Duration jitter = 0s;
+  Distribution distribution = Distribution::normal;
+  uint64_t bytes_per_second = 0;
+  double probability = 0;  // loss: share of chunks dropped (0..1)
+  double burst = 1;        // loss: mean chunks per loss burst (1: independent losses)
+  Duration after = 0s;     // reset, stall: time after the connection opened; slow_close: delay
+  double toxicity = 1;     // the chance per connection that the toxic applies to it (0..1)
+  Location where;
+};
+std::string_view to_string(Toxic::Kind k);
+std::string_view to_string(Toxic::Distribution d);
+
+// How many of the nodes a selector resolves to a fault takes ([[fault]] select); the draw uses
+// the run's seed.
+enum class SelectMode { all, one, minority, majority, percent };
+std::string_view to_string(SelectMode m);
+
+// One [[fault]]: what happens to which nodes or links, when, and for how long.
 struct FaultSpec {
+  // --- when (owned by the schedule: harness/run/fault_schedule, chaos/schedule) ---
   // Time from the start of the recorded (main) phase. Required; less than the plan's duration.
   Duration at = 0s;
+  // --- what ---
   FaultAction action = FaultAction::kill;
+  // Process and clock faults: the nodes it acts on. partition: the nodes divided (default: the
+  // db group if the plan has one, else every node; isolate: the node(s) cut off; one-way: the
+  // side that cannot reach `to`). link: the links' near (connecting) side.
   Selector target;
-  // pause: resume after it; kill/terminate: start the node again after it. Absent: the node
-  // stays down (paused nodes are resumed when the main phase ends).
+  SelectMode select = SelectMode::all;
+  double percent = 0;  // select = "percent": share of the candidates (0..100), at least one
+  // pause: resume after it; kill/terminate: start the node again after it; partition, link,
+  // clock: healed after it. Absent: the node stays down (paused nodes, partitions, link faults
+  // and clocks are healed when the main phase ends).
   std::optional<Duration> duration;
+  // partition
+  PartitionShape shape = PartitionShape::isolate;
+  std::vector<std::vector<Selector>> groups;  // shape = "groups"
+  CutMode mode = CutMode::drop;
+  // one-way: the side `target` cannot reach; link: the links' far side (default: every node).
+  std::optional<Selector> to;
+  // link
+  Direction direction = Direction::both;
+  std::vector<Toxic> toxics;
+  // clock: added to the node's clock, and the rate it then runs at (1 = real time).
+  Duration clock_offset = 0s;
+  double clock_rate = 1;
+  Location where;
+};
+
+// How the run's nodes reach each other ([network]).
+enum class NetworkBackend {
+  direct,  // straight to each other's loopback ports; no link faults
+  proxy,   // every directed link through a harness-owned proxy with toxics (chaos/link_proxy.h)
+  netns,   // each node in its own network namespace on a bridge; cuts as nftables rules (root)
+};
+std::string_view to_string(NetworkBackend b);
+
+// [[network.region]]: a named set of nodes ("region:<name>" in selectors).
+struct Region {
+  std::string name;
+  std::vector<Selector> nodes;
+  Location where;
+};
+
+// [[network.link]]: toxics on links from the start of the run (before the nodes boot) to its
+// end, such as the latency between two regions.
+struct LinkRule {
+  Selector from;
+  Selector to;
+  Direction direction = Direction::both;
+  std::vector<Toxic> toxics;
+  Location where;
+};
+
+struct NetworkSpec {
+  // Absent: proxy when a fault or link rule needs links (partition, link), else direct.
+  std::optional<NetworkBackend> backend;
+  // netns: the IPv4 /16 the run's bridges draw a /24 from. Default 10.213.0.0/16.
+  std::string subnet = "10.213.0.0/16";
+  std::vector<Region> regions;
+  std::vector<LinkRule> links;
   Location where;
 };
 
@@ -512,6 +626,7 @@ struct Plan {
   std::vector<CheckSpec> checks;
   // [[fault]] entries, in file order (the scheduler orders them by `at`).
   std::vector<FaultSpec> faults;
+  NetworkSpec network;
   std::filesystem::path source;  // the file it was loaded from (empty for strings)
 
   // Every process the plan runs, replicas expanded, in an order where each instance comes after
@@ -576,6 +691,11 @@ struct TemplateContext {
   std::filesystem::path bindir;  // where faultline and faultline-<kind> executables live
   // The data port of another instance, or nullopt if there is no such instance.
   std::function<std::optional<uint16_t>(std::string_view instance_id)> port_of;
+  // The address this instance uses to reach another ({addr:<id>}, {host:<id>}, and {port:<id>}
+  // when set): a link proxy's listener or the other node's namespace address. Null: host and
+  // port_of.
+  std::function<std::optional<std::pair<std::string, uint16_t>>(std::string_view instance_id)>
+      address_of;
 };
 
 // Expands {port}, {dir}, {id}, {replica}, {host}, {bindir}, {port:<id>} and "{{" / "}}" escapes.

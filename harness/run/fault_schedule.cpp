@@ -24,6 +24,10 @@ std::string_view heal_name(FaultAction a) {
     case FaultAction::restart:
     case FaultAction::restart_wiped:
       return "ready";
+    case FaultAction::partition:
+    case FaultAction::link:
+    case FaultAction::clock:
+      return "heal";
   }
   return "heal";
 }

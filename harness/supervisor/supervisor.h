@@ -72,6 +72,16 @@ struct Event {
 };
 std::string_view to_string(Event::Kind k);
 
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct Placement {
+  std::string host;
+  std::vector<std::string> wrap;
+};
+
 struct Options {
   // Each node gets <run_dir>/nodes/<id>/{data/,output.log}. Created if missing.
   std::filesystem::path run_dir;
@@ -85,6 +95,15 @@ struct Options {
   std::optional<bool> color;
   // Called on the supervisor's thread for every Event; must not call back into the Supervisor.
   std::function<void(const Event&)> on_event;
+  // Where a node lives on the network: the address it binds and is reached at, and a command
+  // prefix run before its argv (["ip", "netns", "exec", "<ns>"] for a namespace). Null: `host`,
+  // no prefix.
+  std::function<Placement(const plan::Instance&)> placement;
+  // The endpoint instance `from` is given for instance `to` ({addr:<to>}, {port:<to>} ...) when
+  // `to` itself listens on `real`: a link proxy's listener when links are proxied. Called once
+  // per (from, to) pair while start() expands templates. Null: `real`.
+  std::function<result<Endpoint>(std::string_view from, std::string_view to, const Endpoint& real)>
+      link;
 };
 
 // Ports come from a PortAllocator (port_allocator.h) and stay locked, and the node's, for the
