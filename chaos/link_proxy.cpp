@@ -482,6 +482,12 @@ LinkProxy::~LinkProxy() { close(); }
 result<supervisor::Endpoint> LinkProxy::add_link(std::string name,
                                                  const supervisor::Endpoint& upstream,
                                                  std::string bind_host) {
+  return add_link(std::move(name), upstream, supervisor::Endpoint{std::move(bind_host), 0});
+}
+
+result<supervisor::Endpoint> LinkProxy::add_link(std::string name,
+                                                 const supervisor::Endpoint& upstream,
+                                                 const supervisor::Endpoint& listen) {
   std::lock_guard api(impl_->api_mu);
   if (impl_->closed) return Error(errc::cancelled, "link proxy: closed");
   if (impl_->links.count(name)) {
@@ -502,12 +508,12 @@ result<supervisor::Endpoint> LinkProxy::add_link(std::string name,
     }
     link->upstream = found.begin()->endpoint();
   }
-  auto bind_addr = asio::ip::make_address(bind_host, ec);
+  auto bind_addr = asio::ip::make_address(listen.host, ec);
   if (ec) {
     return Error(errc::invalid_argument,
-                 fmt::format("link {}: bind host {} is not an address", name, bind_host));
+                 fmt::format("link {}: bind host {} is not an address", name, listen.host));
   }
-  if (auto r = impl_->listen(*link, tcp::endpoint(bind_addr, 0)); !r) return r.error();
+  if (auto r = impl_->listen(*link, tcp::endpoint(bind_addr, listen.port)); !r) return r.error();
   run_on(impl_->accept_context().get_executor(), [&] { impl_->accept(link); });
   impl_->links.emplace(std::move(name), link);
   return supervisor::Endpoint{link->local.address().to_string(), link->local.port()};

@@ -59,6 +59,9 @@ class LinkProxy {
   // error, or after close().
   result<supervisor::Endpoint> add_link(std::string name, const supervisor::Endpoint& upstream,
                                         std::string bind_host = "127.0.0.1");
+  // The same, listening on `listen` (port 0: any free port), as `faultline proxy` does.
+  result<supervisor::Endpoint> add_link(std::string name, const supervisor::Endpoint& upstream,
+                                        const supervisor::Endpoint& listen);
 
   // Puts `toxic` on `direction` (both: each direction, one id) of every connection of `link`,
   // live and future, each with its own toxicity draw. reset and refuse act on whole connections
