@@ -189,13 +189,31 @@ void Pump::on_read(const error_code& ec, size_t n) {
   kick();
 }
 
+// Writes buf[0, n) to dst: at once when the socket takes it all (the usual case, saving a trip
+// through the io_context), else the rest asynchronously. Reads again when done and nothing else
+// is waiting.
 void Pump::write_direct(size_t n) {
+  error_code ec;
+  const size_t done = dst.write_some(asio::buffer(buf.get(), n), ec);  // dst is non-blocking
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    conn.abort(true);
+    return;
+  }
+  bytes.fetch_add(done, std::memory_order_relaxed);
+  if (done == n) {
+    if (toxics.empty() && queue.empty()) {
+      read();
+    } else {
+      kick();
+    }
+    return;
+  }
   buf_busy = true;
-  asio::async_write(dst, asio::buffer(buf.get(), n),
-                    [self = conn.shared_from_this(), this](const error_code& ec, size_t m) {
+  asio::async_write(dst, asio::buffer(buf.get() + done, n - done),
+                    [self = conn.shared_from_this(), this](const error_code& ec2, size_t m) {
                       buf_busy = false;
                       if (conn.closed) return;
-                      if (ec) {
+                      if (ec2) {
                         conn.abort(true);
                         return;
                       }
@@ -293,11 +311,6 @@ void Pump::service_queue(Duration t) {
                     });
 }
 
-void set_nodelay(tcp::socket& s) {
-  error_code ignored;
-  s.set_option(tcp::no_delay(true), ignored);
-}
-
 void Conn::start() {
   running = true;
   if (closed) return;
@@ -309,8 +322,11 @@ void Conn::start() {
       return;
     }
     connected = true;
-    set_nodelay(client);
-    set_nodelay(server);
+    error_code ignored;
+    for (tcp::socket* s : {&client, &server}) {
+      s->set_option(tcp::no_delay(true), ignored);
+      s->non_blocking(true, ignored);
+    }
     up.kick();
     down.kick();
   });
