@@ -133,6 +133,7 @@ constexpr KeySpec kNodeKeys[] = {
     {"stop_grace", KeyType::duration},
     {"ready", KeyType::table},
     {"restart", KeyType::table},
+    {"faketime", KeyType::boolean},
 };
 
 constexpr KeySpec kReadyKeys[] = {

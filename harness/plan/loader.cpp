@@ -3,6 +3,7 @@
 // templates). Every problem becomes a Diagnostic; reading goes on after an error so that one run
 // of `faultline validate` reports them all.
 #include "harness/plan/fault.h"
+#include "harness/plan/faketime.h"
 #include "harness/plan/keys.h"
 #include "harness/plan/plan.h"
 #include "harness/plan/suggest.h"
@@ -1124,6 +1125,16 @@ void Loader::read_node(const toml::table& table, size_t index, size_t count) {
 
   read_ready(scope, spec);
   read_restart(scope, spec);
+  if (auto v = get_bool(scope, "faketime"); v && *v) {
+    spec.faketime = true;
+    if (auto lib = find_libfaketime()) {
+      add_faketime_env(spec, *lib);
+    } else {
+      error(table.get("faketime")->source(),
+            fmt::format("'faketime'{}: libfaketime is not installed (apt-get install libfaketime)",
+                        scope.in()));
+    }
+  }
   nodes_.push_back(std::move(src));
 }
 

@@ -98,6 +98,10 @@ struct NodeSpec {
   // Time between stop_signal and SIGKILL. Default 5s.
   Duration stop_grace = 5s;
   Restart restart;
+  // Runs the program under libfaketime (LD_PRELOAD, FAKETIME_TIMESTAMP_FILE =
+  // <run>/nodes/<id>/faketime.rc), so clock faults reach it. The loader adds those variables to
+  // `env` (values set in `env` win). External [[node]] only; default false.
+  bool faketime = false;
   // Reference groups that name and configure each instance themselves ([cluster.db]: db-s0-r0,
   // db-s0-r1, ...) list them here, `replicas` of them, each with its own argv. Empty for the
   // replica naming rule and a shared `command`.
