@@ -187,8 +187,8 @@ std::string faketime_setting(std::chrono::nanoseconds offset, double rate,
   }
   std::string text = fmt::format("{:+.6f}", seconds);
   if (text == "-0.000000") text = "+0.000000";
-  if (rate != 1.0) text += fmt::format(" x{}", rate);
-  return text;
+  // Always with the rate: a setting without one keeps the rate libfaketime had before.
+  return text + fmt::format(" x{}", rate);
 }
 
 result<std::chrono::system_clock::time_point> process_start_time(int pid) {
@@ -240,7 +240,7 @@ result<void> FaketimeClockControl::set(std::string_view id, std::chrono::nanosec
 result<void> FaketimeClockControl::reset(std::string_view id) {
   auto target = lookup_(id);
   if (!target) return target.error();
-  return write_atomically(target->file, "+0");
+  return write_atomically(target->file, "+0 x1");
 }
 
 // ---- a running cluster ----

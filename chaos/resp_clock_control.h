@@ -36,7 +36,7 @@ class RespClockControl final : public ClockControl {
   std::chrono::milliseconds timeout_;
 };
 
-// The libfaketime setting ("+2.500000", "-1.000000 x1.5") that makes a process whose
+// The libfaketime setting ("+2.500000 x1", "-1.000000 x1.5") that makes a process whose
 // libfaketime started at `process_start` read, from `now` on, now + offset advancing `rate`
 // seconds per second. libfaketime scales time from its process's start, not from the change
 // (FAKETIME_XRESET would, but then ignores offsets), so a rate other than 1 is folded into the
@@ -63,7 +63,7 @@ class FaketimeClockControl final : public ClockControl {
   using Lookup = std::function<result<Target>(std::string_view id)>;
   explicit FaketimeClockControl(Lookup lookup) : lookup_(std::move(lookup)) {}
   result<void> set(std::string_view id, std::chrono::nanoseconds offset, double rate) override;
-  // Writes "+0": real time.
+  // Writes "+0 x1": real time.
   result<void> reset(std::string_view id) override;
 
  private:

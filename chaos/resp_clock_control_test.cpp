@@ -11,9 +11,9 @@ using SysClock = std::chrono::system_clock;
 
 TEST(FaketimeSetting, AnOffsetAlone) {
   const auto now = SysClock::now();
-  EXPECT_EQ(faketime_setting(2500ms, 1.0, now, now - 1h), "+2.500000");
-  EXPECT_EQ(faketime_setting(-1s, 1.0, now, now), "-1.000000");
-  EXPECT_EQ(faketime_setting(0ms, 1.0, now, now), "+0.000000");
+  EXPECT_EQ(faketime_setting(2500ms, 1.0, now, now - 1h), "+2.500000 x1");
+  EXPECT_EQ(faketime_setting(-1s, 1.0, now, now), "-1.000000 x1");
+  EXPECT_EQ(faketime_setting(0ms, 1.0, now, now), "+0.000000 x1");
 }
 
 // libfaketime reads offset + (t - start) * rate past the process start; the setting must equal
