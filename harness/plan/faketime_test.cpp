@@ -72,3 +72,22 @@ faketime = "yes"
 
 }  // namespace
 }  // namespace fl::plan
+
+namespace fl::plan {
+namespace {
+
+// The shipped clock plan loads, with its clock faults as written.
+TEST(ClockSkewPlan, Loads) {
+  auto r = load_plan_file(std::string(FL_SOURCE_DIR) + "/plans/clock-skew.toml");
+  ASSERT_TRUE(r.plan) << errors_of(r);
+  int clocks = 0;
+  for (const FaultSpec& f : r.plan->faults) {
+    if (f.action != FaultAction::clock) continue;
+    ++clocks;
+    EXPECT_GT(f.clock_rate, 0);
+  }
+  EXPECT_EQ(clocks, 2);
+}
+
+}  // namespace
+}  // namespace fl::plan
