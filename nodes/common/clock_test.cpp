@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/resp/resp.h"
@@ -99,6 +101,31 @@ TEST(MakeClockSkew, RejectsRatesAndOffsetsOutOfBounds) {
   EXPECT_FALSE(make_clock_skew(0, std::numeric_limits<double>::infinity()));
   EXPECT_FALSE(make_clock_skew(kMaxClockOffset.count() + 1, 1.0));
   EXPECT_FALSE(make_clock_skew(-kMaxClockOffset.count() - 1, 1.0));
+}
+
+// Readers on other threads never see half of one skew and half of another.
+TEST(SkewedClock, ReadersSeeWholeSkewsWhileItIsSet) {
+  FakeRealTime real;  // never advanced: read concurrently
+  SkewedClock clock(real);
+  const ClockSkew a{1000ms, 2.0}, b{-3000ms, 0.5};
+  clock.set(a);
+  std::atomic<bool> stop{false};
+  std::atomic<int> torn{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        const ClockSkew s = clock.skew();
+        if (!(s == a || s == b)) torn.fetch_add(1);
+        const int64_t w = clock.wall_ns() - real.wall;  // anchors equal real: just the offset
+        if (w != 1000 * kMs && w != -3000 * kMs) torn.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < 20000; ++i) clock.set(i % 2 ? a : b);
+  stop.store(true);
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(torn.load(), 0);
 }
 
 // Runs one command through a table holding only CLOCK; returns the parsed reply.
