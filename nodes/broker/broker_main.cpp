@@ -12,6 +12,7 @@
 #include "common/units.h"
 #include "nodes/broker/broker.h"
 #include "nodes/broker/broker_node.h"
+#include "nodes/common/clock.h"
 #include "nodes/common/command_table.h"
 #include "nodes/common/node_flags.h"
 #include "nodes/common/resp_server.h"
@@ -126,6 +127,7 @@ int broker_main(int argc, char** argv) {
   if (!port) return nodes::report_start_failure(kProgram, port.error());
   BrokerNode node(cfg.node, std::move(*broker), server, stats);
   node.start(table);
+  nodes::add_clock_command(table);
 
   nodes::serve_until_stopped(server, kProgram, cfg.node.id, cfg.server.host, *port);
   return 0;

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/resp/resp.h"
+#include "nodes/common/clock.h"
 
 #ifndef FL_VERSION
 #define FL_VERSION "0"
@@ -171,11 +172,9 @@ BrokerNode::~BrokerNode() {
   if (broker_ && broker_->options().fsync != FsyncPolicy::never) (void)broker_->sync();
 }
 
-int64_t BrokerNode::now_ms() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+// The node's steady clock, skewed by a clock fault (CLOCK SET): ack timeouts, blocking
+// deadlines, compaction and flush periods.
+int64_t BrokerNode::now_ms() const { return nodes::node_clock().steady_ms(); }
 
 void BrokerNode::start(nodes::CommandTable& t) {
   // In subscribe mode a connection may only (un)subscribe, PING and QUIT, as in Redis.

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/units.h"
 #include "nodes/cache/cache_node.h"
+#include "nodes/common/clock.h"
 #include "nodes/common/command_table.h"
 #include "nodes/common/node_flags.h"
 #include "nodes/common/resp_server.h"
@@ -146,6 +147,7 @@ int cache_main(int argc, char** argv) {
   if (!port) return nodes::report_start_failure(kProgram, port.error());
   CacheNode node(cfg.cache, server, stats);
   node.register_commands(table);
+  nodes::add_clock_command(table);
   node.start();
   nodes::serve_until_stopped(server, kProgram, cfg.cache.id, cfg.server.host, *port);
   return 0;

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/resp/resp.h"
 #include "nodes/cache/invalidation_feed.h"
+#include "nodes/common/clock.h"
 #include "nodes/common/resp_server.h"
 
 namespace fl::cache {
@@ -179,11 +180,8 @@ CacheNode::CacheNode(CacheOptions options, nodes::RespServer& server,
 
 CacheNode::~CacheNode() = default;
 
-int64_t CacheNode::now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+// The node's steady clock, skewed by a clock fault (CLOCK SET): TTLs and write-back ages.
+int64_t CacheNode::now_ms() { return nodes::node_clock().steady_ms(); }
 
 void CacheNode::start() {
   if (feed_) feed_->start();

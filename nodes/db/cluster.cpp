@@ -14,6 +14,7 @@
 #include "common/hash_ring.h"
 #include "common/log.h"
 #include "common/resp/resp.h"
+#include "nodes/common/clock.h"
 #include "nodes/common/peer_links.h"
 #include "nodes/db/quorum_node.h"
 #include "nodes/db/store.h"
@@ -33,14 +34,11 @@ constexpr int64_t kSweepPeriodMs = 100;
 constexpr size_t kSweepMax = 10000;
 constexpr std::string_view kNodeStatus = "NODE.STATUS";
 
-// Milliseconds of std::chrono::steady_clock: the replication timers' clock, which never jumps.
+// The node's steady clock: the replication timers' (leases, elections, heartbeats). It never
+// jumps, except when a clock fault (CLOCK SET) steps it.
 class SteadyClock final : public Clock {
  public:
-  TimeMs now_ms() const override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
+  TimeMs now_ms() const override { return nodes::node_clock().steady_ms(); }
 };
 const SteadyClock kSteady;
 const SystemClock kSystem;

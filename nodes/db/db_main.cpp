@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/units.h"
+#include "nodes/common/clock.h"
 #include "nodes/common/command_table.h"
 #include "nodes/common/node_flags.h"
 #include "nodes/common/resp_server.h"
@@ -202,6 +203,7 @@ int db_main(int argc, char** argv) {
       {"proto-max-bulk-len", std::to_string(cfg.server.max_bulk)},
   };
   ClusterNode node(cl, server, stats);
+  nodes::add_clock_command(table);
   if (auto started = node.start(table); !started) {
     return nodes::report_start_failure(kProgram, started.error());
   }

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/resp/resp.h"
+#include "nodes/common/clock.h"
 #include "nodes/common/command_table.h"
 #include "nodes/db/quorum.h"
 
@@ -68,11 +69,8 @@ std::string resp_error(std::string_view msg) {
   return out;
 }
 
-int64_t system_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// The node's wall clock (skewed by CLOCK SET): the physical part of its hybrid timestamps.
+int64_t system_us() { return nodes::node_clock().wall_ns() / 1000; }
 
 std::string lower(std::string_view s) {
   std::string out(s);

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "nodes/common/clock.h"
+
 namespace fl::db {
 namespace {
 
@@ -38,11 +40,8 @@ uint64_t scan_groups(const C& c, uint64_t cursor, size_t count, Live live, const
 
 }  // namespace
 
-TimeMs SystemClock::now_ms() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// The node's wall clock, skewed by a clock fault (CLOCK SET).
+TimeMs SystemClock::now_ms() const { return nodes::node_clock().wall_ms(); }
 
 uint64_t key_hash(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
 

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/units.h"
+#include "nodes/common/clock.h"
 #include "nodes/common/command_table.h"
 #include "nodes/common/node_flags.h"
 #include "nodes/common/resp_server.h"
@@ -131,6 +132,7 @@ int lb_main(int argc, char** argv) {
   if (!port) return nodes::report_start_failure(kProgram, port.error());
   LoadBalancer lb(cfg.lb, server, stats);
   lb.start(table);
+  nodes::add_clock_command(table);
 
   nodes::serve_until_stopped(
       server, kProgram, cfg.lb.id, cfg.server.host, *port,
