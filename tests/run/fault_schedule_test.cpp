@@ -493,6 +493,24 @@ target = "a-2"
   };
   auto at = [&](const json::object* e) { return e ? e->at("time").as_int64() - main_at : -1; };
 
+  // Phases: main, then every fault healed, then `recovery` (1s by default with faults) with no
+  // operation invoked, then final reads.
+  int64_t recovery_at = -1, final_at = -1, last_heal = -1;
+  for (const auto& e : events) {
+    const std::string type = str(e, "type");
+    if (type == "phase.recovery") recovery_at = e.at("time").as_int64();
+    if (type == "phase.final-reads") final_at = e.at("time").as_int64();
+    if (type == "fault.end") last_heal = std::max(last_heal, e.at("time").as_int64());
+  }
+  ASSERT_GT(recovery_at, main_at);
+  EXPECT_GE(final_at - recovery_at, 1'000'000'000);
+  EXPECT_LE(last_heal, recovery_at);
+  for (const auto& op : lines(out.dir / "history.jsonl")) {
+    if (op.at("process").is_string() || str(op, "type") != "invoke") continue;
+    const int64_t t = op.at("time").as_int64();
+    EXPECT_FALSE(t > recovery_at && t < final_at) << json::serialize(op);
+  }
+
   // kill a-0 for 500ms: down, then started again by the schedule.
   const auto* kill = find("fault.start", "kill", "a-0");
   const auto* started = find("fault.end", "kill", "a-0");
