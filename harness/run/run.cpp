@@ -383,9 +383,11 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     }
   }
   chaos::SupervisorControl control(s.supervisor());
-  // TODO(lead): links = &s.network() once branch `wiring` (Session::network()) is merged, and
-  // clock = the RESP/libfaketime ClockControl of branch `clock`. Until then partition, link and
-  // clock faults are recorded as fault.error ("this run has no ...").
+  // TODO(lead): once branch `wiring` (Session::network()) is merged:
+  //   links = plan::network_backend(plan) == plan::NetworkBackend::direct ? nullptr
+  //                                                                      : &s.network();
+  // and clock = the RESP/libfaketime ClockControl of branch `clock`. Until then partition, link
+  // and clock faults are recorded as fault.error ("this run has none").
   FaultControls controls{control, nullptr, nullptr};
   FaultSchedule faults(plan, controls, s.seed(), duration, fault_hooks(s, writer->get()));
   s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
