@@ -1709,6 +1709,7 @@ void Loader::check_faults() {
       }
       continue;
     }
+    if (sel.kind == Selector::Kind::region || sel.kind == Selector::Kind::client) continue;
     if (!db.enabled) {
       error(src.target, fmt::format("{}: \"{}\" selects db nodes, and the plan has no "
                                     "[cluster.db]",
