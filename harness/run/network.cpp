@@ -1,11 +1,9 @@
 #include "harness/run/network.h"
 
-#include "harness/plan/fault.h"
-
-#include <boost/json.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <map>
 #include <mutex>
 #include <set>
@@ -14,6 +12,7 @@
 
 #include "chaos/link_proxy.h"
 #include "common/rng.h"
+#include "harness/plan/fault.h"
 
 namespace fl::run {
 namespace {
@@ -34,9 +33,7 @@ class DirectNetwork final : public Network {
   result<Endpoint> link(std::string_view, std::string_view, const Endpoint& real) override {
     return real;
   }
-  result<Endpoint> client_endpoint(std::string_view, const Endpoint& real) override {
-    return real;
-  }
+  result<Endpoint> client_endpoint(std::string_view, const Endpoint& real) override { return real; }
   result<Handle> cut(const std::vector<Cut>&, plan::CutMode) override { return unsupported(); }
   result<Handle> degrade(const std::vector<std::string>&, const std::vector<std::string>&,
                          plan::Direction, const std::vector<plan::Toxic>&) override {
@@ -124,16 +121,15 @@ class ProxyNetwork final : public Network {
 
   supervisor::Placement placement(const plan::Instance&) override { return {}; }
 
-  result<Endpoint> link(std::string_view from, std::string_view to,
-                        const Endpoint& real) override {
+  result<Endpoint> link(std::string_view from, std::string_view to, const Endpoint& real) override {
     std::lock_guard lock(mu_);
     if (closed_) return Error(errc::cancelled, "the network is closed");
     LinkKey key{std::string(from), std::string(to)};
     if (auto it = links_.find(key); it != links_.end()) return it->second.listen;
     auto listen = driver_->add_link(fmt::format("{}->{}", from, to), real, "127.0.0.1");
     if (!listen) {
-      return Error(listen.error().code, fmt::format("cannot proxy the link {} -> {}: {}", from,
-                                                    to, listen.error().message));
+      return Error(listen.error().code, fmt::format("cannot proxy the link {} -> {}: {}", from, to,
+                                                    listen.error().message));
     }
     links_.emplace(key, Link{*listen, real});
     order_.push_back(key);
@@ -259,9 +255,9 @@ class ProxyNetwork final : public Network {
     for (const auto& [dir, toxic] : effects(f, key)) {
       auto id = driver_->add_toxic(name, dir, toxic);
       if (!id) {
-        return Error(id.error().code, fmt::format("link {}: {} on {}: {}", name,
-                                                  plan::to_string(toxic.kind),
-                                                  plan::to_string(dir), id.error().message));
+        return Error(id.error().code,
+                     fmt::format("link {}: {} on {}: {}", name, plan::to_string(toxic.kind),
+                                 plan::to_string(dir), id.error().message));
       }
       f.applied.emplace_back(key, *id);
     }

@@ -52,7 +52,8 @@ class Network : public chaos::LinkControl {
 };
 
 // The backend the plan asks for (plan::network_backend: [network] backend, default proxy when
-// a fault or link rule needs links, else direct). Fails when it cannot be set up (netns without root).
+// a fault or link rule needs links, else direct). Fails when it cannot be set up (netns without
+// root).
 result<std::unique_ptr<Network>> make_network(const plan::Plan& plan, const NetworkContext& ctx);
 
 // Defined in netns_network.cpp (issue 6, piece D).

@@ -3,14 +3,14 @@
 // [[network.link]] rules, events. The real proxy underneath is tested in tests/run.
 #include "harness/run/network.h"
 
-#include "harness/plan/fault.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "harness/plan/fault.h"
 
 namespace fl::run {
 namespace {
@@ -141,8 +141,9 @@ TEST(ProxyNetwork, OneListenerPerDirectedLinkMadeOnFirstUse) {
   ASSERT_TRUE(c);
   EXPECT_EQ(f.state.links, (std::vector<std::string>{"b->a", "a->b", "client->a"}));
   ASSERT_EQ(f.events.size(), 3u);
-  EXPECT_EQ(f.events[0],
-            R"(network.link {"from":"b","to":"a","listen":"127.0.0.1:8000","upstream":"127.0.0.1:7000"})");
+  EXPECT_EQ(
+      f.events[0],
+      R"(network.link {"from":"b","to":"a","listen":"127.0.0.1:8000","upstream":"127.0.0.1:7000"})");
   const auto* l = f.info("client", "a");
   ASSERT_NE(l, nullptr);
   EXPECT_EQ(l->listen, "127.0.0.1:8000");
@@ -158,9 +159,9 @@ TEST(ProxyNetwork, TwoWayDropBlackholesBothStreamsAndHeals) {
   f.link("c-0", "a", 7000);
   auto h = f.net->cut({{"a", "b"}, {"b", "a"}}, plan::CutMode::drop);
   ASSERT_TRUE(h);
-  EXPECT_EQ(f.state.active(), (std::vector<std::string>{"a->b down blackhole", "a->b up blackhole",
-                                                        "b->a down blackhole",
-                                                        "b->a up blackhole"}));
+  EXPECT_EQ(f.state.active(),
+            (std::vector<std::string>{"a->b down blackhole", "a->b up blackhole",
+                                      "b->a down blackhole", "b->a up blackhole"}));
   EXPECT_TRUE(f.info("a", "b")->cut_up);
   EXPECT_TRUE(f.info("a", "b")->cut_down);
   EXPECT_FALSE(f.info("c-0", "a")->cut_up);

@@ -715,8 +715,9 @@ struct Supervisor::Impl {
       ctx.bindir = opt.bindir;
       ctx.port_of = port_of;
       if (opt.link || opt.placement) {
-        ctx.address_of = [&, from = n->st.id](std::string_view to)
-            -> std::optional<std::pair<std::string, uint16_t>> {
+        ctx.address_of =
+            [&, from = n->st.id](
+                std::string_view to) -> std::optional<std::pair<std::string, uint16_t>> {
           Node* target = node_of(to);
           if (!target) return std::nullopt;
           auto e = reach(from, *target);

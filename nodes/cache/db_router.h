@@ -1,9 +1,9 @@
 // Routes a keyed command from the cache to the DB shard that owns the key (fl::shard_of over
 // the shard count), starting at the shard's first member and remembering the master each
 // -MOVED names (by its trailing instance id when the --db list has it, so the cache keeps using
-// its own address for that node, e.g. its link through the harness's proxy; else by host:port). -TRYAGAIN and -CLUSTERDOWN are retried with backoff within the request's
-// timeout, and so is a request that certainly was not sent (trying the shard's next member).
-// Asio stays in the .cpp.
+// its own address for that node, e.g. its link through the harness's proxy; else by host:port).
+// -TRYAGAIN and -CLUSTERDOWN are retried with backoff within the request's timeout, and so is a
+// request that certainly was not sent (trying the shard's next member). Asio stays in the .cpp.
 #pragma once
 
 #include <cstdint>
