@@ -106,11 +106,11 @@ TEST(PlanLoad, FullPlan) {
                                            "--shard",
                                            "0",
                                            "--member",
-                                           "db-s0-r0,0,{host}:{port:db-s0-r0}",
+                                           "db-s0-r0,0,{addr:db-s0-r0}",
                                            "--member",
-                                           "db-s0-r1,0,{host}:{port:db-s0-r1}",
+                                           "db-s0-r1,0,{addr:db-s0-r1}",
                                            "--member",
-                                           "db-s0-r2,0,{host}:{port:db-s0-r2}",
+                                           "db-s0-r2,0,{addr:db-s0-r2}",
                                            "--replication",
                                            "sync",
                                            "--reads",
@@ -599,10 +599,10 @@ TEST(PlanDb, DefaultsAndShardedCommandLines) {
   const std::vector<std::string> head = {"{bindir}/faultline-db", "--id", "{id}", "--host",
                                          "{host}", "--port", "{port}", "--dir", "{dir}",
                                          "--shard", "1", "--member",
-                                         "db-s0-r0,0,{host}:{port:db-s0-r0}", "--member",
-                                         "db-s0-r1,0,{host}:{port:db-s0-r1}", "--member",
-                                         "db-s1-r0,1,{host}:{port:db-s1-r0}", "--member",
-                                         "db-s1-r1,1,{host}:{port:db-s1-r1}", "--replication",
+                                         "db-s0-r0,0,{addr:db-s0-r0}", "--member",
+                                         "db-s0-r1,0,{addr:db-s0-r1}", "--member",
+                                         "db-s1-r0,1,{addr:db-s1-r0}", "--member",
+                                         "db-s1-r1,1,{addr:db-s1-r1}", "--replication",
                                          "sync"};
   EXPECT_EQ(std::vector<std::string>(inst[3].command.begin(), inst[3].command.begin() + 21), head);
   EXPECT_EQ(std::count(inst[3].command.begin(), inst[3].command.end(), "--quorum-n"), 0);
@@ -878,7 +878,7 @@ TEST(PlanReference, InstancesStartInLayersWithTheirWiring) {
   EXPECT_TRUE(broker.depends_on.empty());
 
   const Instance& db = find(inst, "db-s1-r2");
-  EXPECT_EQ(flag_values(db.command, "--broker"), S{"{host}:{port:broker}"});
+  EXPECT_EQ(flag_values(db.command, "--broker"), S{"{addr:broker}"});
   EXPECT_EQ(flag_values(db.command, "--changes-topic"), S{"changes"});
   EXPECT_EQ(db.depends_on, (std::vector<Dep>{{"broker", started}}));
 
@@ -887,13 +887,13 @@ TEST(PlanReference, InstancesStartInLayersWithTheirWiring) {
   EXPECT_EQ(front.group, "front");
   EXPECT_EQ(front.command[0], "{bindir}/faultline-cache");
   EXPECT_EQ(flag_values(front.command, "--db"),
-            (S{"db-s0-r0,0,{host}:{port:db-s0-r0}", "db-s0-r1,0,{host}:{port:db-s0-r1}",
-               "db-s0-r2,0,{host}:{port:db-s0-r2}", "db-s1-r0,1,{host}:{port:db-s1-r0}",
-               "db-s1-r1,1,{host}:{port:db-s1-r1}", "db-s1-r2,1,{host}:{port:db-s1-r2}"}));
+            (S{"db-s0-r0,0,{addr:db-s0-r0}", "db-s0-r1,0,{addr:db-s0-r1}",
+               "db-s0-r2,0,{addr:db-s0-r2}", "db-s1-r0,1,{addr:db-s1-r0}",
+               "db-s1-r1,1,{addr:db-s1-r1}", "db-s1-r2,1,{addr:db-s1-r2}"}));
   EXPECT_EQ(flag_values(front.command, "--write-policy"), S{"write-back"});
   EXPECT_EQ(flag_values(front.command, "--capacity"), S{"1048576"});
   EXPECT_EQ(flag_values(front.command, "--flush-interval"), S{"50ms"});
-  EXPECT_EQ(flag_values(front.command, "--broker"), S{"{host}:{port:broker}"});
+  EXPECT_EQ(flag_values(front.command, "--broker"), S{"{addr:broker}"});
   EXPECT_EQ(flag_values(front.command, "--bug"), S{"skip-invalidation"});
   EXPECT_EQ(flag_values(find(inst, "hot").command, "--bug"), S{});
   EXPECT_EQ(flag_values(find(inst, "hot").command, "--eviction"), S{"lfu"});
@@ -908,7 +908,7 @@ TEST(PlanReference, InstancesStartInLayersWithTheirWiring) {
   EXPECT_EQ(lb.kind, "lb");
   EXPECT_EQ(lb.command[0], "{bindir}/faultline-lb");
   EXPECT_EQ(flag_values(lb.command, "--backend"),
-            (S{"front-0,{host}:{port:front-0}", "front-1,{host}:{port:front-1}"}));
+            (S{"front-0,{addr:front-0}", "front-1,{addr:front-1}"}));
   EXPECT_EQ(flag_values(lb.command, "--policy"), S{"round-robin"});
   EXPECT_EQ(flag_values(lb.command, "--bug"), S{"retry-writes"});
   EXPECT_EQ(lb.depends_on, (std::vector<Dep>{{"front-0", DependCondition::ready},
@@ -939,7 +939,7 @@ TEST(PlanReference, DefaultsWithoutLbOrBroker) {
   auto qi = q.instances();
   EXPECT_EQ(ids(qi), (S{"broker", "db-s0-r0", "db-s1-r0", "lb"}));
   EXPECT_EQ(flag_values(find(qi, "lb").command, "--backend"),
-            (S{"db-s0-r0,{host}:{port:db-s0-r0}", "db-s1-r0,{host}:{port:db-s1-r0}"}));
+            (S{"db-s0-r0,{addr:db-s0-r0}", "db-s1-r0,{addr:db-s1-r0}"}));
   // changes = false: the db publishes nothing, so it neither gets --broker nor waits for it.
   EXPECT_EQ(flag_values(find(qi, "db-s0-r0").command, "--broker"), S{});
   EXPECT_TRUE(find(qi, "db-s0-r0").depends_on.empty());

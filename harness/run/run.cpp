@@ -4,11 +4,13 @@
 #include "common/log.h"
 #include "common/rng.h"
 #include "common/units.h"
+#include "chaos/resp_clock_control.h"
 #include "harness/check/checker.h"
 #include "harness/check/evidence.h"
 #include "harness/check/scope.h"
 #include "harness/history/history.h"
 #include "harness/load/runner.h"
+#include "harness/plan/fault.h"
 #include "harness/report/results.h"
 #include "harness/rundir/run_dir.h"
 #include "harness/run/collect.h"
@@ -399,12 +401,12 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     }
   }
   chaos::SupervisorControl control(s.supervisor());
-  // TODO(lead): once branch `wiring` (Session::network()) is merged:
-  //   links = plan::network_backend(plan) == plan::NetworkBackend::direct ? nullptr
-  //                                                                      : &s.network();
-  // and clock = the RESP/libfaketime ClockControl of branch `clock`. Until then partition, link
-  // and clock faults are recorded as fault.error ("this run has none").
-  FaultControls controls{control, nullptr, nullptr};
+  // Links through the run's network backend (none on direct: plan validation rejects link
+  // faults there); clocks over CLOCK (reference nodes) or libfaketime (faketime = true).
+  chaos::LinkControl* links =
+      plan::network_backend(plan) == plan::NetworkBackend::direct ? nullptr : &s.network();
+  chaos::NodeClockControl clocks(plan, s.supervisor());
+  FaultControls controls{control, links, &clocks};
   FaultSchedule faults(plan, controls, s.seed(), duration, fault_hooks(s, writer->get()));
   s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
   // [[fault]] `at` counts from the start of the recorded phase, after the (longest) warm-up.

@@ -15,6 +15,7 @@
 
 #include "chaos/partition.h"
 #include "chaos/schedule.h"
+#include "harness/plan/fault.h"
 #include "harness/run/fault_schedule.h"
 #include "harness/run/run.h"
 
@@ -688,6 +689,53 @@ duration = "200ms"
   SCOPED_TRACE(fmt::format("{}", fmt::join(first, "\n")));
   EXPECT_GE(first.size(), 8u);  // 5 pauses of a, 2 kills of c, and the pauses of b
   EXPECT_EQ(first, sequence("two"));
+}
+
+// A partition through the proxy backend of a real run: the master of a replicated shard cut off
+// from every other node, then healed by handle; the run still passes its checks.
+TEST_F(FaultScheduleRun, APartitionIsCutThroughTheNetworkAndHealed) {
+  auto loaded = plan::load_plan_string(R"toml(
+name = "partition"
+seed = 8
+duration = "3s"
+[cluster.db]
+shards = 1
+replicas = 3
+[workload]
+kind = "register"
+rate = 100
+keys = 10
+timeout = "500ms"
+[[fault]]
+action = "partition"
+shape = "isolate"
+target = "db:shard=0:master"
+at = "700ms"
+duration = "1s"
+)toml",
+                                       "partition.toml");
+  ASSERT_TRUE(loaded.plan);
+  ASSERT_EQ(plan::network_backend(*loaded.plan), plan::NetworkBackend::proxy);
+  RunOptions opts;
+  opts.out = tmp_ / "run";
+  opts.progress = false;
+  opts.echo_logs = false;
+  opts.bindir = fs::path(FL_BIN_DIR);
+  auto out = execute(*loaded.plan, opts, [](std::function<void()>) {});
+  EXPECT_EQ(out.exit_code, 0) << out.summary;
+  const json::object* start = nullptr;
+  const json::object* end = nullptr;
+  const auto events = lines(out.dir / "events.jsonl");
+  for (const auto& e : events) {
+    EXPECT_NE(str(e, "type"), "fault.error") << json::serialize(e);
+    if (str(e, "type") == "fault.start") start = &e;
+    if (str(e, "type") == "fault.end") end = &e;
+  }
+  ASSERT_TRUE(start && end);
+  EXPECT_EQ(str(*start, "shape"), "isolate");
+  // The master and the two slaves: 2 x 2 directed cuts.
+  EXPECT_EQ(start->at("cuts").as_array().size(), 4u);
+  EXPECT_TRUE(end->contains("handle"));
 }
 
 TEST_F(FaultScheduleRun, AFaultAfterAShortenedDurationIsSkippedAndRecorded) {
