@@ -207,6 +207,19 @@ void undo(const LedgerEntry& e, SweepReport& report) {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
+// The run tag in a name faultline gives (fl-<tag>-<n>, flv-<tag>-<n>, flbr-<tag>,
+// "<family> faultline_<tag>"); "" for other names.
+std::string tag_of(std::string_view name) {
+  if (auto sp = name.find(' '); sp != std::string_view::npos) name.remove_prefix(sp + 1);
+  for (std::string_view p : {"fl-", "flv-", "flbr-", "faultline_"}) {
+    if (starts_with(name, p)) {
+      name.remove_prefix(p.size());
+      return std::string(name.substr(0, name.find('-')));
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 fs::path state_dir() {
@@ -361,7 +374,7 @@ result<LedgerFile> read_ledger(const fs::path& path) {
 result<SweepReport> sweep_stale(bool all) {
   SweepReport report;
   fs::path dir = state_dir();
-  std::set<std::string> live_names;  // what live runs own, kept by the --all sweep
+  std::set<std::string> live_tags;  // run tags of what live runs own, spared by the --all sweep
   std::vector<LedgerFile> stale;
   std::error_code ec;
   if (fs::is_directory(dir, ec)) {
@@ -374,7 +387,9 @@ result<SweepReport> sweep_stale(bool all) {
         continue;
       }
       if (process_alive(f->owner_pid, f->owner_start_time)) {
-        for (const auto& e : f->entries) live_names.insert(e.name);
+        for (const auto& e : f->entries) {
+          if (auto t = tag_of(e.name); !t.empty()) live_tags.insert(t);
+        }
       } else {
         stale.push_back(std::move(*f));
       }
@@ -391,22 +406,22 @@ result<SweepReport> sweep_stale(bool all) {
     }
     std::error_code rm;
     fs::remove(f.path, rm);
-    report.removed.push_back(fmt::format("ledger {} (run {}, owner pid {} gone)",
+    report.removed.push_back(fmt::format("ledger {} (run {}; its owner, pid {}, has exited)",
                                          f.path.string(), f.run_id, f.owner_pid));
   }
   if (all) {
     for (const auto& ns : list_namespaces()) {
-      if (starts_with(ns, "fl-") && !live_names.count(ns)) delete_netns(ns, report);
+      if (starts_with(ns, "fl-") && !live_tags.count(tag_of(ns))) delete_netns(ns, report);
     }
     for (const auto& l : list_links()) {
-      if ((starts_with(l, "flbr-") || starts_with(l, "flv-")) && !live_names.count(l)) {
+      if ((starts_with(l, "flbr-") || starts_with(l, "flv-")) && !live_tags.count(tag_of(l))) {
         delete_link(l, report);
       }
     }
     if (auto tables = list_tables()) {
       for (const auto& t : *tables) {
         auto sp = t.find(' ');
-        if (starts_with(t.substr(sp + 1), "faultline_") && !live_names.count(t)) {
+        if (starts_with(t.substr(sp + 1), "faultline_") && !live_tags.count(tag_of(t))) {
           delete_table(t, report);
         }
       }

@@ -104,8 +104,8 @@ struct SweepReport {
 // whose leader still has the recorded start time (or, with the leader gone, whose members all
 // started after it); SIGKILL the processes left in each namespace and delete it; delete links and
 // nft tables; then delete the file. With `all`, also removes every `fl-*` namespace, every
-// `flbr-*`/`flv-*` link and every `faultline_*` nft table that no live ledger lists. Things
-// already gone are not errors.
+// `flbr-*`/`flv-*` link and every `faultline_*` nft table whose run tag (chaos/netns.h) no live
+// ledger holds. Things already gone are not errors.
 result<SweepReport> sweep_stale(bool all);
 
 // For `run`/`up` start: sweep_stale(false), printing what it removed (and any error) to stderr

@@ -1,4 +1,5 @@
 #include "chaos/ledger.h"
+#include "chaos/ledgered_control.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -165,6 +166,49 @@ TEST_F(LedgerTest, AnUnreadableLedgerIsReportedNotFatal) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->errors.size(), 1u);
   EXPECT_NE(r->errors[0].find("junk.json"), std::string::npos);
+}
+
+// Records the verbs it is asked for; fails pause for "bad".
+class FakeControl final : public ProcessControl {
+ public:
+  result<void> kill(std::string_view) override { return {}; }
+  result<void> terminate(std::string_view) override { return {}; }
+  result<void> pause(std::string_view id) override {
+    if (id == "bad") return Error(errc::invalid_argument, "not running");
+    return {};
+  }
+  result<void> resume(std::string_view) override { return {}; }
+  result<void> restart(std::string_view, bool) override { return {}; }
+};
+
+TEST_F(LedgerTest, LedgeredControlRecordsPausedGroupsUntilResumedOrKilled) {
+  auto l = Ledger::open("ctl", "/runs/ctl");
+  ASSERT_TRUE(l);
+  FakeControl inner;
+  const int me = static_cast<int>(::getpid());
+  LedgeredControl ctl(inner, **l, [&](std::string_view id) { return id == "gone" ? 0 : me; });
+
+  ASSERT_TRUE(ctl.pause("a"));
+  auto entries = (*l)->entries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].kind, LedgerEntry::Kind::pgroup);
+  EXPECT_EQ(entries[0].pgid, me);
+  EXPECT_EQ(entries[0].start_time, *process_start_time(me));
+  auto f = read_ledger((*l)->path());
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->entries.size(), 1u);
+
+  ASSERT_TRUE(ctl.resume("a"));
+  EXPECT_TRUE((*l)->entries().empty());
+
+  ASSERT_TRUE(ctl.pause("a"));
+  ASSERT_TRUE(ctl.kill("a"));
+  EXPECT_TRUE((*l)->entries().empty());
+
+  EXPECT_FALSE(ctl.pause("bad"));  // a failed pause leaves nothing recorded
+  EXPECT_TRUE((*l)->entries().empty());
+  ASSERT_TRUE(ctl.pause("gone"));  // no process: nothing to record
+  EXPECT_TRUE((*l)->entries().empty());
 }
 
 }  // namespace

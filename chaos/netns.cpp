@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,6 +76,24 @@ std::string unsupported_toxic(plan::Toxic::Kind k, std::string_view why) {
       plan::to_string(k), why);
 }
 
+// write(2) to a pipe whose reader may have exited: EPIPE instead of a SIGPIPE that would end the
+// harness. SIGPIPE is blocked on this thread for the write and a pending one consumed.
+ssize_t write_no_sigpipe(int fd, std::string_view data) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t w = ::write(fd, data.data(), data.size());
+  if (w < 0 && errno == EPIPE) {
+    const timespec zero{0, 0};
+    while (::sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+    }
+    errno = EPIPE;
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return w;
+}
+
 }  // namespace
 
 result<std::string> run_tool(const std::vector<std::string>& argv, std::string_view input) {
@@ -121,7 +141,7 @@ result<std::string> run_tool(const std::vector<std::string>& argv, std::string_v
     for (nfds_t i = 0; i < n; ++i) {
       if (fds[i].revents == 0) continue;
       if (fds[i].fd == in.fd[1]) {
-        ssize_t w = ::write(in.fd[1], input.data() + written, input.size() - written);
+        ssize_t w = write_no_sigpipe(in.fd[1], input.substr(written));
         if (w > 0) written += static_cast<size_t>(w);
         if (w < 0 && errno != EINTR && errno != EAGAIN) written = input.size();
         if (written >= input.size()) in.close_end(1);

@@ -213,6 +213,24 @@ TEST_F(NetnsTest, LossAndRateRulesAreNftRulesInTheSendersNamespace) {
   EXPECT_EQ(table->find("numgen"), std::string::npos) << *table;
 }
 
+TEST_F(NetnsTest, HealAllSparesALiveRunAndRemovesStrayNamespaces) {
+  serve_on_b();
+  const std::string stray = "fl-stray" + std::to_string(::getpid()) + "-0";
+  ASSERT_TRUE(run_tool({"ip", "netns", "add", stray}));
+  auto r = sweep_stale(true);
+  ASSERT_TRUE(r) << r.error().message;
+  bool removed_stray = false;
+  for (const auto& s : r->removed) {
+    EXPECT_EQ(s.find(fabric_->tag()), std::string::npos) << s;
+    removed_stray |= s == "netns " + stray;
+  }
+  EXPECT_TRUE(removed_stray);
+  auto list = run_tool({"ip", "netns", "list"});
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->find(stray), std::string::npos);
+  EXPECT_EQ(get_from(*fabric_->namespace_of("a"), *fabric_->address("b"), 8080), "200");
+}
+
 TEST_F(NetnsTest, DelayIsUnsupportedWithAMessageNamingTheProxy) {
   plan::Toxic latency;
   latency.kind = plan::Toxic::Kind::latency;

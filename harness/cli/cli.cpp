@@ -19,6 +19,7 @@ Commands:
                         start the cluster, drive the workload, check the history, report
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
+  heal [--all]          undo what dead runs left (namespaces, nft tables, paused processes)
 
 Run 'faultline <command> --help' for a command's options.
 
@@ -37,6 +38,7 @@ constexpr Command kCommands[] = {
     {"up", up_main},
     {"run", run_main},
     {"check", check_main},
+    {"heal", heal_main},
 };
 
 }  // namespace
