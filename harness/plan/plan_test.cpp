@@ -673,6 +673,44 @@ TEST(PlanFault, SelectorSyntax) {
   }
 }
 
+TEST(PlanFault, RegionAndClientSelectors) {
+  const Selector east = parse_selector("region:east").value();
+  EXPECT_EQ(east.kind, Selector::Kind::region);
+  EXPECT_EQ(east.name, "east");
+  EXPECT_EQ(parse_selector("client").value().kind, Selector::Kind::client);
+  for (std::string_view bad : {"region:", "region:East", "random(client)", "regions:east"}) {
+    EXPECT_FALSE(parse_selector(bad)) << bad;
+  }
+}
+
+TEST(PlanFault, StaticMembers) {
+  Plan p = load_good("tests/plans/good/workload.toml");
+  using V = std::vector<std::string>;
+  auto members = [&](std::string_view text) {
+    return static_members(p, parse_selector(text).value());
+  };
+  EXPECT_EQ(members("db:shard=1:master"), (V{"db-s1-r0", "db-s1-r1", "db-s1-r2"}));
+  EXPECT_EQ(members("db:shard=0:slave"), (V{"db-s0-r0", "db-s0-r1", "db-s0-r2"}));
+  EXPECT_EQ(members("db:shard=2"), (V{"db-s2-r0", "db-s2-r1", "db-s2-r2"}));
+  EXPECT_EQ(members("db-s0-r1"), (V{"db-s0-r1"}));
+  EXPECT_EQ(members("redis"), (V{"redis"}));
+  EXPECT_EQ(members("random(db:shard=2)").size(), 3u);
+  EXPECT_EQ(members("client"), (V{"client"}));
+  EXPECT_TRUE(members("nosuch").empty());
+  EXPECT_TRUE(members("region:east").empty());  // no such region
+  // A region expands its selectors, in plan order, each node once; one naming itself (through
+  // another) adds nothing more.
+  Region east{"east", {}, {}};
+  for (auto t : {"db-s1-r2", "db:shard=0", "db-s0-r1", "region:west", "region:east"}) {
+    east.nodes.push_back(parse_selector(t).value());
+  }
+  Region west{"west", {parse_selector("redis").value(), parse_selector("client").value()}, {}};
+  p.network.regions = {east, west};
+  EXPECT_EQ(members("region:east"),
+            (V{"db-s0-r0", "db-s0-r1", "db-s0-r2", "db-s1-r2", "redis", "client"}));
+  EXPECT_EQ(members("region:west"), (V{"redis", "client"}));
+}
+
 // The argv values that follow each occurrence of `flag`.
 std::vector<std::string> flag_values(const std::vector<std::string>& argv, std::string_view flag) {
   std::vector<std::string> out;
