@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -229,6 +231,60 @@ TEST_F(NetnsTest, HealAllSparesALiveRunAndRemovesStrayNamespaces) {
   ASSERT_TRUE(list);
   EXPECT_EQ(list->find(stray), std::string::npos);
   EXPECT_EQ(get_from(*fabric_->namespace_of("a"), *fabric_->address("b"), 8080), "200");
+}
+
+// A harness SIGKILLed with its namespaces, bridge and table in place: the sweep of its ledger
+// removes them all.
+TEST(NetnsCrash, SweepRemovesWhatAKilledOwnerLeft) {
+  if (auto why = netns_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  char tmpl[] = "/tmp/fl-netns-crash-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  ::setenv("FAULTLINE_STATE_DIR", tmpl, 1);
+  const std::string run_id = "netns-crash-" + std::to_string(::getpid());
+  const std::string tag = run_tag(run_id);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t owner = ::fork();
+  if (owner == 0) {
+    auto l = Ledger::open(run_id, "/tmp");
+    bool ok = false;
+    std::unique_ptr<NetnsFabric> f;
+    if (l) {
+      auto made = NetnsFabric::create({run_id, "10.213.0.0/16", l->get()}, {"x", "y"});
+      if (made) {
+        f = std::move(*made);
+        ok = f->cut({{"x", "y"}}, plan::CutMode::drop).has_value();
+      }
+    }
+    char c = ok ? '1' : '0';
+    (void)!::write(fds[1], &c, 1);
+    for (;;) ::pause();
+  }
+  char c = 0;
+  ASSERT_EQ(::read(fds[0], &c, 1), 1);
+  ::kill(owner, SIGKILL);
+  int status = 0;
+  ::waitpid(owner, &status, 0);
+  ASSERT_EQ(c, '1') << "the owner could not set up its namespaces";
+  auto list = run_tool({"ip", "netns", "list"});
+  ASSERT_TRUE(list);
+  ASSERT_NE(list->find(netns_name(tag, 1)), std::string::npos) << "nothing left to sweep";
+
+  auto r = sweep_stale(false);
+  ::unsetenv("FAULTLINE_STATE_DIR");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->errors.empty()) << r->errors.front();
+  list = run_tool({"ip", "netns", "list"});
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->find("fl-" + tag), std::string::npos) << *list;
+  auto tables = run_tool({"nft", "list", "tables"});
+  ASSERT_TRUE(tables);
+  EXPECT_EQ(tables->find(table_name(tag)), std::string::npos) << *tables;
+  EXPECT_TRUE(eventually([&] {
+    auto links = run_tool({"ip", "-o", "link", "show"});
+    return links && links->find(tag) == std::string::npos;
+  })) << "the bridge or a veth is left";
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST_F(NetnsTest, DelayIsUnsupportedWithAMessageNamingTheProxy) {
