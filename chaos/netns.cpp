@@ -254,6 +254,15 @@ result<void> NetnsFabric::build(const std::vector<std::string>& ids) {
   prefix_ = fmt::format("{}.{}.{}.", sub.a, sub.b, *chosen);
   bridge_address_ = prefix_ + "1";
 
+  // The tag is 24 bits of a hash: should two live runs share one, the second must not touch the
+  // first's bridge and namespaces (close() deletes by name).
+  if (run_tool({"ip", "link", "show", bridge_})) {
+    return Error(errc::invalid_argument,
+                 fmt::format("netns: bridge {} already exists (a live run with the same tag, "
+                             "or one `faultline heal` would remove)",
+                             bridge_));
+  }
+  created_ = true;
   auto note = [&](LedgerEntry::Kind k, std::string name) -> result<void> {
     if (!options_.ledger) return {};
     return options_.ledger->add(LedgerEntry{k, std::move(name)});
@@ -308,6 +317,7 @@ void NetnsFabric::close() {
   if (closed_) return;
   closed_ = true;
   applied_.clear();
+  if (!created_) return;
   auto forget = [&](LedgerEntry::Kind k, const std::string& name) {
     if (options_.ledger) (void)options_.ledger->remove(LedgerEntry{k, name});
   };

@@ -124,6 +124,7 @@ class NetnsFabric final : public LinkControl {
   Options options_;
   std::string tag_, bridge_, table_, bridge_address_, prefix_;  // prefix_: "10.213.7."
   std::vector<Node> nodes_;
+  bool created_ = false;  // close() deletes only what this object made
   bool root_table_ = false;
   bool closed_ = false;
 

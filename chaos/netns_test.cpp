@@ -287,6 +287,14 @@ TEST(NetnsCrash, SweepRemovesWhatAKilledOwnerLeft) {
   std::filesystem::remove_all(tmpl);
 }
 
+TEST_F(NetnsTest, ASecondRunWithTheSameTagFailsAndLeavesTheFirstAlone) {
+  serve_on_b();
+  auto twin = NetnsFabric::create({run_id_, "10.213.0.0/16", nullptr}, {"a", "b"});
+  ASSERT_FALSE(twin);
+  EXPECT_NE(twin.error().message.find("already exists"), std::string::npos);
+  EXPECT_EQ(get_from(*fabric_->namespace_of("a"), *fabric_->address("b"), 8080), "200");
+}
+
 TEST_F(NetnsTest, DelayIsUnsupportedWithAMessageNamingTheProxy) {
   plan::Toxic latency;
   latency.kind = plan::Toxic::Kind::latency;

@@ -35,7 +35,7 @@ fail() {
 run_processes() {
   local dir="$1" p cmd
   for p in /proc/[0-9]*; do
-    cmd="$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" || continue
+    cmd="$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" || continue
     case "$cmd" in
       *"$dir"*)
         # Field 3 of stat is the state (R, S, T, Z...), after the parenthesised command name.
@@ -45,11 +45,12 @@ run_processes() {
   done
 }
 
-# Waits up to 90 s until events.jsonl of run dir $1 holds $2 fault.inject events.
+# Waits up to 90 s until events.jsonl of run dir $1 holds $2 fault.inject (fault.start before
+# issue 6) events.
 wait_for_faults() {
   local dir="$1" want="$2" n
   for _ in $(seq 1 900); do
-    n="$(grep -c '"fault.inject"' "$dir/events.jsonl" 2>/dev/null || true)"
+    n="$(grep -cE '"fault\.(inject|start)"' "$dir/events.jsonl" 2>/dev/null || true)"
     if [ "${n:-0}" -ge "$want" ]; then return 0; fi
     if ! kill -0 "$run_pid" 2>/dev/null; then fail "faultline run exited early"; fi
     sleep 0.1
