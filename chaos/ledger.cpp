@@ -1,12 +1,11 @@
 #include "chaos/ledger.h"
 
+#include <fmt/core.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <fmt/core.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -131,8 +130,7 @@ bool is_gone(const Error& e) {
   const std::string& m = e.message;
   return m.find("No such file") != std::string::npos ||
          m.find("Cannot find device") != std::string::npos ||
-         m.find("does not exist") != std::string::npos ||
-         m.find("not found") != std::string::npos;
+         m.find("does not exist") != std::string::npos || m.find("not found") != std::string::npos;
 }
 
 void kill_group(int pgid, uint64_t start_time, SweepReport& report) {
@@ -198,10 +196,18 @@ void delete_table(const std::string& family_and_name, SweepReport& report) {
 
 void undo(const LedgerEntry& e, SweepReport& report) {
   switch (e.kind) {
-    case LedgerEntry::Kind::pgroup: kill_group(e.pgid, e.start_time, report); break;
-    case LedgerEntry::Kind::netns: delete_netns(e.name, report); break;
-    case LedgerEntry::Kind::link: delete_link(e.name, report); break;
-    case LedgerEntry::Kind::nft_table: delete_table(e.name, report); break;
+    case LedgerEntry::Kind::pgroup:
+      kill_group(e.pgid, e.start_time, report);
+      break;
+    case LedgerEntry::Kind::netns:
+      delete_netns(e.name, report);
+      break;
+    case LedgerEntry::Kind::link:
+      delete_link(e.name, report);
+      break;
+    case LedgerEntry::Kind::nft_table:
+      delete_table(e.name, report);
+      break;
   }
 }
 
@@ -230,10 +236,14 @@ fs::path state_dir() {
 
 std::string_view to_string(LedgerEntry::Kind k) {
   switch (k) {
-    case LedgerEntry::Kind::netns: return "netns";
-    case LedgerEntry::Kind::link: return "link";
-    case LedgerEntry::Kind::nft_table: return "nft_table";
-    case LedgerEntry::Kind::pgroup: return "pgroup";
+    case LedgerEntry::Kind::netns:
+      return "netns";
+    case LedgerEntry::Kind::link:
+      return "link";
+    case LedgerEntry::Kind::nft_table:
+      return "nft_table";
+    case LedgerEntry::Kind::pgroup:
+      return "pgroup";
   }
   return "?";
 }
@@ -398,8 +408,8 @@ result<SweepReport> sweep_stale(bool all) {
   for (const auto& f : stale) {
     // Processes first (resumed so they die now), then namespaces (their veths go with them),
     // then the root namespace's links and tables.
-    for (auto kind : {LedgerEntry::Kind::pgroup, LedgerEntry::Kind::netns,
-                      LedgerEntry::Kind::link, LedgerEntry::Kind::nft_table}) {
+    for (auto kind : {LedgerEntry::Kind::pgroup, LedgerEntry::Kind::netns, LedgerEntry::Kind::link,
+                      LedgerEntry::Kind::nft_table}) {
       for (const auto& e : f.entries) {
         if (e.kind == kind) undo(e, report);
       }

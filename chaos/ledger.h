@@ -27,10 +27,10 @@ std::filesystem::path state_dir();
 // One thing a run must undo.
 struct LedgerEntry {
   enum class Kind {
-    netns,     // name: a network namespace (its processes are SIGKILLed, then it is deleted)
-    link,      // name: a network interface in the root namespace (a bridge, a veth)
-    nft_table, // name: "<family> <table>" in the root namespace
-    pgroup,    // pgid (= the leader's pid) and the leader's start time: a paused process group
+    netns,      // name: a network namespace (its processes are SIGKILLed, then it is deleted)
+    link,       // name: a network interface in the root namespace (a bridge, a veth)
+    nft_table,  // name: "<family> <table>" in the root namespace
+    pgroup,     // pgid (= the leader's pid) and the leader's start time: a paused process group
   };
   Kind kind = Kind::netns;
   std::string name;
@@ -53,8 +53,7 @@ class Ledger {
  public:
   // Creates <state_dir>/<run_id>.json (characters other than [A-Za-z0-9._-] become '_') owned
   // by this process, creating the directory if needed. Fails with errc::io_error when it cannot.
-  static result<std::unique_ptr<Ledger>> open(std::string run_id,
-                                              std::filesystem::path run_dir);
+  static result<std::unique_ptr<Ledger>> open(std::string run_id, std::filesystem::path run_dir);
   // close().
   ~Ledger();
   Ledger(const Ledger&) = delete;

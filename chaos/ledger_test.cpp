@@ -1,17 +1,17 @@
 #include "chaos/ledger.h"
-#include "chaos/ledgered_control.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include "chaos/ledgered_control.h"
 
 namespace fl::chaos {
 namespace {

@@ -1,15 +1,14 @@
 #include "chaos/netns.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -293,8 +292,7 @@ result<void> NetnsFabric::build(const std::vector<std::string>& ids) {
   }
   if (auto r = run_tool({"ip", "-batch", "-"}, batch); !r) return r.error();
   for (const auto& n : nodes_) {
-    batch = fmt::format("addr add {}/24 dev eth0\nlink set eth0 up\nlink set lo up\n",
-                        n.address);
+    batch = fmt::format("addr add {}/24 dev eth0\nlink set eth0 up\nlink set lo up\n", n.address);
     if (auto r = run_tool({"ip", "-n", n.netns, "-batch", "-"}, batch); !r) return r.error();
   }
 
@@ -364,8 +362,7 @@ result<LinkControl::Handle> NetnsFabric::cut(const std::vector<Cut>& cuts, plan:
   Applied applied;
   for (const auto& c : cuts) {
     if (!address(c.from) || !address(c.to)) {
-      return Error(errc::not_found,
-                   fmt::format("netns cut {} -> {}: unknown node", c.from, c.to));
+      return Error(errc::not_found, fmt::format("netns cut {} -> {}: unknown node", c.from, c.to));
     }
     if (c.from == c.to) continue;
     pending.push_back(Pending{c.from, c.to, nft_statement(mode)});
@@ -384,15 +381,17 @@ result<LinkControl::Handle> NetnsFabric::degrade(const std::vector<std::string>&
   for (const auto& t : toxics) {
     if (t.toxicity < 1) {
       return Error(errc::unsupported,
-                   unsupported_toxic(t.kind, "a toxicity below 1 (per connection) needs "
-                                             "connection tracking the netns rules do not keep"));
+                   unsupported_toxic(t.kind,
+                                     "a toxicity below 1 (per connection) needs "
+                                     "connection tracking the netns rules do not keep"));
     }
     switch (t.kind) {
       case plan::Toxic::Kind::loss: {
         if (t.burst > 1) {
           return Error(errc::unsupported,
-                       unsupported_toxic(t.kind, "loss bursts need tc netem, which this kernel "
-                                                 "does not have (independent losses work)"));
+                       unsupported_toxic(t.kind,
+                                         "loss bursts need tc netem, which this kernel "
+                                         "does not have (independent losses work)"));
         }
         auto k = static_cast<long>(std::lround(std::clamp(t.probability, 0.0, 1.0) * 10000));
         statements.push_back(fmt::format("numgen random mod 10000 < {} drop", k));
@@ -414,8 +413,9 @@ result<LinkControl::Handle> NetnsFabric::degrade(const std::vector<std::string>&
         break;
       default:
         return Error(errc::unsupported,
-                     unsupported_toxic(t.kind, "it needs tc netem (delays, stalls and timed "
-                                               "resets), which this kernel does not have"));
+                     unsupported_toxic(t.kind,
+                                       "it needs tc netem (delays, stalls and timed "
+                                       "resets), which this kernel does not have"));
     }
   }
   std::vector<Pending> pending;

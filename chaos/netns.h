@@ -106,7 +106,7 @@ class NetnsFabric final : public LinkControl {
   };
   struct Applied {
     std::vector<Rule> rules;
-    std::vector<Cut> cuts;                      // for links(): cut pairs
+    std::vector<Cut> cuts;                                      // for links(): cut pairs
     std::vector<std::pair<std::string, std::string>> degraded;  // for links(): (from, to)
   };
   // A rule to add: in `from`'s namespace, matching packets to `to`'s address.

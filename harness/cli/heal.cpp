@@ -1,9 +1,9 @@
+#include <fmt/core.h>
+
 #include "chaos/ledger.h"
 #include "common/exit_codes.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/options.h"
-
-#include <fmt/core.h>
 
 namespace fl::cli {
 namespace {

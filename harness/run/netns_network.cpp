@@ -3,10 +3,10 @@
 // bridge, namespaces and root table until close(). Nodes bind and are reached at their
 // namespace's address and run under `ip netns exec <ns>`; the harness reaches them through the
 // bridge. docs/netns.md.
-#include <boost/json.hpp>
 #include <fmt/core.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 
 #include "chaos/ledger.h"
 #include "chaos/netns.h"
@@ -98,8 +98,7 @@ result<std::unique_ptr<Network>> make_netns_network(const plan::Plan& plan,
   if (!ledger) return ledger.error();
   std::vector<std::string> ids;
   for (const auto& i : plan.instances()) ids.push_back(i.id);
-  auto fabric = chaos::NetnsFabric::create(
-      {ctx.run_id, plan.network.subnet, ledger->get()}, ids);
+  auto fabric = chaos::NetnsFabric::create({ctx.run_id, plan.network.subnet, ledger->get()}, ids);
   if (!fabric) {
     (*ledger)->close();
     return fabric.error();

@@ -2,13 +2,12 @@
 // namespace address, reach each other and the harness through the bridge, and a cut between two
 // of them is an nft rule. Skipped unless root.
 #include <arpa/inet.h>
+#include <fmt/core.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -56,9 +55,9 @@ bool connects(const supervisor::Endpoint& e) {
 
 // GET from inside `ns` with curl (gives up after 2 s): the status code, or "none".
 std::string get_from(const std::string& ns, const supervisor::Endpoint& e) {
-  auto r = chaos::run_tool({"ip", "netns", "exec", ns, "curl", "-s", "-m", "2", "-o", "/dev/null",
-                            "-w", "%{http_code}",
-                            "http://" + e.host + ":" + std::to_string(e.port) + "/"});
+  auto r =
+      chaos::run_tool({"ip", "netns", "exec", ns, "curl", "-s", "-m", "2", "-o", "/dev/null", "-w",
+                       "%{http_code}", "http://" + e.host + ":" + std::to_string(e.port) + "/"});
   return r ? *r : "none";
 }
 
