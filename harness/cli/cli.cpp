@@ -20,6 +20,8 @@ Commands:
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
   heal [--all]          undo what dead runs left (namespaces, nft tables, paused processes)
+  proxy LISTEN UPSTREAM [--latency D] [--jitter D] [--loss P] [--bandwidth R] ...
+                        relay TCP connections with link faults until Ctrl-C
 
 Run 'faultline <command> --help' for a command's options.
 
@@ -39,6 +41,7 @@ constexpr Command kCommands[] = {
     {"run", run_main},
     {"check", check_main},
     {"heal", heal_main},
+    {"proxy", proxy_main},
 };
 
 }  // namespace

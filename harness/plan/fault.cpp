@@ -293,4 +293,13 @@ std::vector<std::string> static_members(const Plan& plan, const Selector& s) {
   return out;
 }
 
+NetworkBackend network_backend(const Plan& plan) {
+  if (plan.network.backend) return *plan.network.backend;
+  const bool links = !plan.network.links.empty() ||
+                     std::any_of(plan.faults.begin(), plan.faults.end(), [](const FaultSpec& f) {
+                       return f.action == FaultAction::partition || f.action == FaultAction::link;
+                     });
+  return links ? NetworkBackend::proxy : NetworkBackend::direct;
+}
+
 }  // namespace fl::plan

@@ -36,4 +36,8 @@ std::vector<const Instance*> selector_candidates(const Selector& s,
 // names the plan does not have.
 std::vector<std::string> static_members(const Plan& plan, const Selector& s);
 
+// The network backend a run of `plan` uses: [network] backend, or when absent proxy if a fault
+// or [[network.link]] needs links (action partition or link), else direct.
+NetworkBackend network_backend(const Plan& plan);
+
 }  // namespace fl::plan

@@ -50,9 +50,9 @@ int db_shards(const plan::DbCluster& db) {
 }
 
 // The nodes the workload talks to: its `targets` (ids or groups) in order, else every reference
-// db instance, else every node.
-result<std::vector<load::Endpoint>> endpoints(const plan::WorkloadSpec& w,
-                                              const std::vector<supervisor::NodeStatus>& nodes) {
+// db instance, else every node; at the addresses they listen on.
+result<std::vector<load::Endpoint>> node_endpoints(
+    const plan::WorkloadSpec& w, const std::vector<supervisor::NodeStatus>& nodes) {
   std::vector<load::Endpoint> out;
   auto add = [&](const supervisor::NodeStatus& n) { out.push_back({n.id, n.host, n.port}); };
   if (!w.targets.empty()) {
@@ -86,6 +86,22 @@ result<std::vector<load::Endpoint>> endpoints(const plan::WorkloadSpec& w,
     for (const auto& n : nodes) add(n);
   }
   if (out.empty()) return Error(errc::not_found, "the plan starts no node to send load to");
+  return out;
+}
+
+// The same, at the addresses the network gives the harness's client (its "client" links: a
+// proxy listener each with backend = "proxy"), for the load and its final reads.
+result<std::vector<load::Endpoint>> endpoints(const plan::WorkloadSpec& w,
+                                              const std::vector<supervisor::NodeStatus>& nodes,
+                                              Network& network) {
+  auto out = node_endpoints(w, nodes);
+  if (!out) return out;
+  for (auto& e : *out) {
+    auto c = network.client_endpoint(e.id, {e.host, e.port});
+    if (!c) return c.error();
+    e.host = c->host;
+    e.port = c->port;
+  }
   return out;
 }
 
@@ -338,8 +354,14 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   std::atomic<bool> stopped{false};
   std::mutex runners_mu;  // guards `runners` against the stop hook while they are made
   std::vector<std::unique_ptr<load::Runner>> runners;
+  std::mutex recovery_mu;  // wakes the recovery phase on Ctrl-C
+  std::condition_variable recovery_cv;
   stop_hook([&] {
     stopped = true;
+    {
+      std::lock_guard lock(recovery_mu);
+    }
+    recovery_cv.notify_all();
     std::lock_guard lock(runners_mu);
     for (auto& runner : runners) runner->stop();
   });
@@ -353,7 +375,7 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   }
   std::vector<std::vector<load::Endpoint>> targets;
   for (const auto& w : workloads) {
-    auto t = endpoints(w, s.nodes());
+    auto t = endpoints(w, s.nodes(), s.network());
     if (!t) return fail(s.dir(), t.error().message);
     targets.push_back(std::move(*t));
   }
@@ -377,8 +399,11 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     }
   }
   chaos::SupervisorControl control(s.supervisor());
-  FaultSchedule faults(plan.faults, plan.instances(), control, s.seed(),
-                       fault_hooks(s, writer->get()));
+  // TODO(lead): links = &s.network() once branch `wiring` (Session::network()) is merged, and
+  // clock = the RESP/libfaketime ClockControl of branch `clock`. Until then partition, link and
+  // clock faults are recorded as fault.error ("this run has no ...").
+  FaultControls controls{control, nullptr, nullptr};
+  FaultSchedule faults(plan, controls, s.seed(), duration, fault_hooks(s, writer->get()));
   s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
   // [[fault]] `at` counts from the start of the recorded phase, after the (longest) warm-up.
   Duration warmup{0};
@@ -386,8 +411,16 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   if (!plan.faults.empty()) faults.start(std::chrono::steady_clock::now() + warmup);
   // Final reads begin once every workload's main phase has ended, and faults heal before them,
   // so they read what the healed cluster holds.
+  // Between them: every fault healed, then `recovery` with no load at all (Jepsen's final
+  // generator; the VOPR's liveness phase), cut short by Ctrl-C.
+  const Duration recovery = plan.recovery_time();
   std::barrier final_barrier(static_cast<std::ptrdiff_t>(count), [&]() noexcept {
     faults.stop();
+    s.event("phase.recovery", fmt::format(R"({{"duration_ns":{}}})", recovery.count()));
+    {
+      std::unique_lock lock(recovery_mu);
+      recovery_cv.wait_for(lock, recovery, [&] { return stopped.load(); });
+    }
     s.event("phase.final-reads");
   });
   std::vector<result<load::Summary>> summaries(count, Error(errc::internal, "load did not run"));
