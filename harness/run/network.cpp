@@ -12,10 +12,8 @@
 #include <utility>
 #include <vector>
 
-#if __has_include("chaos/link_proxy.h")
 #include "chaos/link_proxy.h"
-#define FL_HAVE_LINK_PROXY 1
-#endif
+#include "common/rng.h"
 
 namespace fl::run {
 namespace {
@@ -286,11 +284,10 @@ class ProxyNetwork final : public Network {
   bool closed_ = false;
 };
 
-#ifdef FL_HAVE_LINK_PROXY
 // chaos::LinkProxy as a LinkDriver.
 class LinkProxyDriver final : public LinkDriver {
  public:
-  LinkProxyDriver() : proxy_(chaos::LinkProxy::Options{}) {}
+  explicit LinkProxyDriver(uint64_t seed) : proxy_(options(seed)) {}
   result<Endpoint> add_link(const std::string& name, const Endpoint& upstream,
                             const std::string& bind_host) override {
     auto r = proxy_.add_link(name, upstream, bind_host);
@@ -306,18 +303,23 @@ class LinkProxyDriver final : public LinkDriver {
   void remove_toxic(ToxicId id) override { proxy_.remove_toxic(id); }
   Stats stats(const std::string& name) override {
     Stats out;
-    auto s = proxy_.stats(name);
-    out.connections = s.connections;
-    out.bytes_up = s.bytes_up;
-    out.bytes_down = s.bytes_down;
+    if (auto s = proxy_.stats(name)) {
+      out.connections = s->connections;
+      out.bytes_up = s->bytes_up;
+      out.bytes_down = s->bytes_down;
+    }
     return out;
   }
   void close() override { proxy_.close(); }
 
  private:
+  static chaos::LinkProxy::Options options(uint64_t seed) {
+    chaos::LinkProxy::Options o;
+    o.seed = Rng(seed).fork("network").seed();
+    return o;
+  }
   chaos::LinkProxy proxy_;
 };
-#endif
 
 }  // namespace
 
@@ -330,31 +332,17 @@ result<std::unique_ptr<Network>> make_netns_network(const plan::Plan&, const Net
 }
 #endif
 
-plan::NetworkBackend network_backend(const plan::Plan& plan) {
-  if (plan.network.backend) return *plan.network.backend;
-  const bool needs_links =
-      !plan.network.links.empty() ||
-      std::any_of(plan.faults.begin(), plan.faults.end(), [](const plan::FaultSpec& f) {
-        return f.action == plan::FaultAction::partition || f.action == plan::FaultAction::link;
-      });
-  return needs_links ? plan::NetworkBackend::proxy : plan::NetworkBackend::direct;
-}
-
 std::unique_ptr<Network> make_proxy_network(const plan::Plan& plan, const NetworkContext& ctx,
                                             std::unique_ptr<LinkDriver> driver) {
   return std::make_unique<ProxyNetwork>(plan, ctx, std::move(driver));
 }
 
 result<std::unique_ptr<Network>> make_network(const plan::Plan& plan, const NetworkContext& ctx) {
-  switch (network_backend(plan)) {
+  switch (plan::network_backend(plan)) {
     case plan::NetworkBackend::direct:
       return std::unique_ptr<Network>(std::make_unique<DirectNetwork>());
     case plan::NetworkBackend::proxy:
-#ifdef FL_HAVE_LINK_PROXY
-      return make_proxy_network(plan, ctx, std::make_unique<LinkProxyDriver>());
-#else
-      return Error(errc::unsupported, "this faultline was built without the link proxy");
-#endif
+      return make_proxy_network(plan, ctx, std::make_unique<LinkProxyDriver>(ctx.seed));
     case plan::NetworkBackend::netns:
       return make_netns_network(plan, ctx);
   }

@@ -51,8 +51,8 @@ class Network : public chaos::LinkControl {
   virtual void close() = 0;
 };
 
-// The backend the plan asks for ([network] backend; default proxy when a fault or link rule
-// needs links, else direct). Fails when it cannot be set up (netns without root).
+// The backend the plan asks for (plan::network_backend: [network] backend, default proxy when
+// a fault or link rule needs links, else direct). Fails when it cannot be set up (netns without root).
 result<std::unique_ptr<Network>> make_network(const plan::Plan& plan, const NetworkContext& ctx);
 
 // Defined in netns_network.cpp (issue 6, piece D).
@@ -83,9 +83,5 @@ class LinkDriver {
 // The proxy backend over `driver` (make_network gives it a chaos::LinkProxy).
 std::unique_ptr<Network> make_proxy_network(const plan::Plan& plan, const NetworkContext& ctx,
                                             std::unique_ptr<LinkDriver> driver);
-
-// The backend a plan runs with: [network] backend, else proxy when a [[fault]] is a partition
-// or link fault or a [[network.link]] exists, else direct.
-plan::NetworkBackend network_backend(const plan::Plan& plan);
 
 }  // namespace fl::run

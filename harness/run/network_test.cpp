@@ -3,6 +3,8 @@
 // [[network.link]] rules, events. The real proxy underneath is tested in tests/run.
 #include "harness/run/network.h"
 
+#include "harness/plan/fault.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -229,7 +231,6 @@ TEST(ProxyNetwork, LinkRulesHoldFromALinksCreationAndSurviveHealAll) {
   slow.latency = std::chrono::milliseconds(20);
   rule.toxics = {slow};
   p.network.links.push_back(rule);
-  EXPECT_EQ(network_backend(p), plan::NetworkBackend::proxy);
   Fixture f(p);
   f.link("c-0", "a", 7000);
   f.link("c-1", "b", 7001);
@@ -241,20 +242,6 @@ TEST(ProxyNetwork, LinkRulesHoldFromALinksCreationAndSurviveHealAll) {
   EXPECT_TRUE(f.state.active().empty());
   EXPECT_TRUE(f.state.closed);
   EXPECT_FALSE(f.net->link("c-1", "a", {"127.0.0.1", 7000}));
-}
-
-TEST(NetworkBackend, DefaultsToProxyOnlyWhenLinksAreFaulted) {
-  plan::Plan p = three_nodes();
-  EXPECT_EQ(network_backend(p), plan::NetworkBackend::direct);
-  plan::FaultSpec kill;
-  p.faults.push_back(kill);
-  EXPECT_EQ(network_backend(p), plan::NetworkBackend::direct);
-  plan::FaultSpec part;
-  part.action = plan::FaultAction::partition;
-  p.faults.push_back(part);
-  EXPECT_EQ(network_backend(p), plan::NetworkBackend::proxy);
-  p.network.backend = plan::NetworkBackend::direct;
-  EXPECT_EQ(network_backend(p), plan::NetworkBackend::direct);
 }
 
 }  // namespace

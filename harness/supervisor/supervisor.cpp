@@ -620,10 +620,10 @@ struct Supervisor::Impl {
   }
 
   // The endpoint `from` is given for `to`: Options::link's answer for the pair (asked once,
-  // then remembered), else `to`'s own address.
+  // then remembered), else `to`'s own address (always for a node's own address).
   result<Endpoint> reach(const std::string& from, const Node& to) {
     Endpoint real{to.st.host, to.st.port};
-    if (!opt.link) return real;
+    if (!opt.link || from == to.st.id) return real;
     auto key = std::make_pair(from, to.st.id);
     if (auto it = links.find(key); it != links.end()) return it->second;
     auto e = opt.link(from, to.st.id, real);

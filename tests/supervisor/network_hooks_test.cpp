@@ -68,7 +68,8 @@ TEST(SupervisorLink, EveryReferenceGoesThroughLinkOncePerPairAcrossRestarts) {
   };
   Supervisor sup(opts);
   auto a = listener("a");
-  auto b = listener("b", {"--print", "a={addr:a} again={host:a}:{port:a} self={host}:{port}"});
+  auto b = listener("b", {"--print", "a={addr:a} again={host:a}:{port:a} self={host}:{port}",
+                          "--print", "me={addr:b}"});
   b.env["FL_PEER"] = "{addr:a}";
   ASSERT_TRUE(sup.start({a, b}));
   {
@@ -83,6 +84,8 @@ TEST(SupervisorLink, EveryReferenceGoesThroughLinkOncePerPairAcrossRestarts) {
                                                "self=127.0.0.1:{}",
                                                bs->port)) != std::string::npos;
   })) << read_file(bs->log);
+  EXPECT_NE(read_file(bs->log).find(fmt::format("me=127.0.0.1:{}", bs->port)), std::string::npos)
+      << "a node's own address is never linked";
   ASSERT_TRUE(sup.restart("b", false));
   EXPECT_EQ(calls.size(), 1u);  // the restarted b keeps its argv: no second call
   // A later start() reuses the pair's answer and asks only for new pairs.
