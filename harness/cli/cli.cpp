@@ -19,6 +19,7 @@ Commands:
                         start the cluster, drive the workload, check the history, report
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
+  heal [--all]          undo what dead runs left (namespaces, nft tables, paused processes)
   proxy LISTEN UPSTREAM [--latency D] [--jitter D] [--loss P] [--bandwidth R] ...
                         relay TCP connections with link faults until Ctrl-C
 
@@ -39,6 +40,7 @@ constexpr Command kCommands[] = {
     {"up", up_main},
     {"run", run_main},
     {"check", check_main},
+    {"heal", heal_main},
     {"proxy", proxy_main},
 };
 
