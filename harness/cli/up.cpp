@@ -2,6 +2,8 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/options.h"
 #include "harness/cli/signals.h"
+#include "harness/control/server.h"
+#include "harness/control/session_backend.h"
 #include "harness/plan/plan.h"
 #include "harness/run/session.h"
 
@@ -184,10 +186,24 @@ int up_main(int argc, char** argv) {
   fmt::print("faultline: {} node{} ready in {:.2f}s; cluster.json in {}\n", nodes.size(),
              nodes.size() == 1 ? "" : "s", static_cast<double>(s.now()) / 1e9, s.dir().string());
   print_table(*loaded.plan, nodes, db_roles(s.dir() / "cluster.json"));
+  // The control API (`faultline ctl`, docs/control-api.md), on loopback with the run's token.
+  chaos::SupervisorControl process(s.supervisor());
+  auto control =
+      control::ControlServer::start(control::session_backend(s, process, nullptr), {s.dir()});
+  if (!control) {
+    fmt::print(stderr, "faultline up: {}\n", control.error().message);
+    s.stop_cluster();
+    s.event("run.stop",
+            boost::json::serialize(boost::json::object{{"reason", control.error().message}}));
+    return kExitHarness;
+  }
+  fmt::print("control: {} (token in {})\n", (*control)->url(),
+             (s.dir() / "control.token").string());
   fmt::print("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
 
   stop.wait_done();
+  (*control)->stop();
   fmt::print(stderr, "faultline: every node stopped ({})\n", stop.signal_name());
   s.event("run.stop", fmt::format(R"({{"reason":"{}"}})", stop.signal_name()));
   return kExitOk;
