@@ -8,14 +8,11 @@
 #include <mutex>
 #include <set>
 
+#include "chaos/partition.h"
 #include "common/rng.h"
 #include "common/units.h"
 #include "harness/control/metrics.h"
 
-#if __has_include("chaos/partition.h")
-#include "chaos/partition.h"
-#define FL_CONTROL_HAS_PARTITION 1
-#endif
 
 namespace fl::control {
 namespace {
@@ -139,7 +136,7 @@ json::array string_array(const std::vector<std::string>& v) {
   return a;
 }
 
-[[maybe_unused]] json::array cut_array(const std::vector<chaos::Cut>& cuts) {
+json::array cut_array(const std::vector<chaos::Cut>& cuts) {
   json::array a;
   for (const auto& c : cuts) a.emplace_back(json::array{c.from.c_str(), c.to.c_str()});
   return a;
@@ -314,13 +311,20 @@ struct Api::Impl {
         groups.push_back(std::get<std::vector<std::string>>(expanded));
       }
     }
-#ifdef FL_CONTROL_HAS_PARTITION
     chaos::PartitionInput in;
     in.shape = *shape;
-    in.nodes = lists[0].empty() ? b.partition_target : lists[0];
     in.groups = std::move(groups);
-    in.from = lists[1];
     in.to = lists[2];
+    if (*shape == plan::PartitionShape::isolate || *shape == plan::PartitionShape::one_way) {
+      // `nodes` names the cut-off side (as `from` does). isolate cuts it from every other node
+      // of the cluster; the client keeps reaching it.
+      in.from = lists[1].empty() ? lists[0] : lists[1];
+      if (*shape == plan::PartitionShape::isolate) {
+        for (const auto& n : b.nodes()) in.nodes.push_back(n.id);
+      }
+    } else {
+      in.nodes = lists[0].empty() ? b.partition_target : lists[0];
+    }
     if (*shape == plan::PartitionShape::primaries && b.primaries) in.primaries = b.primaries();
     result<std::vector<chaos::Cut>> cuts = [&] {
       std::lock_guard lock(mu);
@@ -330,20 +334,22 @@ struct Api::Impl {
     if (cuts->empty()) return error(400, "the partition cuts no link");
     auto handle = b.links->cut(*cuts, mode);
     if (!handle) return error(status_of(handle.error()), handle.error().message);
-    event("fault.inject", json::object{{"action", "partition"},
-                                       {"shape", plan::to_string(*shape)},
-                                       {"mode", plan::to_string(mode)},
-                                       {"nodes", string_array(in.nodes)},
-                                       {"cuts", cut_array(*cuts)},
-                                       {"handle", *handle}});
+    std::set<std::string> touched;
+    for (const auto& c : *cuts) {
+      touched.insert(c.from);
+      touched.insert(c.to);
+    }
+    event("fault.inject",
+          json::object{{"action", "partition"},
+                       {"shape", plan::to_string(*shape)},
+                       {"mode", plan::to_string(mode)},
+                       {"nodes", string_array({touched.begin(), touched.end()})},
+                       {"cuts", cut_array(*cuts)},
+                       {"handle", *handle}});
     return json_response(200, json::object{{"handle", *handle},
                                            {"shape", plan::to_string(*shape)},
                                            {"mode", plan::to_string(mode)},
                                            {"cuts", cut_array(*cuts)}});
-#else
-    (void)mode;
-    return error(501, "partitions need chaos/partition.h, not in this build");
-#endif
   }
 
   Response slow(const std::string& body) {

@@ -321,6 +321,46 @@ TEST_F(ApiTest, SlowPutsToxicsOnLinksAndHealTakesThemOff) {
   EXPECT_TRUE(l.at("cut_up").as_bool());
 }
 
+TEST_F(ApiTest, PartitionsCutThroughLinkControl) {
+  Api api(backend(true), kToken);
+  // isolate: the node alone, cut both ways from every other node of the cluster.
+  auto iso = api.handle(req("POST", "/partition", R"({"shape":"isolate","nodes":["db-1"]})"));
+  ASSERT_EQ(iso.status, 200) << iso.body;
+  ASSERT_EQ(links_.cuts.size(), 1u);
+  EXPECT_EQ(links_.cuts[0].first,
+            (std::vector<chaos::Cut>{{"db-0", "db-1"}, {"db-1", "db-0"}, {"db-1", "db-2"},
+                                     {"db-1", "lb-0"}, {"db-2", "db-1"}, {"lb-0", "db-1"}}));
+  EXPECT_EQ(links_.cuts[0].second, plan::CutMode::drop);
+  auto body = json::parse(iso.body).as_object();
+  EXPECT_EQ(body.at("handle").as_int64(), 1);
+  EXPECT_EQ(body.at("cuts").as_array().size(), 6u);
+
+  // halves of the default target (the db nodes), refused rather than dropped.
+  auto halves = api.handle(req("POST", "/partition", R"({"shape":"halves","mode":"reject"})"));
+  ASSERT_EQ(halves.status, 200) << halves.body;
+  EXPECT_EQ(links_.cuts[1].first, (std::vector<chaos::Cut>{{"db-0", "db-1"}, {"db-0", "db-2"},
+                                                           {"db-1", "db-0"}, {"db-2", "db-0"}}));
+  EXPECT_EQ(links_.cuts[1].second, plan::CutMode::reject);
+
+  // one-way: db-0 cannot reach the lb group; the lb still reaches db-0.
+  auto oneway =
+      api.handle(req("POST", "/partition", R"({"shape":"one-way","nodes":"db-0","to":"lb"})"));
+  ASSERT_EQ(oneway.status, 200) << oneway.body;
+  EXPECT_EQ(links_.cuts[2].first, (std::vector<chaos::Cut>{{"db-0", "lb-0"}}));
+
+  ASSERT_EQ(events_.size(), 3u);
+  auto e = json::parse(events_[0].substr(events_[0].find(' ') + 1)).as_object();
+  EXPECT_EQ(e.at("action").as_string(), "partition");
+  EXPECT_EQ(e.at("shape").as_string(), "isolate");
+  EXPECT_EQ(e.at("handle").as_int64(), 1);
+  EXPECT_EQ(e.at("cuts").as_array().size(), 6u);
+
+  // A shape that cuts nothing says so.
+  auto lonely = api.handle(req("POST", "/partition", R"({"shape":"halves","nodes":["db-0"]})"));
+  EXPECT_EQ(lonely.status, 400) << lonely.body;
+  EXPECT_EQ(links_.cuts.size(), 3u);
+}
+
 // Every line of the exposition is a comment (# HELP / # TYPE) or a sample `name{labels} value`,
 // and every sample's family was declared by a TYPE line before it.
 void expect_prometheus_text(const std::string& text) {
