@@ -1,13 +1,12 @@
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+
 #include "common/exit_codes.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/options.h"
 #include "harness/control/client.h"
-
-#include <fmt/core.h>
-
-#include <boost/json.hpp>
-
-#include <algorithm>
 
 namespace fl::cli {
 namespace {
@@ -98,9 +97,12 @@ int print_links(const json::value& v) {
     fmt::print("{:<24} {:<24} {:<21} {:<9} {:>6} {:>6} {:>12} {:>12}\n",
                std::string_view(o.at("from").as_string()), std::string_view(o.at("to").as_string()),
                std::string_view(o.at("listen").as_string()),
-               up && down ? "both" : up ? "up" : down ? "down" : "-", o.at("toxics").to_number<int64_t>(),
-               o.at("connections").to_number<uint64_t>(), o.at("bytes_up").to_number<uint64_t>(),
-               o.at("bytes_down").to_number<uint64_t>());
+               up && down ? "both"
+               : up       ? "up"
+               : down     ? "down"
+                          : "-",
+               o.at("toxics").to_number<int64_t>(), o.at("connections").to_number<uint64_t>(),
+               o.at("bytes_up").to_number<uint64_t>(), o.at("bytes_down").to_number<uint64_t>());
   }
   return kExitOk;
 }
@@ -127,8 +129,8 @@ int ctl_main(int argc, char** argv) {
       "args", po::value<std::vector<std::string>>()->multitoken(), "the command's arguments")(
       "mode", po::value<std::string>(), "partition: drop (default) or reject")(
       "to", po::value<std::vector<std::string>>()->multitoken(), "partition one-way: the far side")(
-      "wipe", "restart: with an empty data directory")(
-      "latency", po::value<std::string>(), "slow: added delay (\"20ms\")")(
+      "wipe", "restart: with an empty data directory")("latency", po::value<std::string>(),
+                                                       "slow: added delay (\"20ms\")")(
       "jitter", po::value<std::string>(), "slow: +- this much")(
       "loss", po::value<double>(), "slow: share of chunks dropped (0..1)")(
       "bandwidth", po::value<std::string>(), "slow: bytes per second (\"1MiB\")")(
@@ -139,8 +141,8 @@ int ctl_main(int argc, char** argv) {
   auto vm = parse_args(argc, argv, kUsage, options, positional, code);
   if (!vm) return code;
   const std::string command = (*vm)["command"].as<std::string>();
-  const auto args = vm->count("args") ? (*vm)["args"].as<std::vector<std::string>>()
-                                      : std::vector<std::string>{};
+  const auto args =
+      vm->count("args") ? (*vm)["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
   const bool raw = vm->count("json") > 0;
   auto usage_error = [&](std::string_view msg) {
     fmt::print(stderr, "faultline ctl: {}\nRun 'faultline ctl --help' for usage.\n", msg);
@@ -186,7 +188,8 @@ int ctl_main(int argc, char** argv) {
     body = json::serialize(o);
   } else if (command == "slow") {
     if (!nargs(2, 2)) return usage_error("slow takes FROM and TO (node ids or group names)");
-    json::object o{{"from", strings(split_commas(args[0]))}, {"to", strings(split_commas(args[1]))}};
+    json::object o{{"from", strings(split_commas(args[0]))},
+                   {"to", strings(split_commas(args[1]))}};
     for (const char* key : {"latency", "jitter", "bandwidth", "direction"}) {
       if (vm->count(key)) o[key] = (*vm)[key].as<std::string>();
     }
@@ -199,7 +202,8 @@ int ctl_main(int argc, char** argv) {
     if (!args.empty()) {
       const auto& h = args[0];
       if (h.empty() || h.find_first_not_of("0123456789") != std::string::npos) {
-        return usage_error(fmt::format("'{}' is not a handle (a number partition or slow printed)", h));
+        return usage_error(
+            fmt::format("'{}' is not a handle (a number partition or slow printed)", h));
       }
       body = fmt::format(R"({{"handle":{}}})", h);
     }
@@ -252,7 +256,8 @@ int ctl_main(int argc, char** argv) {
                std::string_view(v.at("mode").as_string()), v.at("handle").to_number<uint64_t>(),
                cuts_text(v));
   } else if (command == "slow") {
-    fmt::print("slowed {} -> {}, handle {}\n", args[0], args[1], v.at("handle").to_number<uint64_t>());
+    fmt::print("slowed {} -> {}, handle {}\n", args[0], args[1],
+               v.at("handle").to_number<uint64_t>());
   } else if (command == "heal") {
     if (args.empty()) {
       auto names = [&](const char* key) {
@@ -269,9 +274,11 @@ int ctl_main(int argc, char** argv) {
       fmt::print("healed handle {}\n", args[0]);
     }
   } else {
-    constexpr std::pair<std::string_view, std::string_view> kDone[] = {
-        {"kill", "killed"},   {"terminate", "terminated"}, {"pause", "paused"},
-        {"resume", "resumed"}, {"restart", "restarted"}};
+    constexpr std::pair<std::string_view, std::string_view> kDone[] = {{"kill", "killed"},
+                                                                       {"terminate", "terminated"},
+                                                                       {"pause", "paused"},
+                                                                       {"resume", "resumed"},
+                                                                       {"restart", "restarted"}};
     for (const auto& [verb, done] : kDone) {
       if (verb == command) fmt::print("{} {}\n", done, args[0]);
     }

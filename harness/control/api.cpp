@@ -2,9 +2,8 @@
 
 #include <fmt/core.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <mutex>
 #include <set>
 
@@ -12,7 +11,6 @@
 #include "common/rng.h"
 #include "common/units.h"
 #include "harness/control/metrics.h"
-
 
 namespace fl::control {
 namespace {
@@ -73,7 +71,8 @@ parsed<json::object> body_object(const std::string& body) {
 }
 
 // Rejects members not in `known`: a misspelt key must not be silently ignored.
-std::optional<Failure> unknown_keys(const json::object& o, std::initializer_list<std::string_view> known) {
+std::optional<Failure> unknown_keys(const json::object& o,
+                                    std::initializer_list<std::string_view> known) {
   for (const auto& [k, v] : o) {
     if (std::find(known.begin(), known.end(), std::string_view(k)) == known.end()) {
       std::string names;
@@ -100,7 +99,8 @@ parsed<std::vector<std::string>> strings_member(const json::object& o, std::stri
     out.emplace_back(v->as_string());
     return out;
   }
-  if (!v->is_array()) return Failure{400, fmt::format("'{}' must be a string or an array of strings", key)};
+  if (!v->is_array())
+    return Failure{400, fmt::format("'{}' must be a string or an array of strings", key)};
   for (const auto& e : v->as_array()) {
     if (!e.is_string()) return Failure{400, fmt::format("'{}' must hold strings", key)};
     out.emplace_back(e.as_string());
@@ -182,10 +182,10 @@ struct Api::Impl {
   Response nodes() {
     json::array out;
     for (const auto& n : b.nodes()) {
-      json::object o{{"id", n.id},         {"kind", n.kind},
-                     {"group", n.group},   {"state", supervisor::to_string(n.state)},
-                     {"pid", n.pid},       {"host", n.host},
-                     {"port", n.port},     {"restarts", n.restarts}};
+      json::object o{{"id", n.id},       {"kind", n.kind},
+                     {"group", n.group}, {"state", supervisor::to_string(n.state)},
+                     {"pid", n.pid},     {"host", n.host},
+                     {"port", n.port},   {"restarts", n.restarts}};
       if (n.exit_code) o["exit_code"] = *n.exit_code;
       if (n.exit_signal) o["exit_signal"] = *n.exit_signal;
       if (b.role && n.kind == "db" && n.state == supervisor::NodeState::ready) {
@@ -225,8 +225,8 @@ struct Api::Impl {
     } else if (verb == "restart") {
       r = p.restart(id, wipe);
     } else {
-      return error(404, fmt::format("unknown action '{}' (kill, terminate, pause, resume, restart)",
-                                    verb));
+      return error(
+          404, fmt::format("unknown action '{}' (kill, terminate, pause, resume, restart)", verb));
     }
     if (!r) return error(status_of(r.error()), r.error().message);
     {
@@ -237,7 +237,8 @@ struct Api::Impl {
         down_by_api.erase(id);
       }
     }
-    const std::string action = heal ? "pause" : (verb == "restart" && wipe ? "restart-wiped" : verb);
+    const std::string action =
+        heal ? "pause" : (verb == "restart" && wipe ? "restart-wiped" : verb);
     event(heal ? "fault.heal" : "fault.inject",
           json::object{{"action", action}, {"nodes", json::array{id.c_str()}}});
     return json_response(200, json::object{{"ok", true}, {"node", id}, {"action", verb}});
@@ -339,13 +340,12 @@ struct Api::Impl {
       touched.insert(c.from);
       touched.insert(c.to);
     }
-    event("fault.inject",
-          json::object{{"action", "partition"},
-                       {"shape", plan::to_string(*shape)},
-                       {"mode", plan::to_string(mode)},
-                       {"nodes", string_array({touched.begin(), touched.end()})},
-                       {"cuts", cut_array(*cuts)},
-                       {"handle", *handle}});
+    event("fault.inject", json::object{{"action", "partition"},
+                                       {"shape", plan::to_string(*shape)},
+                                       {"mode", plan::to_string(mode)},
+                                       {"nodes", string_array({touched.begin(), touched.end()})},
+                                       {"cuts", cut_array(*cuts)},
+                                       {"handle", *handle}});
     return json_response(200, json::object{{"handle", *handle},
                                            {"shape", plan::to_string(*shape)},
                                            {"mode", plan::to_string(mode)},
@@ -357,8 +357,8 @@ struct Api::Impl {
     auto o = body_object(body);
     if (auto* f = std::get_if<Failure>(&o)) return error(f->status, f->message);
     const auto& obj = std::get<json::object>(o);
-    if (auto f = unknown_keys(obj, {"from", "to", "direction", "latency", "jitter", "loss",
-                                    "bandwidth"})) {
+    if (auto f = unknown_keys(
+            obj, {"from", "to", "direction", "latency", "jitter", "loss", "bandwidth"})) {
       return error(f->status, f->message);
     }
     std::vector<std::string> ends[2];
@@ -520,8 +520,9 @@ Api::~Api() = default;
 Response Api::handle(const Request& req) {
   Impl& m = *impl_;
   if (!constant_time_equal(req.authorization, m.expected_auth)) {
-    return error(401, "missing or wrong token: send 'Authorization: Bearer <token>' with the "
-                      "token in the run directory's control.token");
+    return error(401,
+                 "missing or wrong token: send 'Authorization: Bearer <token>' with the "
+                 "token in the run directory's control.token");
   }
   const auto path = split_path(req.target);
   const bool get = req.method == "GET", post = req.method == "POST";

@@ -46,8 +46,8 @@ struct Backend {
 };
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path with an optional query: "/nodes/db-s0-r0/kill"
+  std::string method;         // "GET", "POST", ...
+  std::string target;         // path with an optional query: "/nodes/db-s0-r0/kill"
   std::string authorization;  // the Authorization header as sent ("" when absent)
   std::string body;
 };

@@ -2,12 +2,11 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -147,11 +146,11 @@ result<RunAddress> find_run(const fs::path& runs_root) {
     auto r = call(*run, "GET", "/nodes", {}, std::chrono::seconds(2));
     if (r && r->status == 200) return run;
   }
-  return Error(errc::not_found,
-               fmt::format("no running `faultline up` found under {} ({} run director{} with a "
-                           "control.json, none answering); give --run DIR",
-                           runs_root.string(), candidates.size(),
-                           candidates.size() == 1 ? "y" : "ies"));
+  return Error(
+      errc::not_found,
+      fmt::format("no running `faultline up` found under {} ({} run director{} with a "
+                  "control.json, none answering); give --run DIR",
+                  runs_root.string(), candidates.size(), candidates.size() == 1 ? "y" : "ies"));
 }
 
 }  // namespace fl::control

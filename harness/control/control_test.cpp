@@ -1,6 +1,8 @@
 // The control API against a fake backend: the request handler on its own, then the HTTP server
 // over real sockets (token, file modes, loopback only), and the /metrics text format.
 #include <arpa/inet.h>
+#include <fmt/core.h>
+#include <gtest/gtest.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -8,9 +10,6 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <fmt/core.h>
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -250,16 +249,19 @@ TEST_F(ApiTest, BadRequestsSayWhatIsWrong) {
   EXPECT_NE(bad_json.body.find("not JSON"), std::string::npos) << bad_json.body;
   auto not_object = api.handle(req("POST", "/slow", "[1]"));
   EXPECT_EQ(not_object.status, 400);
-  auto unknown_key = api.handle(req("POST", "/slow", R"({"from":"db-0","to":"db-1","latncy":"1s"})"));
+  auto unknown_key =
+      api.handle(req("POST", "/slow", R"({"from":"db-0","to":"db-1","latncy":"1s"})"));
   EXPECT_EQ(unknown_key.status, 400);
   EXPECT_NE(unknown_key.body.find("unknown key 'latncy'"), std::string::npos) << unknown_key.body;
   auto bad_shape = api.handle(req("POST", "/partition", R"({"shape":"thirds"})"));
   EXPECT_EQ(bad_shape.status, 400);
   EXPECT_NE(bad_shape.body.find("unknown shape 'thirds'"), std::string::npos) << bad_shape.body;
-  auto unknown_node = api.handle(req("POST", "/slow", R"({"from":"db-9","to":"db-1","latency":"1s"})"));
+  auto unknown_node =
+      api.handle(req("POST", "/slow", R"({"from":"db-9","to":"db-1","latency":"1s"})"));
   EXPECT_EQ(unknown_node.status, 400);
   EXPECT_NE(unknown_node.body.find("db-9"), std::string::npos);
-  auto bad_duration = api.handle(req("POST", "/slow", R"({"from":"db-0","to":"db-1","latency":"fast"})"));
+  auto bad_duration =
+      api.handle(req("POST", "/slow", R"({"from":"db-0","to":"db-1","latency":"fast"})"));
   EXPECT_EQ(bad_duration.status, 400);
   auto not_found = api.handle(req("GET", "/admin"));
   EXPECT_EQ(not_found.status, 404);
@@ -304,9 +306,11 @@ TEST_F(ApiTest, SlowPutsToxicsOnLinksAndHealTakesThemOff) {
   EXPECT_EQ(d.toxics[2].bytes_per_second, 1024u * 1024u);
   const auto handle = json::parse(r.body).at("handle").as_int64();
 
-  EXPECT_EQ(api.handle(req("POST", "/heal", fmt::format(R"({{"handle":{}}})", handle))).status, 200);
-  EXPECT_EQ(links_.healed, (std::vector<chaos::LinkControl::Handle>{
-                               static_cast<chaos::LinkControl::Handle>(handle)}));
+  EXPECT_EQ(api.handle(req("POST", "/heal", fmt::format(R"({{"handle":{}}})", handle))).status,
+            200);
+  EXPECT_EQ(
+      links_.healed,
+      (std::vector<chaos::LinkControl::Handle>{static_cast<chaos::LinkControl::Handle>(handle)}));
   EXPECT_EQ(api.handle(req("POST", "/heal")).status, 200);
   EXPECT_EQ(links_.heal_alls, 1);
   ASSERT_EQ(events_.size(), 3u);
@@ -327,9 +331,12 @@ TEST_F(ApiTest, PartitionsCutThroughLinkControl) {
   auto iso = api.handle(req("POST", "/partition", R"({"shape":"isolate","nodes":["db-1"]})"));
   ASSERT_EQ(iso.status, 200) << iso.body;
   ASSERT_EQ(links_.cuts.size(), 1u);
-  EXPECT_EQ(links_.cuts[0].first,
-            (std::vector<chaos::Cut>{{"db-0", "db-1"}, {"db-1", "db-0"}, {"db-1", "db-2"},
-                                     {"db-1", "lb-0"}, {"db-2", "db-1"}, {"lb-0", "db-1"}}));
+  EXPECT_EQ(links_.cuts[0].first, (std::vector<chaos::Cut>{{"db-0", "db-1"},
+                                                           {"db-1", "db-0"},
+                                                           {"db-1", "db-2"},
+                                                           {"db-1", "lb-0"},
+                                                           {"db-2", "db-1"},
+                                                           {"lb-0", "db-1"}}));
   EXPECT_EQ(links_.cuts[0].second, plan::CutMode::drop);
   auto body = json::parse(iso.body).as_object();
   EXPECT_EQ(body.at("handle").as_int64(), 1);
@@ -338,8 +345,9 @@ TEST_F(ApiTest, PartitionsCutThroughLinkControl) {
   // halves of the default target (the db nodes), refused rather than dropped.
   auto halves = api.handle(req("POST", "/partition", R"({"shape":"halves","mode":"reject"})"));
   ASSERT_EQ(halves.status, 200) << halves.body;
-  EXPECT_EQ(links_.cuts[1].first, (std::vector<chaos::Cut>{{"db-0", "db-1"}, {"db-0", "db-2"},
-                                                           {"db-1", "db-0"}, {"db-2", "db-0"}}));
+  EXPECT_EQ(links_.cuts[1].first,
+            (std::vector<chaos::Cut>{
+                {"db-0", "db-1"}, {"db-0", "db-2"}, {"db-1", "db-0"}, {"db-2", "db-0"}}));
   EXPECT_EQ(links_.cuts[1].second, plan::CutMode::reject);
 
   // one-way: db-0 cannot reach the lb group; the lb still reaches db-0.
@@ -396,16 +404,21 @@ TEST_F(ApiTest, MetricsAreValidPrometheusText) {
   EXPECT_EQ(r.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
   expect_prometheus_text(r.body);
   EXPECT_NE(r.body.find(R"(faultline_node_up{node="db-0",kind="db",group="db"} 1)"),
-            std::string::npos) << r.body;
+            std::string::npos)
+      << r.body;
   EXPECT_NE(r.body.find(R"(faultline_node_up{node="db-1",kind="db",group="db"} 0)"),
-            std::string::npos) << r.body;
+            std::string::npos)
+      << r.body;
   EXPECT_NE(r.body.find(R"(faultline_node_restarts_total{node="db-0",kind="db",group="db"} 2)"),
-            std::string::npos) << r.body;
+            std::string::npos)
+      << r.body;
   // Numeric INFO fields, names sanitized; "master" and "x1" are not numbers.
   EXPECT_NE(r.body.find(R"(faultline_info_keys{node="lb-0",kind="lb",group="lb"} 17)"),
-            std::string::npos) << r.body;
+            std::string::npos)
+      << r.body;
   EXPECT_NE(r.body.find(R"(faultline_info_hit_ratio{node="db-2",kind="db",group="db"} 0.25)"),
-            std::string::npos) << r.body;
+            std::string::npos)
+      << r.body;
   EXPECT_EQ(r.body.find("faultline_info_role"), std::string::npos);
   EXPECT_EQ(r.body.find("faultline_info_uptime_ms"), std::string::npos);
 }

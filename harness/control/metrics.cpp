@@ -71,14 +71,16 @@ std::string render_metrics(const std::vector<supervisor::NodeStatus>& nodes,
     out += fmt::format("faultline_node_up{{{}}} {}\n", node_labels(n),
                        n.state == supervisor::NodeState::ready ? 1 : 0);
   }
-  out += "# HELP faultline_node_paused 1 when the node's processes are stopped (SIGSTOP).\n"
-         "# TYPE faultline_node_paused gauge\n";
+  out +=
+      "# HELP faultline_node_paused 1 when the node's processes are stopped (SIGSTOP).\n"
+      "# TYPE faultline_node_paused gauge\n";
   for (const auto& n : nodes) {
     out += fmt::format("faultline_node_paused{{{}}} {}\n", node_labels(n),
                        n.state == supervisor::NodeState::paused ? 1 : 0);
   }
-  out += "# HELP faultline_node_restarts_total Restarts made by the node's restart policy.\n"
-         "# TYPE faultline_node_restarts_total counter\n";
+  out +=
+      "# HELP faultline_node_restarts_total Restarts made by the node's restart policy.\n"
+      "# TYPE faultline_node_restarts_total counter\n";
   for (const auto& n : nodes) {
     out += fmt::format("faultline_node_restarts_total{{{}}} {}\n", node_labels(n), n.restarts);
   }

@@ -1,16 +1,14 @@
 #include "harness/control/server.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sys/random.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -41,7 +39,8 @@ result<void> write_file_atomically(const fs::path& path, const std::string& text
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) return Error(errc::io_error, fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  if (ec)
+    return Error(errc::io_error, fmt::format("cannot write {}: {}", path.string(), ec.message()));
   return {};
 }
 
@@ -70,7 +69,8 @@ result<void> write_token_file(const fs::path& path, const std::string& token) {
   // never written through.
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    return Error(errc::io_error, fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+    return Error(errc::io_error,
+                 fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
   }
   const std::string text = token + "\n";
   size_t done = 0;
@@ -80,12 +80,14 @@ result<void> write_token_file(const fs::path& path, const std::string& token) {
       if (errno == EINTR) continue;
       const int e = errno;
       ::close(fd);
-      return Error(errc::io_error, fmt::format("cannot write {}: {}", path.string(), std::strerror(e)));
+      return Error(errc::io_error,
+                   fmt::format("cannot write {}: {}", path.string(), std::strerror(e)));
     }
     done += static_cast<size_t>(n);
   }
   if (::close(fd) != 0) {
-    return Error(errc::io_error, fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+    return Error(errc::io_error,
+                 fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
   }
   return {};
 }
@@ -178,20 +180,22 @@ struct ControlServer::Impl {
 ControlServer::ControlServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ControlServer::~ControlServer() { stop(); }
 
-result<std::unique_ptr<ControlServer>> ControlServer::start(Backend backend, ServerOptions options) {
+result<std::unique_ptr<ControlServer>> ControlServer::start(Backend backend,
+                                                            ServerOptions options) {
   auto token = random_token();
   if (!token) return token.error();
   auto impl = std::make_unique<Impl>(std::move(backend), *token, options.workers);
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
-  if (ec) return Error(errc::invalid_argument, fmt::format("bad control address '{}'", options.host));
+  if (ec)
+    return Error(errc::invalid_argument, fmt::format("bad control address '{}'", options.host));
   tcp::endpoint ep(address, 0);
   impl->acceptor.open(ep.protocol(), ec);
   if (!ec) impl->acceptor.bind(ep, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Error(errc::io_error, fmt::format("control API: cannot listen on {}: {}", options.host,
-                                             ec.message()));
+    return Error(errc::io_error,
+                 fmt::format("control API: cannot listen on {}: {}", options.host, ec.message()));
   }
   impl->host = options.host;
   impl->port = impl->acceptor.local_endpoint().port();
@@ -218,7 +222,9 @@ result<std::unique_ptr<ControlServer>> ControlServer::start(Backend backend, Ser
 
 const std::string& ControlServer::host() const { return impl_->host; }
 uint16_t ControlServer::port() const { return impl_->port; }
-std::string ControlServer::url() const { return fmt::format("http://{}:{}", impl_->host, impl_->port); }
+std::string ControlServer::url() const {
+  return fmt::format("http://{}:{}", impl_->host, impl_->port);
+}
 const std::string& ControlServer::token() const { return impl_->token; }
 void ControlServer::stop() { impl_->stop(); }
 

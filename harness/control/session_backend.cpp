@@ -28,7 +28,7 @@ Backend session_backend(run::Session& session, chaos::ProcessControl& process,
   b.nodes = [s] { return s->nodes(); };
   b.process = &process;
   b.links = links;
-  b.network = links                    ? std::string(links->backend())
+  b.network = links                  ? std::string(links->backend())
               : plan.network.backend ? std::string(plan::to_string(*plan.network.backend))
                                      : "direct";
   b.event = [s](std::string_view type, std::string fields) { s->event(type, fields); };
