@@ -932,7 +932,7 @@ void Loader::add_cache_group(const CacheGroup& c) {
   for (int s = 0; db.enabled && s < db.shards; ++s) {
     for (int r = 0; r < db.replicas; ++r) {
       const std::string id = db_instance_id(s, r);
-      push_flag(argv, "--db", fmt::format("{},{},{{host}}:{{port:{}}}", id, s, id));
+      push_flag(argv, "--db", fmt::format("{},{},{{addr:{}}}", id, s, id));
     }
   }
   push_flag(argv, "--write-policy", std::string(to_string(c.write_policy)));
@@ -944,7 +944,7 @@ void Loader::add_cache_group(const CacheGroup& c) {
   push_flag(argv, "--warm", std::to_string(c.warm));
   push_flag(argv, "--timeout", format_duration(c.timeout));
   if (change_feed(plan_.cluster)) {
-    push_flag(argv, "--broker", fmt::format("{{host}}:{{port:{}}}", kBrokerId));
+    push_flag(argv, "--broker", fmt::format("{{addr:{}}}", kBrokerId));
     push_flag(argv, "--changes-topic", plan_.cluster.broker.changes_topic);
   }
   for (const auto& bug : c.bugs) push_flag(argv, "--bug", bug);
@@ -974,7 +974,7 @@ void Loader::add_lb_group() {
     if (other.spec.id != lb.backends) continue;
     for (int r = 0; r < other.spec.replicas; ++r) {
       const std::string id = instance_id(other.spec, r);
-      push_flag(argv, "--backend", fmt::format("{},{{host}}:{{port:{}}}", id, id));
+      push_flag(argv, "--backend", fmt::format("{},{{addr:{}}}", id, id));
     }
   }
   push_flag(argv, "--policy", std::string(to_string(lb.policy)));
@@ -1014,7 +1014,7 @@ void Loader::add_db_group() {
     for (int r = 0; r < db.replicas; ++r) {
       const std::string id = db_instance_id(s, r);
       members.push_back("--member");
-      members.push_back(fmt::format("{},{},{{host}}:{{port:{}}}", id, s, id));
+      members.push_back(fmt::format("{},{},{{addr:{}}}", id, s, id));
     }
   }
   for (int s = 0; s < db.shards; ++s) {
@@ -1048,7 +1048,7 @@ void Loader::add_db_group() {
       add("--idle-timeout", format_duration(db.idle_timeout));
       add("--scan-count", std::to_string(db.scan_count));
       if (change_feed(plan_.cluster)) {
-        add("--broker", fmt::format("{{host}}:{{port:{}}}", kBrokerId));
+        add("--broker", fmt::format("{{addr:{}}}", kBrokerId));
         add("--changes-topic", plan_.cluster.broker.changes_topic);
       }
       spec.members.push_back(std::move(m));

@@ -101,7 +101,8 @@ struct Options {
   std::function<Placement(const plan::Instance&)> placement;
   // The endpoint instance `from` is given for instance `to` ({addr:<to>}, {port:<to>} ...) when
   // `to` itself listens on `real`: a link proxy's listener when links are proxied. Called once
-  // per (from, to) pair while start() expands templates. Null: `real`.
+  // per (from, to) pair while start() expands templates (the answer is kept for restarts and
+  // later start() calls); never for a node naming itself. Null: `real`.
   std::function<result<Endpoint>(std::string_view from, std::string_view to, const Endpoint& real)>
       link;
 };
