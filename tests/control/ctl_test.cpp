@@ -156,7 +156,8 @@ class CtlTest : public ::testing::Test {
     EXPECT_EQ(r.code, 0) << r.err;
     std::map<std::string, json::object> out;
     if (r.code != 0) return out;
-    for (const auto& n : json::parse(r.out).at("nodes").as_array()) {
+    const json::value v = json::parse(r.out);
+    for (const auto& n : v.at("nodes").as_array()) {
       out[std::string(n.at("id").as_string())] = n.as_object();
     }
     return out;
@@ -243,7 +244,8 @@ TEST_F(CtlTest, KillsPartitionsAndHealsARunningUp) {
   EXPECT_NE(heal.out.find("restarted " + slave), std::string::npos) << heal.out;
   links = ctl({"--run", run.string(), "--json", "links"});
   ASSERT_EQ(links.code, 0) << links.err;
-  for (const auto& l : json::parse(links.out).at("links").as_array()) {
+  const json::value healed = json::parse(links.out);
+  for (const auto& l : healed.at("links").as_array()) {
     EXPECT_FALSE(l.at("cut_up").as_bool() || l.at("cut_down").as_bool()) << json::serialize(l);
   }
   nodes = status(run);
