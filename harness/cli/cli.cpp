@@ -22,6 +22,8 @@ Commands:
   heal [--all]          undo what dead runs left (namespaces, nft tables, paused processes)
   proxy LISTEN UPSTREAM [--latency D] [--jitter D] [--loss P] [--bandwidth R] ...
                         relay TCP connections with link faults until Ctrl-C
+  ctl [--run DIR] status|kill|pause|resume|restart|partition|slow|heal|links|metrics
+                        control a running `faultline up`
 
 Run 'faultline <command> --help' for a command's options.
 
@@ -42,6 +44,7 @@ constexpr Command kCommands[] = {
     {"check", check_main},
     {"heal", heal_main},
     {"proxy", proxy_main},
+    {"ctl", ctl_main},
 };
 
 }  // namespace

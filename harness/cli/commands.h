@@ -13,5 +13,6 @@ int run_main(int argc, char** argv);
 int check_main(int argc, char** argv);
 int heal_main(int argc, char** argv);
 int proxy_main(int argc, char** argv);
+int ctl_main(int argc, char** argv);
 
 }  // namespace fl::cli

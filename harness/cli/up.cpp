@@ -2,6 +2,8 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/options.h"
 #include "harness/cli/signals.h"
+#include "harness/control/server.h"
+#include "harness/control/session_backend.h"
 #include "harness/plan/plan.h"
 #include "harness/run/session.h"
 
@@ -196,10 +198,25 @@ int up_main(int argc, char** argv) {
              nodes.size() == 1 ? "" : "s", static_cast<double>(s.now()) / 1e9, s.dir().string());
   print_table(*loaded.plan, nodes, node_field(s.dir() / "cluster.json", "role"),
               node_field(s.dir() / "cluster.json", "client_address"));
+  // The control API (`faultline ctl`, docs/control-api.md), on loopback with the run's token.
+  chaos::SupervisorControl process(s.supervisor());
+  chaos::LinkControl* links = s.network().backend() == "direct" ? nullptr : &s.network();
+  auto control =
+      control::ControlServer::start(control::session_backend(s, process, links), {s.dir()});
+  if (!control) {
+    fmt::print(stderr, "faultline up: {}\n", control.error().message);
+    s.stop_cluster();
+    s.event("run.stop",
+            boost::json::serialize(boost::json::object{{"reason", control.error().message}}));
+    return kExitHarness;
+  }
+  fmt::print("control: {} (token in {})\n", (*control)->url(),
+             (s.dir() / "control.token").string());
   fmt::print("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
 
   stop.wait_done();
+  (*control)->stop();
   fmt::print(stderr, "faultline: every node stopped ({})\n", stop.signal_name());
   s.event("run.stop", fmt::format(R"({{"reason":"{}"}})", stop.signal_name()));
   return kExitOk;
