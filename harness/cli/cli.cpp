@@ -19,6 +19,8 @@ Commands:
                         start the cluster, drive the workload, check the history, report
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
+  proxy LISTEN UPSTREAM [--latency D] [--jitter D] [--loss P] [--bandwidth R] ...
+                        relay TCP connections with link faults until Ctrl-C
 
 Run 'faultline <command> --help' for a command's options.
 
@@ -37,6 +39,7 @@ constexpr Command kCommands[] = {
     {"up", up_main},
     {"run", run_main},
     {"check", check_main},
+    {"proxy", proxy_main},
 };
 
 }  // namespace

@@ -11,5 +11,6 @@ int validate_main(int argc, char** argv);
 int up_main(int argc, char** argv);
 int run_main(int argc, char** argv);
 int check_main(int argc, char** argv);
+int proxy_main(int argc, char** argv);
 
 }  // namespace fl::cli

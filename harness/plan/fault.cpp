@@ -24,13 +24,26 @@ result<Selector> parse_plain(std::string_view text) {
                    fmt::format("\"{}\" is not a node id ([a-z0-9_-]+) or a selector", text));
     }
     sel.name = std::string(text);
+    if (text == "client") sel.kind = Selector::Kind::client;
     return sel;
   }
   const std::string_view group = text.substr(0, colon);
+  if (group == "region") {
+    const std::string_view name = text.substr(colon + 1);
+    if (!is_id(name)) {
+      return Error(errc::invalid_argument,
+                   fmt::format("\"{}\": a region name must match [a-z0-9_-]+", text));
+    }
+    sel.kind = Selector::Kind::region;
+    sel.name = std::string(name);
+    return sel;
+  }
   if (group != "db") {
     return Error(
         errc::invalid_argument,
-        fmt::format("\"{}\": only the db group has shard selectors (db:shard=<s>...)", text));
+        fmt::format("\"{}\": only the db group has shard selectors (db:shard=<s>...); regions "
+                    "are region:<name>",
+                    text));
   }
   sel.name = "db";
   std::string_view rest = text.substr(colon + 1);
@@ -199,6 +212,11 @@ result<Selector> parse_selector(std::string_view text) {
     }
     auto sel = parse_plain(inner);
     if (!sel) return sel;
+    if (sel->kind == Selector::Kind::client) {
+      return Error(errc::invalid_argument,
+                   fmt::format("\"{}\": client is one pseudo-node, random() has nothing to draw",
+                               text));
+    }
     sel->random = true;
     sel->text = std::string(text);
     return sel;
@@ -231,6 +249,57 @@ std::vector<const Instance*> selector_candidates(const Selector& s,
     if (match) out.push_back(&i);
   }
   return out;
+}
+
+namespace {
+
+void add_members(const Plan& plan, const std::vector<Instance>& instances, const Selector& s,
+                 std::vector<std::string>& regions_seen, std::vector<bool>& picked,
+                 bool& client) {
+  if (s.kind == Selector::Kind::client) {
+    client = true;
+    return;
+  }
+  if (s.kind == Selector::Kind::region) {
+    // A region naming itself (directly or through another) adds nothing more.
+    if (std::find(regions_seen.begin(), regions_seen.end(), s.name) != regions_seen.end()) return;
+    regions_seen.push_back(s.name);
+    for (const auto& region : plan.network.regions) {
+      if (region.name != s.name) continue;
+      for (const auto& member : region.nodes) {
+        add_members(plan, instances, member, regions_seen, picked, client);
+      }
+    }
+    return;
+  }
+  for (const Instance* i : selector_candidates(s, instances)) {
+    picked[static_cast<size_t>(i - instances.data())] = true;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> static_members(const Plan& plan, const Selector& s) {
+  const std::vector<Instance> instances = plan.instances();
+  std::vector<bool> picked(instances.size(), false);
+  std::vector<std::string> regions_seen;
+  bool client = false;
+  add_members(plan, instances, s, regions_seen, picked, client);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < instances.size(); ++i) {
+    if (picked[i]) out.push_back(instances[i].id);
+  }
+  if (client) out.emplace_back("client");
+  return out;
+}
+
+NetworkBackend network_backend(const Plan& plan) {
+  if (plan.network.backend) return *plan.network.backend;
+  const bool links = !plan.network.links.empty() ||
+                     std::any_of(plan.faults.begin(), plan.faults.end(), [](const FaultSpec& f) {
+                       return f.action == FaultAction::partition || f.action == FaultAction::link;
+                     });
+  return links ? NetworkBackend::proxy : NetworkBackend::direct;
 }
 
 }  // namespace fl::plan

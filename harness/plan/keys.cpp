@@ -28,8 +28,17 @@ constexpr std::string_view kAggregates[] = {"sum", "mean", "min", "max"};
 constexpr std::string_view kWritePolicies[] = {"write-through", "write-around", "write-back"};
 constexpr std::string_view kEvictions[] = {"lru", "lfu"};
 constexpr std::string_view kLbPolicies[] = {"round-robin", "least-connections", "key-hash"};
-constexpr std::string_view kFaultActions[] = {"kill", "terminate", "pause", "restart",
-                                              "restart-wiped"};
+constexpr std::string_view kFaultActions[] = {"kill",          "terminate", "pause", "restart",
+                                              "restart-wiped", "partition", "link",  "clock"};
+constexpr std::string_view kShapes[] = {"isolate",         "halves",    "random-halves", "bridge",
+                                        "majorities-ring", "primaries", "groups",        "one-way"};
+constexpr std::string_view kCutModes[] = {"drop", "reject"};
+constexpr std::string_view kDirections[] = {"both", "up", "down"};
+constexpr std::string_view kSelectModes[] = {"all", "one", "minority", "majority", "percent"};
+constexpr std::string_view kToxicKinds[] = {"latency", "bandwidth", "loss",      "reset",
+                                            "stall",   "slow-close", "blackhole", "refuse"};
+constexpr std::string_view kLatencyDistributions[] = {"uniform", "normal", "pareto"};
+constexpr std::string_view kBackends[] = {"direct", "proxy", "netns"};
 
 constexpr KeySpec kTopKeys[] = {
     {"name", KeyType::string},
@@ -41,6 +50,8 @@ constexpr KeySpec kTopKeys[] = {
     {"workload", KeyType::table_or_array},
     {"check", KeyType::table_array},
     {"fault", KeyType::table_array},
+    {"network", KeyType::table},
+    {"recovery", KeyType::duration},
 };
 
 constexpr KeySpec kClusterKeys[] = {
@@ -117,10 +128,67 @@ constexpr KeySpec kClusterDbQuorumKeys[] = {
 };
 
 constexpr KeySpec kFaultKeys[] = {
-    {"at", KeyType::duration},
+    {"at", KeyType::duration_list},
+    {"every", KeyType::duration},
+    {"jitter", KeyType::duration},
+    {"rate", KeyType::number},
+    {"start", KeyType::duration},
+    {"stop", KeyType::duration},
     {"action", KeyType::string, kFaultActions},
     {"target", KeyType::string},
+    {"select", KeyType::string, kSelectModes},
+    {"percent", KeyType::number},
     {"duration", KeyType::duration},
+    {"shape", KeyType::string, kShapes},
+    {"groups", KeyType::string_groups},
+    {"mode", KeyType::string, kCutModes},
+    {"to", KeyType::string},
+    {"direction", KeyType::string, kDirections},
+    {"toxics", KeyType::table_array},
+    {"latency", KeyType::duration},
+    {"distribution", KeyType::string, kLatencyDistributions},
+    {"bandwidth", KeyType::size},
+    {"loss", KeyType::number},
+    {"loss_burst", KeyType::number},
+    {"offset", KeyType::string},
+};
+
+// One entry of `toxics` in a [[fault]] or [[network.link]].
+constexpr KeySpec kToxicKeys[] = {
+    {"kind", KeyType::string, kToxicKinds},
+    {"latency", KeyType::duration},
+    {"jitter", KeyType::duration},
+    {"distribution", KeyType::string, kLatencyDistributions},
+    {"bandwidth", KeyType::size},
+    {"loss", KeyType::number},
+    {"loss_burst", KeyType::number},
+    {"after", KeyType::duration},
+    {"toxicity", KeyType::number},
+};
+
+constexpr KeySpec kNetworkKeys[] = {
+    {"backend", KeyType::string, kBackends},
+    {"subnet", KeyType::string},
+    {"region", KeyType::table_array},
+    {"link", KeyType::table_array},
+};
+
+constexpr KeySpec kRegionKeys[] = {
+    {"name", KeyType::string},
+    {"nodes", KeyType::string_array},
+};
+
+constexpr KeySpec kLinkKeys[] = {
+    {"from", KeyType::string},
+    {"to", KeyType::string},
+    {"direction", KeyType::string, kDirections},
+    {"toxics", KeyType::table_array},
+    {"latency", KeyType::duration},
+    {"jitter", KeyType::duration},
+    {"distribution", KeyType::string, kLatencyDistributions},
+    {"bandwidth", KeyType::size},
+    {"loss", KeyType::number},
+    {"loss_burst", KeyType::number},
 };
 
 constexpr KeySpec kNodeKeys[] = {
@@ -203,6 +271,11 @@ constexpr TableSpec kTables[] = {
     {"workload", "[workload]", kWorkloadKeys},
     {"check", "[[check]]", kCheckKeys},
     {"fault", "[[fault]]", kFaultKeys},
+    {"fault.toxics", "toxics entry", kToxicKeys},
+    {"network", "[network]", kNetworkKeys},
+    {"network.region", "[[network.region]]", kRegionKeys},
+    {"network.link", "[[network.link]]", kLinkKeys},
+    {"network.link.toxics", "toxics entry", kToxicKeys},
 };
 
 }  // namespace
@@ -230,6 +303,8 @@ std::string_view json_schema_type(KeyType type) {
     case KeyType::size:
     case KeyType::signal:
       return "string";
+    case KeyType::duration_list:  // or an array of them (the schema says both)
+      return "string";
     case KeyType::integer:
       return "integer";
     case KeyType::number:
@@ -239,6 +314,7 @@ std::string_view json_schema_type(KeyType type) {
     case KeyType::string_array:
     case KeyType::table_array:
     case KeyType::dependency_array:
+    case KeyType::string_groups:
       return "array";
     case KeyType::string_map:
     case KeyType::number_map:

@@ -24,6 +24,8 @@ enum class KeyType {
   table_array,       // an array of tables described by their own TableSpec
   table_or_array,    // one table ([workload]) or an array of them ([[workload]]), one TableSpec
   dependency_array,  // an array whose entries are strings or dependency tables
+  duration_list,     // one duration string or an array of them ([[fault]] at)
+  string_groups,     // an array of arrays of strings ([[fault]] groups)
 };
 
 struct KeySpec {

@@ -89,6 +89,8 @@ std::string_view expected_phrase(KeyType t) {
     case KeyType::table_array: return "an array of tables";
     case KeyType::table_or_array: return "a table or an array of tables";
     case KeyType::dependency_array: return "an array of node ids or { node, condition } tables";
+    case KeyType::duration_list: return "a duration string like \"5s\" or an array of them";
+    case KeyType::string_groups: return "an array of arrays of node ids";
   }
   return "a value";
 }
@@ -104,6 +106,11 @@ bool has_type(const toml::node& n, KeyType t) {
     case KeyType::boolean: return n.is_boolean();
     case KeyType::string_array:
     case KeyType::dependency_array: return n.is_array();
+    case KeyType::duration_list: return n.is_string() || n.is_array();
+    case KeyType::string_groups: {
+      const auto* arr = n.as_array();
+      return arr && std::all_of(arr->begin(), arr->end(), [](auto& e) { return e.is_array(); });
+    }
     case KeyType::string_map:
     case KeyType::number_map:
     case KeyType::table: return n.is_table();
@@ -226,7 +233,17 @@ class Loader {
   void read_mix(const Scope& scope, WorkloadSpec& w, bool kind_ok);
   void read_check(const toml::table& table, size_t index, size_t count, bool have_workload);
   void read_fault(const toml::table& table, size_t index, size_t count);
+  void read_fault_timing(const Scope& scope, FaultSpec& f, bool clock);
+  void read_link_toxics(const Scope& scope, std::vector<Toxic>& out, bool jitter_is_latency);
+  void read_toxic(const toml::table& table, std::string name, std::string_view parent_path,
+                  std::vector<Toxic>& out);
+  std::optional<Selector> read_selector(const Scope& scope, std::string_view key,
+                                        toml::source_region& where);
+  void read_network(const Scope& top);
   void check_faults();
+  void check_selector(Selector& sel, const toml::source_region& where, const std::string& in,
+                      bool roles_ok);
+  void check_network();
 
   std::string hint_for(std::string_view unknown, std::span<const std::string_view> known) const;
   void check_ids();
@@ -255,10 +272,28 @@ class Loader {
   // check_faults(); parallel to plan_.faults.
   struct FaultSource {
     std::string name;
-    toml::source_region table, at, target;
+    toml::source_region table, at, target, to;
     bool target_ok = false;
+    bool to_ok = false;
+    std::vector<std::vector<toml::source_region>> groups;  // parallel to FaultSpec::groups
+    std::vector<toml::source_region> toxics;                // parallel to FaultSpec::toxics
   };
   std::vector<FaultSource> fault_src_;
+  // Where each [[network.region]] node and [[network.link]] end was written, and its name.
+  struct RegionSource {
+    std::string name;
+    std::vector<toml::source_region> nodes;  // parallel to Region::nodes
+  };
+  std::vector<RegionSource> region_src_;
+  struct LinkSource {
+    std::string name;
+    toml::source_region from, to;
+    bool from_ok = false, to_ok = false;
+    std::vector<toml::source_region> toxics;  // parallel to LinkRule::toxics
+  };
+  std::vector<LinkSource> link_src_;
+  toml::source_region backend_where_;
+  bool backend_given_ = false;
 };
 
 void Loader::check_keys(const Scope& scope) {
@@ -452,10 +487,12 @@ void Loader::read_top(const toml::table& root) {
     for (size_t i = 0; i < arr.size(); ++i) read_node(*arr[i].as_table(), i, arr.size());
   }
   read_workloads(top);
+  read_network(top);
   if (const auto* faults = get(top, "fault", KeyType::table_array)) {
     const auto& arr = *faults->as_array();
     for (size_t i = 0; i < arr.size(); ++i) read_fault(*arr[i].as_table(), i, arr.size());
   }
+  if (auto d = get_duration(top, "recovery", false)) plan_.recovery = *d;
   if (const auto* checks = get(top, "check", KeyType::table_array)) {
     const auto& arr = *checks->as_array();
     for (size_t i = 0; i < arr.size(); ++i) {
@@ -895,7 +932,7 @@ void Loader::add_cache_group(const CacheGroup& c) {
   for (int s = 0; db.enabled && s < db.shards; ++s) {
     for (int r = 0; r < db.replicas; ++r) {
       const std::string id = db_instance_id(s, r);
-      push_flag(argv, "--db", fmt::format("{},{},{{host}}:{{port:{}}}", id, s, id));
+      push_flag(argv, "--db", fmt::format("{},{},{{addr:{}}}", id, s, id));
     }
   }
   push_flag(argv, "--write-policy", std::string(to_string(c.write_policy)));
@@ -907,7 +944,7 @@ void Loader::add_cache_group(const CacheGroup& c) {
   push_flag(argv, "--warm", std::to_string(c.warm));
   push_flag(argv, "--timeout", format_duration(c.timeout));
   if (change_feed(plan_.cluster)) {
-    push_flag(argv, "--broker", fmt::format("{{host}}:{{port:{}}}", kBrokerId));
+    push_flag(argv, "--broker", fmt::format("{{addr:{}}}", kBrokerId));
     push_flag(argv, "--changes-topic", plan_.cluster.broker.changes_topic);
   }
   for (const auto& bug : c.bugs) push_flag(argv, "--bug", bug);
@@ -937,7 +974,7 @@ void Loader::add_lb_group() {
     if (other.spec.id != lb.backends) continue;
     for (int r = 0; r < other.spec.replicas; ++r) {
       const std::string id = instance_id(other.spec, r);
-      push_flag(argv, "--backend", fmt::format("{},{{host}}:{{port:{}}}", id, id));
+      push_flag(argv, "--backend", fmt::format("{},{{addr:{}}}", id, id));
     }
   }
   push_flag(argv, "--policy", std::string(to_string(lb.policy)));
@@ -977,7 +1014,7 @@ void Loader::add_db_group() {
     for (int r = 0; r < db.replicas; ++r) {
       const std::string id = db_instance_id(s, r);
       members.push_back("--member");
-      members.push_back(fmt::format("{},{},{{host}}:{{port:{}}}", id, s, id));
+      members.push_back(fmt::format("{},{},{{addr:{}}}", id, s, id));
     }
   }
   for (int s = 0; s < db.shards; ++s) {
@@ -1011,7 +1048,7 @@ void Loader::add_db_group() {
       add("--idle-timeout", format_duration(db.idle_timeout));
       add("--scan-count", std::to_string(db.scan_count));
       if (change_feed(plan_.cluster)) {
-        add("--broker", fmt::format("{{host}}:{{port:{}}}", kBrokerId));
+        add("--broker", fmt::format("{{addr:{}}}", kBrokerId));
         add("--changes-topic", plan_.cluster.broker.changes_topic);
       }
       spec.members.push_back(std::move(m));
@@ -1625,6 +1662,260 @@ void Loader::read_check(const toml::table& table, size_t index, size_t count, bo
   plan_.checks.push_back(std::move(c));
 }
 
+// A signed duration: "-2s", "+1.5s" or "250ms" ([[fault]] offset).
+result<Duration> parse_signed_duration(std::string_view text) {
+  bool negative = false;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    negative = text[0] == '-';
+    text.remove_prefix(1);
+  }
+  auto d = parse_duration(text);
+  if (!d) return d;
+  return negative ? -*d : *d;
+}
+
+std::optional<Selector> Loader::read_selector(const Scope& scope, std::string_view key,
+                                              toml::source_region& where) {
+  auto text = get_string(scope, key);
+  if (!text) return std::nullopt;
+  where = scope.table->get(key)->source();
+  auto sel = parse_selector(*text);
+  if (!sel) {
+    error(where, fmt::format("'{}'{}: {}", key, scope.in(), sel.error().message));
+    return std::nullopt;
+  }
+  return std::move(*sel);
+}
+
+// When a fault fires: `at` (one time or a list), `every` (+ jitter, start, stop) or `rate`
+// (Poisson, + start, stop). In a clock fault `rate` is the clock's rate, read elsewhere.
+void Loader::read_fault_timing(const Scope& scope, FaultSpec& f, bool clock) {
+  const toml::table& table = *scope.table;
+  const bool has_at = table.contains("at");
+  const bool has_every = table.contains("every");
+  const bool has_rate = table.contains("rate") && !clock;
+  const int kinds = int(has_at) + int(has_every) + int(has_rate);
+  if (kinds == 0) {
+    error(table.source(),
+          fmt::format("missing required key 'at' in {} (or 'every' for a period, or 'rate' for "
+                      "random times{})",
+                      scope.name, clock ? "; in a clock fault 'rate' is the clock's rate" : ""));
+    return;
+  }
+  if (kinds > 1) {
+    std::vector<std::string_view> given;
+    for (auto [k, on] : {std::pair{"at", has_at}, {"every", has_every}, {"rate", has_rate}}) {
+      if (on) given.push_back(k);
+    }
+    error(table.get(given[1])->source(),
+          fmt::format("'{}' and '{}' in {} both say when the fault fires; keep one", given[0],
+                      given[1], scope.name));
+    return;
+  }
+  const Duration main = plan_.duration;
+  if (has_at) {
+    f.timing = FaultSpec::Timing::at;
+    const auto* node = get(scope, "at", KeyType::duration_list);
+    if (!node) return;
+    std::vector<const toml::node*> items;
+    if (const auto* arr = node->as_array()) {
+      if (arr->empty()) {
+        error(node->source(), fmt::format("'at' in {} must list at least one time", scope.name));
+        return;
+      }
+      for (const auto& e : *arr) items.push_back(&e);
+    } else {
+      items.push_back(node);
+    }
+    for (const auto* item : items) {
+      if (!item->is_string()) {
+        error(item->source(), fmt::format("'at' in {} must be a duration string like \"5s\" or "
+                                          "an array of them, got {}",
+                                          scope.name, toml_type_name(item->type())));
+        continue;
+      }
+      auto d = parse_duration(item->as_string()->get());
+      if (!d) {
+        error(item->source(), fmt::format("'at' in {}: {}", scope.name, d.error().message));
+        continue;
+      }
+      if (*d >= main) {
+        error(item->source(),
+              fmt::format("'at' ({}) in {} must be less than the plan's duration ({})",
+                          format_duration(*d), scope.name, format_duration(main)));
+        continue;
+      }
+      f.times.push_back(*d);
+    }
+    if (!f.times.empty()) f.at = f.times.front();
+    for (auto key : {"start", "stop"}) {
+      if (table.contains(key)) {
+        error(table.get(key)->source(),
+              fmt::format("'{}' in {} bounds 'every' or 'rate'; with 'at' the times are listed",
+                          key, scope.name));
+      }
+    }
+  } else {
+    if (has_every) {
+      f.timing = FaultSpec::Timing::every;
+      if (auto d = get_duration(scope, "every", true)) f.every = *d;
+    } else {
+      f.timing = FaultSpec::Timing::poisson;
+      if (auto r = get_number(scope, "rate", 0, true, 100)) f.rate = *r;
+    }
+    if (auto d = get_duration(scope, "start", false)) f.start = *d;
+    if (auto d = get_duration(scope, "stop", true)) f.stop = *d;
+    f.at = f.start;
+    const Duration stop = f.stop.value_or(main);
+    if (f.stop && *f.stop > main) {
+      error(table.get("stop")->source(),
+            fmt::format("'stop' ({}) in {} must be at most the plan's duration ({})",
+                        format_duration(*f.stop), scope.name, format_duration(main)));
+    } else if (f.start >= stop) {
+      error(table.get("start")->source(),
+            fmt::format("'start' ({}) in {} must be less than {} ({})", format_duration(f.start),
+                        scope.name, f.stop ? "'stop'" : "the plan's duration",
+                        format_duration(stop)));
+    }
+  }
+}
+
+void Loader::read_toxic(const toml::table& table, std::string name, std::string_view parent_path,
+                        std::vector<Toxic>& out) {
+  const std::string path = std::string(parent_path) + ".toxics";
+  Scope scope{&table, find_table(path), std::move(name)};
+  assert(scope.spec);
+  check_keys(scope);
+  static constexpr std::pair<std::string_view, Toxic::Kind> kKinds[] = {
+      {"latency", Toxic::Kind::latency},       {"bandwidth", Toxic::Kind::bandwidth},
+      {"loss", Toxic::Kind::loss},             {"reset", Toxic::Kind::reset},
+      {"stall", Toxic::Kind::stall},           {"slow-close", Toxic::Kind::slow_close},
+      {"blackhole", Toxic::Kind::blackhole},   {"refuse", Toxic::Kind::refuse},
+  };
+  static constexpr std::pair<std::string_view, Toxic::Distribution> kDists[] = {
+      {"uniform", Toxic::Distribution::uniform},
+      {"normal", Toxic::Distribution::normal},
+      {"pareto", Toxic::Distribution::pareto},
+  };
+  Toxic t;
+  t.where = {file_, table.source().begin.line, table.source().begin.column};
+  auto kind = get_enum(scope, "kind", kKinds);
+  if (!kind) {
+    if (!table.contains("kind")) {
+      error(table.source(), fmt::format("missing required key 'kind' in {}", scope.name));
+    }
+    return;
+  }
+  t.kind = *kind;
+  // The keys each kind reads; any other (besides kind and toxicity) is a mistake.
+  std::vector<std::string_view> used;
+  switch (t.kind) {
+    case Toxic::Kind::latency: used = {"latency", "jitter", "distribution"}; break;
+    case Toxic::Kind::bandwidth: used = {"bandwidth"}; break;
+    case Toxic::Kind::loss: used = {"loss", "loss_burst"}; break;
+    case Toxic::Kind::reset:
+    case Toxic::Kind::stall:
+    case Toxic::Kind::slow_close: used = {"after"}; break;
+    case Toxic::Kind::blackhole:
+    case Toxic::Kind::refuse: break;
+  }
+  for (auto&& [key, value] : table) {
+    const std::string_view k = key.str();
+    if (k == "kind" || k == "toxicity" || !find_key(*scope.spec, k)) continue;
+    if (std::find(used.begin(), used.end(), k) == used.end()) {
+      error(key.source(), fmt::format("'{}' in {} does not apply to kind = \"{}\"", k, scope.name,
+                                      to_string(t.kind)));
+    }
+  }
+  if (auto d = get_duration(scope, "latency", false)) t.latency = *d;
+  if (auto d = get_duration(scope, "jitter", false)) t.jitter = *d;
+  if (auto d = get_enum(scope, "distribution", kDists)) t.distribution = *d;
+  if (auto b = get_size(scope, "bandwidth")) t.bytes_per_second = *b;
+  if (auto p = get_number(scope, "loss", 0, false, 1)) t.probability = *p;
+  if (auto b = get_number(scope, "loss_burst", 1, false, 1e6)) t.burst = *b;
+  if (auto d = get_duration(scope, "after", false)) t.after = *d;
+  if (auto p = get_number(scope, "toxicity", 0, false, 1)) t.toxicity = *p;
+  const auto need = [&](std::string_view key) {
+    if (!table.contains(key)) {
+      error(table.source(), fmt::format("missing required key '{}' in {} (kind = \"{}\")", key,
+                                        scope.name, to_string(t.kind)));
+    }
+  };
+  if (t.kind == Toxic::Kind::latency) need("latency");
+  if (t.kind == Toxic::Kind::bandwidth) need("bandwidth");
+  if (t.kind == Toxic::Kind::loss) need("loss");
+  out.push_back(t);
+}
+
+// The toxics of a link fault or rule: `toxics = [...]` and the shorthand keys (latency, jitter,
+// distribution -> one latency toxic; bandwidth; loss, loss_burst -> one loss toxic).
+void Loader::read_link_toxics(const Scope& scope, std::vector<Toxic>& out,
+                              bool jitter_is_latency) {
+  const toml::table& table = *scope.table;
+  const auto here = [&] {
+    return Location{file_, table.source().begin.line, table.source().begin.column};
+  };
+  static constexpr std::pair<std::string_view, Toxic::Distribution> kDists[] = {
+      {"uniform", Toxic::Distribution::uniform},
+      {"normal", Toxic::Distribution::normal},
+      {"pareto", Toxic::Distribution::pareto},
+  };
+  if (table.contains("latency")) {
+    Toxic t;
+    t.kind = Toxic::Kind::latency;
+    if (auto d = get_duration(scope, "latency", false)) t.latency = *d;
+    if (jitter_is_latency) {
+      if (auto d = get_duration(scope, "jitter", false)) t.jitter = *d;
+    }
+    if (auto d = get_enum(scope, "distribution", kDists)) t.distribution = *d;
+    t.where = here();
+    t.where.line = table.get("latency")->source().begin.line;
+    t.where.column = table.get("latency")->source().begin.column;
+    out.push_back(t);
+  } else {
+    for (auto key : {"distribution", "jitter"}) {
+      if (!table.contains(key) || (std::string_view(key) == "jitter" && !jitter_is_latency)) {
+        continue;
+      }
+      error(table.get(key)->source(),
+            fmt::format("'{}' in {} shapes a latency: add 'latency'", key, scope.name));
+    }
+  }
+  if (table.contains("bandwidth")) {
+    Toxic t;
+    t.kind = Toxic::Kind::bandwidth;
+    if (auto b = get_size(scope, "bandwidth")) {
+      if (*b == 0) {
+        error(table.get("bandwidth")->source(),
+              fmt::format("'bandwidth' in {} must be greater than 0 bytes per second", scope.name));
+      }
+      t.bytes_per_second = *b;
+    }
+    const auto& w = table.get("bandwidth")->source();
+    t.where = {file_, w.begin.line, w.begin.column};
+    out.push_back(t);
+  }
+  if (table.contains("loss")) {
+    Toxic t;
+    t.kind = Toxic::Kind::loss;
+    if (auto p = get_number(scope, "loss", 0, false, 1)) t.probability = *p;
+    if (auto b = get_number(scope, "loss_burst", 1, false, 1e6)) t.burst = *b;
+    const auto& w = table.get("loss")->source();
+    t.where = {file_, w.begin.line, w.begin.column};
+    out.push_back(t);
+  } else if (table.contains("loss_burst")) {
+    error(table.get("loss_burst")->source(),
+          fmt::format("'loss_burst' in {} shapes a loss: add 'loss'", scope.name));
+  }
+  if (const auto* toxics = get(scope, "toxics", KeyType::table_array)) {
+    const auto& arr = *toxics->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) {
+      read_toxic(*arr[i].as_table(),
+                 fmt::format("toxics entry #{}{}", i + 1, scope.in()), scope.spec->path, out);
+    }
+  }
+}
+
 void Loader::read_fault(const toml::table& table, size_t index, size_t count) {
   Scope scope{&table, find_table("fault"),
               count == 1 ? std::string("[[fault]]") : fmt::format("[[fault]] #{}", index + 1)};
@@ -1640,93 +1931,537 @@ void Loader::read_fault(const toml::table& table, size_t index, size_t count) {
       {"pause", FaultAction::pause},
       {"restart", FaultAction::restart},
       {"restart-wiped", FaultAction::restart_wiped},
+      {"partition", FaultAction::partition},
+      {"link", FaultAction::link},
+      {"clock", FaultAction::clock},
   };
-  auto missing = [&](std::string_view key) {
+  static constexpr std::pair<std::string_view, PartitionShape> kShapes[] = {
+      {"isolate", PartitionShape::isolate},
+      {"halves", PartitionShape::halves},
+      {"random-halves", PartitionShape::random_halves},
+      {"bridge", PartitionShape::bridge},
+      {"majorities-ring", PartitionShape::majorities_ring},
+      {"primaries", PartitionShape::primaries},
+      {"groups", PartitionShape::groups},
+      {"one-way", PartitionShape::one_way},
+  };
+  static constexpr std::pair<std::string_view, CutMode> kModes[] = {
+      {"drop", CutMode::drop},
+      {"reject", CutMode::reject},
+  };
+  static constexpr std::pair<std::string_view, Direction> kDirections[] = {
+      {"both", Direction::both},
+      {"up", Direction::up},
+      {"down", Direction::down},
+  };
+  static constexpr std::pair<std::string_view, SelectMode> kSelect[] = {
+      {"all", SelectMode::all},           {"one", SelectMode::one},
+      {"minority", SelectMode::minority}, {"majority", SelectMode::majority},
+      {"percent", SelectMode::percent},
+  };
+  auto missing = [&](std::string_view key, std::string_view why = {}) {
     if (!table.contains(key)) {
-      error(table.source(), fmt::format("missing required key '{}' in {}", key, scope.name));
+      error(table.source(),
+            fmt::format("missing required key '{}' in {}{}", key, scope.name, why));
     }
   };
-  if (auto d = get_duration(scope, "at", false)) {
-    f.at = *d;
-    src.at = table.get("at")->source();
-    if (f.at >= plan_.duration) {
-      error(src.at, fmt::format("'at' ({}) in {} must be less than the plan's duration ({})",
-                                format_duration(f.at), scope.name,
-                                format_duration(plan_.duration)));
-    }
-  } else {
-    missing("at");
-  }
   const auto action = get_enum(scope, "action", kActions);
   if (action) {
     f.action = *action;
   } else {
     missing("action");
   }
-  if (auto text = get_string(scope, "target")) {
-    src.target = table.get("target")->source();
-    if (auto sel = parse_selector(*text)) {
-      f.target = std::move(*sel);
-      src.target_ok = true;
-    } else {
-      error(src.target, fmt::format("'target' in {}: {}", scope.name, sel.error().message));
+  const bool clock = action == FaultAction::clock;
+  const bool partition = action == FaultAction::partition;
+  const bool link = action == FaultAction::link;
+  read_fault_timing(scope, f, clock);
+  if (table.contains("at")) src.at = table.get("at")->source();
+
+  // Keys that belong to one action only.
+  if (action) {
+    const auto only = [&](std::string_view key, bool ok, std::string_view actions) {
+      if (!ok && table.contains(key)) {
+        error(table.get(key)->source(),
+              fmt::format("'{}' in {} applies only to action = {}", key, scope.name, actions));
+      }
+    };
+    for (auto key : {"shape", "groups", "mode"}) only(key, partition, "\"partition\"");
+    only("to", partition || link, "\"partition\" (shape = \"one-way\") or \"link\"");
+    for (auto key : {"direction", "toxics", "latency", "distribution", "bandwidth", "loss",
+                     "loss_burst"}) {
+      only(key, link, "\"link\"");
     }
-  } else {
-    missing("target");
+    only("offset", clock, "\"clock\"");
+    only("jitter", link || table.contains("every"),
+         "\"link\" (a latency's jitter), or with 'every'");
+  }
+
+  if (auto sel = read_selector(scope, "target", src.target)) {
+    f.target = std::move(*sel);
+    src.target_ok = true;
+  }
+  if (auto mode = get_enum(scope, "select", kSelect)) f.select = *mode;
+  if (auto p = get_number(scope, "percent", 0, true, 100)) {
+    f.percent = *p;
+    if (f.select != SelectMode::percent) {
+      error(table.get("percent")->source(),
+            fmt::format("'percent' in {} needs select = \"percent\"", scope.name));
+    }
+  } else if (f.select == SelectMode::percent && !table.contains("percent")) {
+    missing("percent", " (select = \"percent\")");
+  }
+
+  if (f.timing == FaultSpec::Timing::every) {
+    if (auto d = get_duration(scope, "jitter", false)) {
+      f.jitter = *d;
+      if (f.every.count() > 0 && 2 * *d >= f.every) {
+        error(table.get("jitter")->source(),
+              fmt::format("'jitter' ({}) in {} must be less than half of 'every' ({})",
+                          format_duration(*d), scope.name, format_duration(f.every)));
+      }
+    }
   }
   if (auto d = get_duration(scope, "duration", true)) {
     if (action && (*action == FaultAction::restart || *action == FaultAction::restart_wiped)) {
       error(table.get("duration")->source(),
-            fmt::format("'duration' in {} applies only to action = \"kill\", \"terminate\" or "
-                        "\"pause\" (a restart is over once the node is ready again)",
+            fmt::format("'duration' in {} applies only to action = \"kill\", \"terminate\", "
+                        "\"pause\", \"partition\", \"link\" or \"clock\" (a restart is over once "
+                        "the node is ready again)",
                         scope.name));
     } else {
       f.duration = *d;
+      // A periodic fault heals before it fires again.
+      if (f.timing == FaultSpec::Timing::every && f.every.count() > 0 &&
+          *d + 2 * f.jitter >= f.every) {
+        error(table.get("duration")->source(),
+              fmt::format("'duration' ({}) in {} must be shorter than 'every' ({}) minus twice "
+                          "'jitter' ({}), so each injection heals before the next",
+                          format_duration(*d), scope.name, format_duration(f.every),
+                          format_duration(f.jitter)));
+      }
+    }
+  }
+
+  if (partition) {
+    const auto shape = get_enum(scope, "shape", kShapes);
+    if (shape) {
+      f.shape = *shape;
+    } else {
+      missing("shape");
+    }
+    if (auto mode = get_enum(scope, "mode", kModes)) f.mode = *mode;
+    const bool shape_ok = shape.has_value();
+    if (const auto* groups = get(scope, "groups", KeyType::string_groups)) {
+      if (shape_ok && f.shape != PartitionShape::groups) {
+        error(groups->source(),
+              fmt::format("'groups' in {} applies only to shape = \"groups\"", scope.name));
+      }
+      const auto& arr = *groups->as_array();
+      if (arr.size() < 2) {
+        error(groups->source(),
+              fmt::format("'groups' in {} must list at least two groups", scope.name));
+      }
+      for (const auto& g : arr) {
+        std::vector<Selector> group;
+        std::vector<toml::source_region> where;
+        for (const auto& e : *g.as_array()) {
+          if (!e.is_string()) {
+            error(e.source(), fmt::format("'groups' in {} must hold node ids, got {}",
+                                          scope.name, toml_type_name(e.type())));
+            continue;
+          }
+          auto sel = parse_selector(e.as_string()->get());
+          if (!sel) {
+            error(e.source(), fmt::format("'groups' in {}: {}", scope.name, sel.error().message));
+            continue;
+          }
+          group.push_back(std::move(*sel));
+          where.push_back(e.source());
+        }
+        if (g.as_array()->empty()) {
+          error(g.source(), fmt::format("a group in 'groups' in {} is empty", scope.name));
+        }
+        f.groups.push_back(std::move(group));
+        src.groups.push_back(std::move(where));
+      }
+    } else if (shape_ok && f.shape == PartitionShape::groups) {
+      missing("groups", " (shape = \"groups\")");
+    }
+    if (shape_ok) {
+      const bool one_way = f.shape == PartitionShape::one_way;
+      if (one_way || f.shape == PartitionShape::isolate) {
+        missing("target", one_way ? " (shape = \"one-way\": the side that cannot reach 'to')"
+                                  : " (shape = \"isolate\": the node(s) cut off)");
+      }
+      if (one_way) {
+        missing("to", " (shape = \"one-way\": what 'target' cannot reach)");
+      } else if (table.contains("to")) {
+        error(table.get("to")->source(),
+              fmt::format("'to' in {} applies only to shape = \"one-way\"", scope.name));
+      }
+      if (f.shape == PartitionShape::groups) {
+        for (auto key : {"target", "select"}) {
+          if (table.contains(key)) {
+            error(table.get(key)->source(),
+                  fmt::format("'{}' in {} does not apply to shape = \"groups\" (the groups name "
+                              "the nodes)",
+                              key, scope.name));
+          }
+        }
+      }
+    }
+  } else if (action && action != FaultAction::link) {
+    missing("target");
+  }
+  if (link) {
+    missing("target", " (action = \"link\": the links' connecting side)");
+    if (auto d = get_enum(scope, "direction", kDirections)) f.direction = *d;
+    read_link_toxics(scope, f.toxics, f.timing != FaultSpec::Timing::every);
+    if (f.timing == FaultSpec::Timing::every && table.contains("latency") &&
+        table.contains("jitter")) {
+      error(table.get("jitter")->source(),
+            fmt::format("'jitter' in {} moves each firing of 'every' here; a latency's jitter "
+                        "goes in toxics = [{{ kind = \"latency\", latency = ..., jitter = ... }}]",
+                        scope.name));
+    }
+    if (f.toxics.empty() && !table.contains("toxics")) {
+      error(table.source(),
+            fmt::format("{} (action = \"link\") needs a toxic: 'latency', 'bandwidth', 'loss' or "
+                        "'toxics'",
+                        scope.name));
+    }
+    for (const auto& t : f.toxics) {
+      src.toxics.push_back(toml::source_region{{t.where.line, t.where.column},
+                                               {t.where.line, t.where.column}, nullptr});
+    }
+  }
+  if ((partition && table.contains("to")) || link) {
+    if (auto sel = read_selector(scope, "to", src.to)) {
+      f.to = std::move(*sel);
+      src.to_ok = true;
+    }
+  }
+  if (clock) {
+    if (auto text = get_string(scope, "offset")) {
+      auto d = parse_signed_duration(*text);
+      if (!d) {
+        error(table.get("offset")->source(),
+              fmt::format("'offset' in {}: {}", scope.name, d.error().message));
+      } else {
+        f.clock_offset = *d;
+      }
+    }
+    if (auto r = get_number(scope, "rate", 0, true, 1000)) f.clock_rate = *r;
+    if (!table.contains("offset") && !table.contains("rate")) {
+      error(table.source(), fmt::format("{} (action = \"clock\") needs 'offset' (\"-2s\"), "
+                                        "'rate' (the clock's speed, 1 = real time) or both",
+                                        scope.name));
     }
   }
   plan_.faults.push_back(std::move(f));
   fault_src_.push_back(std::move(src));
 }
 
-// Fault targets against the plan's nodes: names exist, shards exist, roles exist in the mode.
-void Loader::check_faults() {
+void Loader::read_network(const Scope& top) {
+  auto scope = sub_table(top, "network", "[network]");
+  if (!scope) return;
+  const toml::table& table = *scope->table;
+  NetworkSpec& net = plan_.network;
+  net.where = {file_, table.source().begin.line, table.source().begin.column};
+  static constexpr std::pair<std::string_view, NetworkBackend> kBackends[] = {
+      {"direct", NetworkBackend::direct},
+      {"proxy", NetworkBackend::proxy},
+      {"netns", NetworkBackend::netns},
+  };
+  static constexpr std::pair<std::string_view, Direction> kDirections[] = {
+      {"both", Direction::both},
+      {"up", Direction::up},
+      {"down", Direction::down},
+  };
+  if (auto b = get_enum(*scope, "backend", kBackends)) {
+    net.backend = *b;
+    backend_where_ = table.get("backend")->source();
+    backend_given_ = true;
+  }
+  if (auto subnet = get_string(*scope, "subnet")) {
+    static const std::regex kSlash16(R"((\d{1,3})\.(\d{1,3})\.0\.0/16)");
+    std::smatch m;
+    if (!std::regex_match(*subnet, m, kSlash16) || std::stoi(m[1]) > 255 ||
+        std::stoi(m[2]) > 255) {
+      error(table.get("subnet")->source(),
+            fmt::format("'subnet' in [network] must be an IPv4 /16 like \"10.213.0.0/16\", got "
+                        "\"{}\"",
+                        *subnet));
+    } else {
+      net.subnet = *subnet;
+    }
+  }
+  if (const auto* regions = get(*scope, "region", KeyType::table_array)) {
+    const auto& arr = *regions->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) {
+      const auto& t = *arr[i].as_table();
+      Scope rs{&t, find_table("network.region"),
+               arr.size() == 1 ? std::string("[[network.region]]")
+                               : fmt::format("[[network.region]] #{}", i + 1)};
+      check_keys(rs);
+      Region r;
+      RegionSource rsrc;
+      rsrc.name = rs.name;
+      r.where = {file_, t.source().begin.line, t.source().begin.column};
+      if (auto name = get_string(rs, "name")) {
+        if (!valid_id(*name)) {
+          error(t.get("name")->source(),
+                fmt::format("'name' in {} must match [a-z0-9_-]+, got \"{}\"", rs.name, *name));
+        } else if (std::any_of(net.regions.begin(), net.regions.end(),
+                               [&](const Region& o) { return o.name == *name; })) {
+          error(t.get("name")->source(),
+                fmt::format("duplicate region name '{}' in {}", *name, rs.name));
+        } else {
+          r.name = *name;
+        }
+      } else if (!t.contains("name")) {
+        error(t.source(), fmt::format("missing required key 'name' in {}", rs.name));
+      }
+      if (const auto* nodes = get(rs, "nodes", KeyType::string_array)) {
+        for (const auto& e : *nodes->as_array()) {
+          if (!e.is_string()) {
+            error(e.source(), fmt::format("'nodes' in {} must hold node ids, got {}", rs.name,
+                                          toml_type_name(e.type())));
+            continue;
+          }
+          auto sel = parse_selector(e.as_string()->get());
+          if (!sel) {
+            error(e.source(), fmt::format("'nodes' in {}: {}", rs.name, sel.error().message));
+            continue;
+          }
+          r.nodes.push_back(std::move(*sel));
+          rsrc.nodes.push_back(e.source());
+        }
+        if (nodes->as_array()->empty()) {
+          error(nodes->source(), fmt::format("'nodes' in {} must not be empty", rs.name));
+        }
+      } else if (!t.contains("nodes")) {
+        error(t.source(), fmt::format("missing required key 'nodes' in {}", rs.name));
+      }
+      net.regions.push_back(std::move(r));
+      region_src_.push_back(std::move(rsrc));
+    }
+  }
+  if (const auto* links = get(*scope, "link", KeyType::table_array)) {
+    const auto& arr = *links->as_array();
+    for (size_t i = 0; i < arr.size(); ++i) {
+      const auto& t = *arr[i].as_table();
+      Scope ls{&t, find_table("network.link"),
+               arr.size() == 1 ? std::string("[[network.link]]")
+                               : fmt::format("[[network.link]] #{}", i + 1)};
+      check_keys(ls);
+      LinkRule rule;
+      LinkSource lsrc;
+      lsrc.name = ls.name;
+      rule.where = {file_, t.source().begin.line, t.source().begin.column};
+      for (auto key : {"from", "to"}) {
+        const bool from = std::string_view(key) == "from";
+        auto& where = from ? lsrc.from : lsrc.to;
+        if (auto sel = read_selector(ls, key, where)) {
+          (from ? rule.from : rule.to) = std::move(*sel);
+          (from ? lsrc.from_ok : lsrc.to_ok) = true;
+        } else if (!t.contains(key)) {
+          error(t.source(), fmt::format("missing required key '{}' in {}", key, ls.name));
+        }
+      }
+      if (auto d = get_enum(ls, "direction", kDirections)) rule.direction = *d;
+      read_link_toxics(ls, rule.toxics, true);
+      if (rule.toxics.empty() && !t.contains("toxics")) {
+        error(t.source(), fmt::format("{} needs a toxic: 'latency', 'bandwidth', 'loss' or "
+                                      "'toxics'",
+                                      ls.name));
+      }
+      for (const auto& tx : rule.toxics) {
+        lsrc.toxics.push_back(toml::source_region{{tx.where.line, tx.where.column},
+                                                  {tx.where.line, tx.where.column}, nullptr});
+      }
+      net.links.push_back(std::move(rule));
+      link_src_.push_back(std::move(lsrc));
+    }
+  }
+}
+
+// One selector against the plan's nodes and regions: names exist, shards exist, roles exist in
+// the replication mode. `roles_ok`: false where nodes are fixed for the whole run (regions, link
+// rules), which have no use for a role or a random draw.
+void Loader::check_selector(Selector& sel, const toml::source_region& where,
+                            const std::string& in, bool roles_ok) {
   std::vector<std::string_view> known;
   for (const auto& [id, idx] : group_index_) known.push_back(id);
   for (const auto& [id, idx] : instance_owner_) known.push_back(id);
   std::sort(known.begin(), known.end());
   const DbCluster& db = plan_.cluster.db;
-  for (size_t i = 0; i < plan_.faults.size(); ++i) {
-    const FaultSource& src = fault_src_[i];
-    if (!src.target_ok) continue;
-    Selector& sel = plan_.faults[i].target;
-    const std::string in = fmt::format("'target' in {}", src.name);
-    if (sel.kind == Selector::Kind::instance) {
+  if (!roles_ok && sel.random) {
+    error(where, fmt::format("{}: \"{}\" draws at random, and these nodes are fixed for the "
+                             "whole run",
+                             in, sel.text));
+    return;
+  }
+  switch (sel.kind) {
+    case Selector::Kind::client:
+      return;
+    case Selector::Kind::region: {
+      std::vector<std::string_view> names;
+      for (const auto& r : plan_.network.regions) names.push_back(r.name);
+      if (std::find(names.begin(), names.end(), sel.name) == names.end()) {
+        std::string message = fmt::format("{} names unknown region '{}'", in, sel.name);
+        if (names.empty()) {
+          message += " (the plan has no [[network.region]])";
+        } else if (auto near = closest_match(sel.name, names)) {
+          message += fmt::format(" (did you mean 'region:{}'?)", *near);
+        }
+        error(where, std::move(message));
+      }
+      return;
+    }
+    case Selector::Kind::instance:
+    case Selector::Kind::group:
       if (group_index_.count(sel.name)) {
         sel.kind = Selector::Kind::group;
       } else if (!instance_owner_.count(sel.name)) {
-        error(src.target, fmt::format("{} names unknown node '{}'{}", in, sel.name,
-                                      hint_for(sel.name, known)));
+        error(where, fmt::format("{} names unknown node '{}'{}", in, sel.name,
+                                 hint_for(sel.name, known)));
       }
-      continue;
+      return;
+    case Selector::Kind::shard:
+    case Selector::Kind::master:
+    case Selector::Kind::slaves:
+      break;
+  }
+  if (!db.enabled) {
+    error(where, fmt::format("{}: \"{}\" selects db nodes, and the plan has no [cluster.db]", in,
+                             sel.text));
+  } else if (sel.shard >= db.shards) {
+    error(where, fmt::format("{}: shard {} does not exist ([cluster.db] has {} shard{}, 0 .. {})",
+                             in, sel.shard, db.shards, db.shards == 1 ? "" : "s", db.shards - 1));
+  } else if (sel.kind != Selector::Kind::shard && !roles_ok) {
+    error(where, fmt::format("{}: \"{}\" selects by role, and roles change during a run; name "
+                             "the nodes, or db:shard={}",
+                             in, sel.text, sel.shard));
+  } else if (sel.kind != Selector::Kind::shard && db.replication == Replication::quorum) {
+    error(where, fmt::format("{}: \"{}\" selects by role, and replication = \"quorum\" has no "
+                             "masters or slaves (name a node, or db:shard=0)",
+                             in, sel.text));
+  } else if (sel.kind == Selector::Kind::slaves && db.replicas == 1) {
+    error(where, fmt::format("{}: \"{}\" can select nothing: with replicas = 1 every shard is a "
+                             "lone master",
+                             in, sel.text));
+  }
+}
+
+// Fault selectors against the plan's nodes, and what each action can do to them.
+void Loader::check_faults() {
+  for (size_t i = 0; i < plan_.faults.size(); ++i) {
+    const FaultSource& src = fault_src_[i];
+    FaultSpec& f = plan_.faults[i];
+    if (src.target_ok) {
+      check_selector(f.target, src.target, fmt::format("'target' in {}", src.name), true);
+      const bool process = f.action != FaultAction::partition && f.action != FaultAction::link;
+      if (process && f.target.kind == Selector::Kind::client) {
+        error(src.target, fmt::format("'target' in {}: action = \"{}\" acts on nodes, and "
+                                      "\"client\" is the harness's own connections",
+                                      src.name, to_string(f.action)));
+      }
     }
-    if (!db.enabled) {
-      error(src.target, fmt::format("{}: \"{}\" selects db nodes, and the plan has no "
-                                    "[cluster.db]",
-                                    in, sel.text));
-    } else if (sel.shard >= db.shards) {
-      error(src.target, fmt::format("{}: shard {} does not exist ([cluster.db] has {} shard{}, "
-                                    "0 .. {})",
-                                    in, sel.shard, db.shards, db.shards == 1 ? "" : "s",
-                                    db.shards - 1));
-    } else if (sel.kind != Selector::Kind::shard && db.replication == Replication::quorum) {
-      error(src.target, fmt::format("{}: \"{}\" selects by role, and replication = \"quorum\" "
-                                    "has no masters or slaves (name a node, or db:shard=0)",
-                                    in, sel.text));
-    } else if (sel.kind == Selector::Kind::slaves && db.replicas == 1) {
-      error(src.target, fmt::format("{}: \"{}\" can select nothing: with replicas = 1 every "
-                                    "shard is a lone master",
-                                    in, sel.text));
+    if (src.to_ok && f.to) {
+      check_selector(*f.to, src.to, fmt::format("'to' in {}", src.name), true);
     }
+    for (size_t g = 0; g < f.groups.size(); ++g) {
+      for (size_t k = 0; k < f.groups[g].size(); ++k) {
+        check_selector(f.groups[g][k], src.groups[g][k], fmt::format("'groups' in {}", src.name),
+                       true);
+      }
+    }
+    if (f.action == FaultAction::partition && f.shape == PartitionShape::primaries) {
+      const DbCluster& db = plan_.cluster.db;
+      if (!db.enabled || db.replication == Replication::quorum) {
+        error(src.table, fmt::format("{} (shape = \"primaries\") cuts off every shard's master, "
+                                     "and the plan has {}",
+                                     src.name,
+                                     db.enabled ? "replication = \"quorum\" (no masters)"
+                                                : "no [cluster.db]"));
+      }
+    }
+  }
+}
+
+// [network] against the faults and nodes: regions and link rules name real nodes, and the
+// backend can do what the faults and rules ask.
+void Loader::check_network() {
+  NetworkSpec& net = plan_.network;
+  for (size_t r = 0; r < net.regions.size(); ++r) {
+    for (size_t k = 0; k < net.regions[r].nodes.size(); ++k) {
+      check_selector(net.regions[r].nodes[k], region_src_[r].nodes[k],
+                     fmt::format("'nodes' in {}", region_src_[r].name), false);
+    }
+  }
+  for (size_t l = 0; l < net.links.size(); ++l) {
+    const LinkSource& src = link_src_[l];
+    if (src.from_ok) {
+      check_selector(net.links[l].from, src.from, fmt::format("'from' in {}", src.name), false);
+    }
+    if (src.to_ok) {
+      check_selector(net.links[l].to, src.to, fmt::format("'to' in {}", src.name), false);
+    }
+  }
+  if (!net.backend) return;
+  const NetworkBackend backend = *net.backend;
+  const std::string said = fmt::format("[network] backend = \"{}\" (line {})", to_string(backend),
+                                       backend_where_.begin.line);
+  if (backend == NetworkBackend::direct) {
+    for (size_t i = 0; i < plan_.faults.size(); ++i) {
+      const FaultAction a = plan_.faults[i].action;
+      if (a != FaultAction::partition && a != FaultAction::link) continue;
+      error(fault_src_[i].table,
+            fmt::format("{} (action = \"{}\") needs links the harness controls, and {} has none: "
+                        "write backend = \"proxy\" (or \"netns\"), or leave backend out",
+                        fault_src_[i].name, to_string(a), said));
+    }
+    for (size_t l = 0; l < net.links.size(); ++l) {
+      error(link_src_[l].from.begin.line ? link_src_[l].from
+                                         : toml::source_region{{net.links[l].where.line,
+                                                                net.links[l].where.column},
+                                                               {},
+                                                               nullptr},
+            fmt::format("{} needs links the harness controls, and {} has none: write backend = "
+                        "\"proxy\", or leave backend out",
+                        link_src_[l].name, said));
+    }
+    return;
+  }
+  if (backend != NetworkBackend::netns) return;
+  // What nftables can do at packet level: drop everything, drop at random (loss without
+  // bursts), cap a rate. Delays need tc netem, which this kernel lacks.
+  auto check_toxics = [&](const std::vector<Toxic>& toxics,
+                          const std::vector<toml::source_region>& where, const std::string& in) {
+    for (size_t t = 0; t < toxics.size(); ++t) {
+      const Toxic& x = toxics[t];
+      std::string why;
+      if (x.kind == Toxic::Kind::loss && x.burst != 1) {
+        why = "nftables drops packets independently (loss_burst = 1)";
+      } else if (x.kind != Toxic::Kind::loss && x.kind != Toxic::Kind::bandwidth) {
+        why = "it does loss and bandwidth at packet level only; delays, stalls and resets need "
+              "tc netem, which is not in this kernel";
+      }
+      if (x.toxicity != 1 && why.empty()) {
+        why = "nftables rules apply to every connection (toxicity = 1)";
+      }
+      if (why.empty()) continue;
+      error(where[t], fmt::format("toxic '{}' in {} cannot run on {}: {}; use backend = "
+                                  "\"proxy\"",
+                                  to_string(x.kind), in, said, why));
+    }
+  };
+  for (size_t i = 0; i < plan_.faults.size(); ++i) {
+    check_toxics(plan_.faults[i].toxics, fault_src_[i].toxics, fault_src_[i].name);
+  }
+  for (size_t l = 0; l < net.links.size(); ++l) {
+    check_toxics(net.links[l].toxics, link_src_[l].toxics, link_src_[l].name);
   }
 }
 
@@ -1959,6 +2694,7 @@ LoadResult Loader::load(std::string_view text) {
   check_templates();
   check_targets();
   check_faults();
+  check_network();
   std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
   });

@@ -543,8 +543,28 @@ std::string_view to_string(SelectMode m);
 // One [[fault]]: what happens to which nodes or links, when, and for how long.
 struct FaultSpec {
   // --- when (owned by the schedule: harness/run/fault_schedule, chaos/schedule) ---
-  // Time from the start of the recorded (main) phase. Required; less than the plan's duration.
+  // Times count from the start of the recorded (main) phase; chaos::fire_times() expands them.
+  // One of `at` (one time or a list), `every` or `rate` (Poisson) is required.
+  enum class Timing {
+    at,       // at = "5s" or at = ["5s", "15s"]: each listed time
+    every,    // every = "10s": start, start + every, ... before stop, each +- jitter
+    poisson,  // rate = 0.2: random arrivals, `rate` per second on average, in [start, stop)
+  };
+  Timing timing = Timing::at;
+  // The first time the fault may fire: the first listed `at`, or `start`.
   Duration at = 0s;
+  // Timing::at: every listed time, as written (at == times.front()). Each below the duration.
+  std::vector<Duration> times;
+  // Timing::every: the period, and the most each firing is moved earlier or later (uniform,
+  // from the seed; below every / 2). Default jitter 0s.
+  Duration every = 0s;
+  Duration jitter = 0s;
+  // Timing::poisson: mean firings per second.
+  double rate = 0;
+  // every / poisson: the window [start, stop) firings fall in. Defaults 0s and the end of the
+  // main phase.
+  Duration start = 0s;
+  std::optional<Duration> stop;
   // --- what ---
   FaultAction action = FaultAction::kill;
   // Process and clock faults: the nodes it acts on. partition: the nodes divided (default: the
@@ -627,6 +647,11 @@ struct Plan {
   // [[fault]] entries, in file order (the scheduler orders them by `at`).
   std::vector<FaultSpec> faults;
   NetworkSpec network;
+  // After the main phase every fault is healed, then the cluster is left this long with no
+  // load before final reads and convergence checks (`recovery`). Absent: 1s when the plan has
+  // faults, else 0s (recovery_time()).
+  std::optional<Duration> recovery;
+  Duration recovery_time() const { return recovery.value_or(faults.empty() ? 0s : 1s); }
   std::filesystem::path source;  // the file it was loaded from (empty for strings)
 
   // Every process the plan runs, replicas expanded, in an order where each instance comes after

@@ -673,6 +673,141 @@ TEST(PlanFault, SelectorSyntax) {
   }
 }
 
+TEST(PlanFault, RegionAndClientSelectors) {
+  const Selector east = parse_selector("region:east").value();
+  EXPECT_EQ(east.kind, Selector::Kind::region);
+  EXPECT_EQ(east.name, "east");
+  EXPECT_EQ(parse_selector("client").value().kind, Selector::Kind::client);
+  for (std::string_view bad : {"region:", "region:East", "random(client)", "regions:east"}) {
+    EXPECT_FALSE(parse_selector(bad)) << bad;
+  }
+}
+
+TEST(PlanFault, StaticMembers) {
+  Plan p = load_good("tests/plans/good/workload.toml");
+  using V = std::vector<std::string>;
+  auto members = [&](std::string_view text) {
+    return static_members(p, parse_selector(text).value());
+  };
+  EXPECT_EQ(members("db:shard=1:master"), (V{"db-s1-r0", "db-s1-r1", "db-s1-r2"}));
+  EXPECT_EQ(members("db:shard=0:slave"), (V{"db-s0-r0", "db-s0-r1", "db-s0-r2"}));
+  EXPECT_EQ(members("db:shard=2"), (V{"db-s2-r0", "db-s2-r1", "db-s2-r2"}));
+  EXPECT_EQ(members("db-s0-r1"), (V{"db-s0-r1"}));
+  EXPECT_EQ(members("redis"), (V{"redis"}));
+  EXPECT_EQ(members("random(db:shard=2)").size(), 3u);
+  EXPECT_EQ(members("client"), (V{"client"}));
+  EXPECT_TRUE(members("nosuch").empty());
+  EXPECT_TRUE(members("region:east").empty());  // no such region
+  // A region expands its selectors, in plan order, each node once; one naming itself (through
+  // another) adds nothing more.
+  Region east{"east", {}, {}};
+  for (auto t : {"db-s1-r2", "db:shard=0", "db-s0-r1", "region:west", "region:east"}) {
+    east.nodes.push_back(parse_selector(t).value());
+  }
+  Region west{"west", {parse_selector("redis").value(), parse_selector("client").value()}, {}};
+  p.network.regions = {east, west};
+  EXPECT_EQ(members("region:east"),
+            (V{"db-s0-r0", "db-s0-r1", "db-s0-r2", "db-s1-r2", "redis", "client"}));
+  EXPECT_EQ(members("region:west"), (V{"redis", "client"}));
+}
+
+TEST(PlanFault, NetworkAndScheduleKeys) {
+  Plan p = load_good("tests/plans/good/faults-network.toml");
+  using namespace std::chrono_literals;
+  EXPECT_EQ(p.recovery, Duration(2s));
+  EXPECT_EQ(p.recovery_time(), Duration(2s));
+  EXPECT_EQ(p.network.backend, NetworkBackend::proxy);
+  ASSERT_EQ(p.network.regions.size(), 2u);
+  EXPECT_EQ(static_members(p, parse_selector("region:west").value()),
+            (std::vector<std::string>{"db-s1-r0", "db-s1-r1", "db-s1-r2", "lb-1", "client"}));
+  ASSERT_EQ(p.network.links.size(), 2u);
+  const LinkRule& east_west = p.network.links[0];
+  EXPECT_EQ(east_west.from.kind, Selector::Kind::region);
+  ASSERT_EQ(east_west.toxics.size(), 1u);
+  EXPECT_EQ(east_west.toxics[0].kind, Toxic::Kind::latency);
+  EXPECT_EQ(east_west.toxics[0].latency, Duration(20ms));
+  EXPECT_EQ(east_west.toxics[0].jitter, Duration(2ms));
+  EXPECT_EQ(east_west.toxics[0].distribution, Toxic::Distribution::pareto);
+  const LinkRule& west_east = p.network.links[1];
+  EXPECT_EQ(west_east.direction, Direction::up);
+  ASSERT_EQ(west_east.toxics.size(), 2u);
+  EXPECT_EQ(west_east.toxics[0].bytes_per_second, 1024u * 1024u);
+  EXPECT_EQ(west_east.toxics[1].probability, 0.01);
+  EXPECT_EQ(west_east.toxics[1].burst, 3);
+
+  ASSERT_EQ(p.faults.size(), 6u);
+  const FaultSpec& halves = p.faults[0];
+  EXPECT_EQ(halves.action, FaultAction::partition);
+  EXPECT_EQ(halves.shape, PartitionShape::halves);
+  EXPECT_EQ(halves.timing, FaultSpec::Timing::at);
+  EXPECT_EQ(halves.times, (std::vector<Duration>{5s, 25s}));
+  EXPECT_EQ(halves.at, Duration(5s));
+  EXPECT_EQ(halves.mode, CutMode::reject);
+  EXPECT_TRUE(halves.target.text.empty());  // the default: the db group
+  const FaultSpec& one_way = p.faults[1];
+  EXPECT_EQ(one_way.shape, PartitionShape::one_way);
+  EXPECT_EQ(one_way.target.kind, Selector::Kind::master);
+  ASSERT_TRUE(one_way.to.has_value());
+  EXPECT_EQ(one_way.to->kind, Selector::Kind::slaves);
+  EXPECT_EQ(one_way.timing, FaultSpec::Timing::every);
+  EXPECT_EQ(one_way.every, Duration(10s));
+  EXPECT_EQ(one_way.jitter, Duration(1s));
+  EXPECT_EQ(one_way.start, Duration(2s));
+  EXPECT_EQ(one_way.stop, Duration(50s));
+  const FaultSpec& groups = p.faults[2];
+  ASSERT_EQ(groups.groups.size(), 2u);
+  EXPECT_EQ(groups.groups[1].size(), 2u);
+  EXPECT_EQ(groups.groups[1][1].name, "db-s0-r2");
+  EXPECT_EQ(groups.mode, CutMode::drop);
+  const FaultSpec& link = p.faults[3];
+  EXPECT_EQ(link.action, FaultAction::link);
+  EXPECT_EQ(link.target.kind, Selector::Kind::group);
+  EXPECT_EQ(link.to->kind, Selector::Kind::region);
+  EXPECT_EQ(link.direction, Direction::down);
+  EXPECT_EQ(link.timing, FaultSpec::Timing::poisson);
+  EXPECT_EQ(link.rate, 0.2);
+  EXPECT_FALSE(link.stop.has_value());  // the end of the main phase
+  ASSERT_EQ(link.toxics.size(), 3u);
+  EXPECT_EQ(link.toxics[0].kind, Toxic::Kind::latency);
+  EXPECT_EQ(link.toxics[0].jitter, Duration(10ms));
+  EXPECT_EQ(link.toxics[1].kind, Toxic::Kind::loss);
+  EXPECT_EQ(link.toxics[1].probability, 0.2);
+  EXPECT_EQ(link.toxics[2].kind, Toxic::Kind::reset);
+  EXPECT_EQ(link.toxics[2].after, Duration(1s));
+  EXPECT_EQ(link.toxics[2].toxicity, 0.25);
+  const FaultSpec& clock = p.faults[4];
+  EXPECT_EQ(clock.action, FaultAction::clock);
+  EXPECT_EQ(clock.clock_offset, Duration(-2s));
+  EXPECT_EQ(clock.clock_rate, 1.5);
+  EXPECT_EQ(clock.timing, FaultSpec::Timing::at);  // `rate` is the clock's here
+  EXPECT_EQ(clock.select, SelectMode::percent);
+  EXPECT_EQ(clock.percent, 50);
+  const FaultSpec& kill = p.faults[5];
+  EXPECT_EQ(kill.timing, FaultSpec::Timing::poisson);
+  EXPECT_EQ(kill.start, Duration(40s));
+  EXPECT_EQ(kill.at, Duration(40s));
+  EXPECT_EQ(kill.select, SelectMode::minority);
+}
+
+TEST(PlanFault, RecoveryDefaultsAndBackend) {
+  auto plan = [](std::string_view text) {
+    auto r = load_plan_string(text, "t.toml");
+    EXPECT_TRUE(r.errors.empty()) << all_errors(r);
+    return r.plan ? *r.plan : Plan{};
+  };
+  const Plan quiet = plan("name = \"q\"\n[cluster.db]\n");
+  EXPECT_EQ(quiet.recovery_time(), Duration(0));
+  EXPECT_EQ(network_backend(quiet), NetworkBackend::direct);
+  const Plan killing = plan(
+      "name = \"k\"\n[cluster.db]\n[[fault]]\naction = \"kill\"\ntarget = \"db\"\nat = \"1s\"\n");
+  EXPECT_EQ(killing.recovery_time(), Duration(std::chrono::seconds(1)));
+  EXPECT_EQ(network_backend(killing), NetworkBackend::direct);
+  const Plan cutting = plan(
+      "name = \"c\"\n[cluster.db]\nreplicas = 3\n[[fault]]\naction = \"partition\"\n"
+      "shape = \"majorities-ring\"\nat = \"1s\"\n");
+  EXPECT_EQ(network_backend(cutting), NetworkBackend::proxy);
+}
+
 // The argv values that follow each occurrence of `flag`.
 std::vector<std::string> flag_values(const std::vector<std::string>& argv, std::string_view flag) {
   std::vector<std::string> out;

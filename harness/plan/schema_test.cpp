@@ -105,6 +105,10 @@ TEST_F(SchemaTest, EveryRegistryTableMatchesTheSchema) {
       ASSERT_TRUE(prop.contains("type"));
       if (key.type == KeyType::table_or_array) {
         EXPECT_EQ(prop.at("type"), (json::array{"object", "array"}));
+      } else if (key.type == KeyType::duration_list) {
+        EXPECT_EQ(prop.at("type"), (json::array{"string", "array"}));
+        EXPECT_TRUE(prop.contains("pattern"));
+        EXPECT_EQ(prop.at("items").at("pattern"), prop.at("pattern"));
       } else {
         EXPECT_EQ(prop.at("type").as_string(), json_schema_type(key.type));
       }
@@ -163,7 +167,10 @@ TEST_F(SchemaTest, RequiredKeys) {
   EXPECT_EQ(required("node.depends_on"), (std::set<std::string>{"node"}));
   EXPECT_EQ(required("workload"), (std::set<std::string>{"kind"}));
   EXPECT_EQ(required("check"), (std::set<std::string>{"kind"}));
-  EXPECT_EQ(required("fault"), (std::set<std::string>{"at", "action", "target"}));
+  EXPECT_EQ(required("fault"), (std::set<std::string>{"action"}));
+  EXPECT_EQ(required("fault.toxics"), (std::set<std::string>{"kind"}));
+  EXPECT_EQ(required("network.region"), (std::set<std::string>{"name", "nodes"}));
+  EXPECT_EQ(required("network.link"), (std::set<std::string>{"from", "to"}));
 }
 
 }  // namespace

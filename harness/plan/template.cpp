@@ -8,6 +8,20 @@ namespace fl::plan {
 namespace {
 
 constexpr std::string_view kPortPrefix = "port:";
+constexpr std::string_view kAddrPrefix = "addr:";
+constexpr std::string_view kHostPrefix = "host:";
+
+// The address the node being expanded uses to reach `target`: address_of when set, else the
+// node's own host with port_of. nullopt when there is no such instance.
+std::optional<std::pair<std::string, uint16_t>> reach(const TemplateContext& ctx,
+                                                      std::string_view target) {
+  if (target.empty()) return std::nullopt;
+  if (ctx.address_of) return ctx.address_of(target);
+  if (!ctx.port_of) return std::nullopt;
+  auto port = ctx.port_of(target);
+  if (!port) return std::nullopt;
+  return std::make_pair(ctx.host, *port);
+}
 
 Error unknown_template(std::string_view inner) {
   static constexpr std::string_view kNames[] = {"port", "dir", "id", "replica", "host", "bindir"};
@@ -17,7 +31,8 @@ Error unknown_template(std::string_view inner) {
   }
   return Error(errc::invalid_argument,
                fmt::format("unknown template '{{{}}}' (known: {{port}}, {{dir}}, {{id}}, "
-                           "{{replica}}, {{host}}, {{bindir}}, {{port:<instance-id>}}; write "
+                           "{{replica}}, {{host}}, {{bindir}}, {{addr:<instance-id>}}, "
+                           "{{host:<instance-id>}}, {{port:<instance-id>}}; write "
                            "'{{{{' and '}}}}' for literal braces)",
                            inner));
 }
@@ -77,15 +92,23 @@ result<std::string> expand_template(std::string_view text, const TemplateContext
       out += ctx.host;
     } else if (inner == "bindir") {
       out += ctx.bindir.string();
-    } else if (inner.starts_with(kPortPrefix)) {
-      const auto target = inner.substr(kPortPrefix.size());
-      std::optional<uint16_t> port;
-      if (ctx.port_of && !target.empty()) port = ctx.port_of(target);
-      if (!port) {
+    } else if (inner.starts_with(kPortPrefix) || inner.starts_with(kAddrPrefix) ||
+               inner.starts_with(kHostPrefix)) {
+      const auto colon = inner.find(':');
+      const auto what = inner.substr(0, colon);
+      const auto target = inner.substr(colon + 1);
+      auto at = reach(ctx, target);
+      if (!at) {
         return Error(errc::not_found,
                      fmt::format("template '{{{}}}' names no instance '{}'", inner, target));
       }
-      out += std::to_string(*port);
+      if (what == "addr") {
+        out += fmt::format("{}:{}", at->first, at->second);
+      } else if (what == "host") {
+        out += at->first;
+      } else {
+        out += std::to_string(at->second);
+      }
     } else {
       return unknown_template(inner);
     }
@@ -102,7 +125,9 @@ std::vector<std::string> template_port_refs(std::string_view text) {
   (void)scan(
       text, [](char) {},
       [&](std::string_view inner) -> result<void> {
-        if (inner.starts_with(kPortPrefix)) refs.emplace_back(inner.substr(kPortPrefix.size()));
+        for (auto prefix : {kPortPrefix, kAddrPrefix, kHostPrefix}) {
+          if (inner.starts_with(prefix)) refs.emplace_back(inner.substr(prefix.size()));
+        }
         return {};
       });
   return refs;

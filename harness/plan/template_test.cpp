@@ -63,9 +63,43 @@ TEST(Template, NoPortLookupMeansUnknownInstance) {
   EXPECT_FALSE(expand_template("{port:db-0}", ctx));
 }
 
+TEST(Template, AddressOfAnotherInstanceWithoutAddressOf) {
+  EXPECT_EQ(expand("--db={addr:db-0}"), "--db=127.0.0.1:7100");
+  EXPECT_EQ(expand("{host:db-0}"), "127.0.0.1");
+  EXPECT_EQ(failure("{addr:db-9}"), "template '{addr:db-9}' names no instance 'db-9'");
+  EXPECT_EQ(failure("{host:}"), "template '{host:}' names no instance ''");
+}
+
+// With address_of set, every form naming another instance goes through it (a proxy listener
+// or a namespace address); {host} and {port} stay the node's own.
+TEST(Template, AddressOfRoutesEveryReference) {
+  TemplateContext ctx = context();
+  std::vector<std::string> asked;
+  ctx.address_of = [&](std::string_view id) -> std::optional<std::pair<std::string, uint16_t>> {
+    asked.emplace_back(id);
+    if (id == "db-0") return std::make_pair(std::string("10.213.0.5"), uint16_t{9100});
+    return std::nullopt;
+  };
+  auto ok = [&](std::string_view text) {
+    auto r = expand_template(text, ctx);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    return r ? *r : "";
+  };
+  EXPECT_EQ(ok("{addr:db-0}"), "10.213.0.5:9100");
+  EXPECT_EQ(ok("{host:db-0}"), "10.213.0.5");
+  EXPECT_EQ(ok("{port:db-0}"), "9100");
+  EXPECT_EQ(ok("{host}:{port}"), "127.0.0.1:7001");
+  EXPECT_EQ(asked, (std::vector<std::string>{"db-0", "db-0", "db-0"}));
+  auto bad = expand_template("{addr:db-9}", ctx);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "template '{addr:db-9}' names no instance 'db-9'");
+}
+
 TEST(Template, PortRefs) {
   EXPECT_EQ(template_port_refs("--peers={port:a},{port:b-1} {port} {{port:c}}"),
             (std::vector<std::string>{"a", "b-1"}));
+  EXPECT_EQ(template_port_refs("{addr:a} {host:b}:{port:c} {host}"),
+            (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_TRUE(template_port_refs("no refs").empty());
 }
 

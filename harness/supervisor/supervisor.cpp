@@ -128,7 +128,8 @@ std::string describe_probe(const plan::ReadyProbe& p, const std::string& host, u
 struct Node {
   plan::Instance spec;
   NodeStatus st;
-  std::vector<std::string> argv;  // templates expanded
+  std::vector<std::string> argv;  // Placement::wrap, then the command with templates expanded
+  std::vector<std::string> wrap;  // Placement::wrap
   std::vector<std::pair<std::string, std::string>> env;
   std::optional<std::regex> pattern;
   asio::ip::tcp::endpoint endpoint;
@@ -174,6 +175,8 @@ struct Supervisor::Impl {
   std::map<std::string, Node*, std::less<>> by_id;
   std::map<int, Node*> by_wd;
   size_t id_width = 0;
+  // Options::link's answers by (from, to), so a pair is asked once over the Supervisor's life.
+  std::map<std::pair<std::string, std::string>, Endpoint> links;
   int tasks = 0;  // detached coroutines still running
   bool shutting_down = false;
   bool shut_down = false;
@@ -605,6 +608,33 @@ struct Supervisor::Impl {
 
   // ---- start ----------------------------------------------------------------------------------
 
+  result<asio::ip::address> resolve(const std::string& host) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(host, ec);
+    if (!ec) return addr;
+    asio::ip::tcp::resolver resolver(io);
+    auto results = resolver.resolve(host, "", ec);
+    if (ec || results.empty())
+      return Error(errc::invalid_argument, fmt::format("cannot resolve host '{}'", host));
+    return results.begin()->endpoint().address();
+  }
+
+  // The endpoint `from` is given for `to`: Options::link's answer for the pair (asked once,
+  // then remembered), else `to`'s own address.
+  result<Endpoint> reach(const std::string& from, const Node& to) {
+    Endpoint real{to.st.host, to.st.port};
+    if (!opt.link) return real;
+    auto key = std::make_pair(from, to.st.id);
+    if (auto it = links.find(key); it != links.end()) return it->second;
+    auto e = opt.link(from, to.st.id, real);
+    if (!e) {
+      return Error(e.error().code,
+                   fmt::format("the link {} -> {}: {}", from, to.st.id, e.error().message));
+    }
+    links.emplace(std::move(key), *e);
+    return *e;
+  }
+
   result<std::vector<Node*>> prepare(const std::vector<plan::Instance>& instances) {
     std::vector<std::unique_ptr<Node>> fresh;
     std::map<std::string, Node*, std::less<>> fresh_ids;
@@ -631,14 +661,18 @@ struct Supervisor::Impl {
           return Error(errc::invalid_argument,
                        fmt::format("node '{}' depends on unknown node '{}'", n->st.id, dep));
     }
-    boost::system::error_code aec;
-    auto addr = asio::ip::make_address(opt.host, aec);
-    if (aec) {
-      asio::ip::tcp::resolver resolver(io);
-      auto results = resolver.resolve(opt.host, "", aec);
-      if (aec || results.empty())
-        return Error(errc::invalid_argument, fmt::format("cannot resolve host '{}'", opt.host));
-      addr = results.begin()->endpoint().address();
+    for (auto& n : fresh) {
+      if (!opt.placement) continue;
+      Placement place = opt.placement(n->spec);
+      if (!place.host.empty()) n->st.host = std::move(place.host);
+      n->wrap = std::move(place.wrap);
+    }
+    std::map<std::string, asio::ip::address> resolved;
+    for (auto& n : fresh) {
+      if (resolved.count(n->st.host)) continue;
+      auto addr = resolve(n->st.host);
+      if (!addr) return addr.error();
+      resolved.emplace(n->st.host, *addr);
     }
     for (auto& n : fresh) {
       auto port = ports.allocate();
@@ -647,13 +681,18 @@ struct Supervisor::Impl {
         return port.error();
       }
       n->st.port = *port;
-      n->endpoint = {addr, *port};
+      n->endpoint = {resolved.at(n->st.host), *port};
     }
+    auto node_of = [&](std::string_view id) -> Node* {
+      if (auto it = fresh_ids.find(id); it != fresh_ids.end()) return it->second;
+      return find(id);
+    };
     auto port_of = [&](std::string_view id) -> std::optional<uint16_t> {
-      if (auto it = fresh_ids.find(id); it != fresh_ids.end()) return it->second->st.port;
-      if (Node* n = find(id)) return n->st.port;
+      if (Node* n = node_of(id)) return n->st.port;
       return std::nullopt;
     };
+    // Why the last link() call failed: reported instead of "names no instance".
+    std::optional<Error> link_error;
     for (auto& n : fresh) {
       auto fail = [&](const Error& e) {
         release_all();
@@ -670,19 +709,39 @@ struct Supervisor::Impl {
       plan::TemplateContext ctx;
       ctx.id = n->st.id;
       ctx.replica = n->spec.replica;
-      ctx.host = opt.host;
+      ctx.host = n->st.host;
       ctx.port = n->st.port;
       ctx.dir = n->st.dir;
       ctx.bindir = opt.bindir;
       ctx.port_of = port_of;
+      if (opt.link || opt.placement) {
+        ctx.address_of = [&, from = n->st.id](std::string_view to)
+            -> std::optional<std::pair<std::string, uint16_t>> {
+          Node* target = node_of(to);
+          if (!target) return std::nullopt;
+          auto e = reach(from, *target);
+          if (!e) {
+            link_error = e.error();
+            return std::nullopt;
+          }
+          return std::make_pair(e->host, e->port);
+        };
+      }
+      auto expand = [&](const std::string& text) -> result<std::string> {
+        link_error.reset();
+        auto a = plan::expand_template(text, ctx);
+        if (!a && link_error) return *link_error;
+        return a;
+      };
       if (n->spec.command.empty()) return fail(Error(errc::invalid_argument, "empty command"));
+      n->argv = n->wrap;
       for (const auto& arg : n->spec.command) {
-        auto a = plan::expand_template(arg, ctx);
+        auto a = expand(arg);
         if (!a) return fail(a.error());
         n->argv.push_back(std::move(*a));
       }
       for (const auto& [k, v] : n->spec.env) {
-        auto a = plan::expand_template(v, ctx);
+        auto a = expand(v);
         if (!a) return fail(a.error());
         n->env.emplace_back(k, std::move(*a));
       }

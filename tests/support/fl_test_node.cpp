@@ -3,6 +3,7 @@
 // ignore SIGTERM, spam output, fork a grandchild and write a file. Single-threaded, poll()-based.
 //
 //   --listen PORT         accept TCP connections on 127.0.0.1:PORT
+//   --host ADDR           listen on ADDR (an IPv4 address) instead of 127.0.0.1
 //   --resp                answer "PING" (RESP array or inline) with +PONG
 //   --http                answer any request with "HTTP/1.1 200 OK"
 //   --print LINE          print LINE to stdout (repeatable; after listening starts)
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
   std::optional<std::chrono::milliseconds> exit_after;
   int exit_code = 0;
   long long spam = 0;
-  std::string write_file, exit_if_exists, ready_when;
+  std::string write_file, exit_if_exists, ready_when, host = "127.0.0.1";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -95,6 +96,8 @@ int main(int argc, char** argv) {
     };
     if (a == "--listen")
       port = std::atoi(next().c_str());
+    else if (a == "--host")
+      host = next();
     else if (a == "--resp")
       resp = true;
     else if (a == "--http")
@@ -158,11 +161,11 @@ int main(int argc, char** argv) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(uint16_t(port));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) die("bad --host " + host);
     if (::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
       die("bind " + std::to_string(port) + ": " + std::strerror(errno));
     if (::listen(lfd, 64) != 0) die(std::string("listen: ") + std::strerror(errno));
-    say("listening on 127.0.0.1:" + std::to_string(port));
+    say("listening on " + host + ":" + std::to_string(port));
   }
   for (const auto& p : prints) say(p);
   if (spam > 0) {
