@@ -9,7 +9,7 @@
 #   FL_BIN=build-dev/bin REQUESTS=50000 ROUNDS=1 bench/proxy_bench.sh
 #
 # Knobs (environment): FL_BIN (build/bin), REQUESTS (200000), CLIENTS (50), PIPELINE (16),
-# ROUNDS (3; the median of the rounds is reported; the paths take turns within each round),
+# ROUNDS (3; the median of the rounds is reported; the paths take turns within each test),
 # PROXY_THREADS (1: the faultline proxy's io threads; haproxy keeps its default). The machine's
 # cores are shared with redis-benchmark: compare within one run, not across runs.
 set -euo pipefail
@@ -89,17 +89,28 @@ redis-cli -h 127.0.0.1 -p "$redis_port" set key:__rand_int__ xxx >/dev/null
 paths=(direct:$redis_port:0 faultline:$fl_port:$pid_faultline haproxy:$haproxy_port:$pid_haproxy)
 
 # --- the rounds -------------------------------------------------------------------------------
+# Each test runs on the three paths back to back, so a change in the machine's load hits them
+# alike; the medians over the rounds are reported.
 for round in $(seq "$ROUNDS"); do
   for target in "${paths[@]}"; do
     IFS=: read -r name port pid <<<"$target"
     bench "$name.lat" "$port" get 1 1
+  done
+  for target in "${paths[@]}"; do
+    IFS=: read -r name port pid <<<"$target"
     [[ $pid != 0 ]] && before=$(cpu_seconds "$pid")
     bench "$name.get" "$port" get "$CLIENTS" 1
     if [[ $pid != 0 ]]; then
       after=$(cpu_seconds "$pid")
       awk -v a="$after" -v b="$before" -v n="$REQUESTS" 'BEGIN { print (a - b) * 1e6 / n }' >>"$work/$name.cpu"
     fi
+  done
+  for target in "${paths[@]}"; do
+    IFS=: read -r name port pid <<<"$target"
     bench "$name.set" "$port" set "$CLIENTS" 1
+  done
+  for target in "${paths[@]}"; do
+    IFS=: read -r name port pid <<<"$target"
     bench "$name.pipe" "$port" get "$CLIENTS" "$PIPELINE"
   done
   echo "proxy_bench: round $round/$ROUNDS done" >&2

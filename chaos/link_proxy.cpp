@@ -1,14 +1,13 @@
 #include "chaos/link_proxy.h"
 
+#include <fmt/core.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/asio.hpp>
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -85,8 +84,8 @@ struct Pump {
     bool close = false;  // pass the close on (shutdown dst) instead of writing
   };
 
-  Pump(Conn& c, tcp::socket& s, tcp::socket& d, std::atomic<uint64_t>& b, size_t cap,
-       size_t max_q, Duration opened, Rng r)
+  Pump(Conn& c, tcp::socket& s, tcp::socket& d, std::atomic<uint64_t>& b, size_t cap, size_t max_q,
+       Duration opened, Rng r)
       : conn(c),
         src(s),
         dst(d),
@@ -118,10 +117,10 @@ struct Pump {
   asio::steady_timer timer;
   std::deque<Chunk> queue;
   size_t queued = 0;
-  size_t held = 0;           // bytes of a chunk in buf kept back by a stall
-  bool reading = false;      // a read into buf is in flight
-  bool buf_busy = false;     // a write straight from buf is in flight
-  bool writing = false;      // a write of queue.front() is in flight
+  size_t held = 0;        // bytes of a chunk in buf kept back by a stall
+  bool reading = false;   // a read into buf is in flight
+  bool buf_busy = false;  // a write straight from buf is in flight
+  bool writing = false;   // a write of queue.front() is in flight
   bool timer_armed = false;
   bool eof_pending = false;  // src closed; the close is not scheduled yet
   bool src_eof = false;
@@ -162,10 +161,9 @@ struct Conn : std::enable_shared_from_this<Conn> {
 
 void Pump::read() {
   reading = true;
-  src.async_read_some(asio::buffer(buf.get(), capacity),
-                      [self = conn.shared_from_this(), this](const error_code& ec, size_t n) {
-                        on_read(ec, n);
-                      });
+  src.async_read_some(
+      asio::buffer(buf.get(), capacity),
+      [self = conn.shared_from_this(), this](const error_code& ec, size_t n) { on_read(ec, n); });
 }
 
 void Pump::on_read(const error_code& ec, size_t n) {
@@ -555,9 +553,8 @@ result<ToxicId> LinkProxy::add_toxic(std::string_view link_name, Direction direc
   bool was_refusing = false;
   {
     std::lock_guard lock(link->mu);
-    was_refusing = std::any_of(link->toxics.begin(), link->toxics.end(), [](const auto& e) {
-      return e.toxic.kind == Toxic::Kind::refuse;
-    });
+    was_refusing = std::any_of(link->toxics.begin(), link->toxics.end(),
+                               [](const auto& e) { return e.toxic.kind == Toxic::Kind::refuse; });
     link->toxics.push_back(entry);
     for (const auto& c : link->conns) live.emplace_back(c, toxic_applies(toxic, link->rng));
   }

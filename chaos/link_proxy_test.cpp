@@ -80,8 +80,8 @@ class EchoServer {
       for (ssize_t off = 0; off < n && !stop_;) {
         pollfd w{c, POLLOUT, 0};
         if (::poll(&w, 1, 20) <= 0) continue;
-        const ssize_t m = ::send(c, buf.data() + off, static_cast<size_t>(n - off),
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t m =
+            ::send(c, buf.data() + off, static_cast<size_t>(n - off), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (m < 0 && errno != EAGAIN) return (void)::close(c);
         if (m > 0) off += m;
       }

@@ -96,7 +96,8 @@ void DirectionToxics::add(ToxicId id, const Toxic& t) {
 }
 
 bool DirectionToxics::remove(ToxicId id) {
-  auto it = std::find_if(toxics_.begin(), toxics_.end(), [&](const Entry& e) { return e.id == id; });
+  auto it =
+      std::find_if(toxics_.begin(), toxics_.end(), [&](const Entry& e) { return e.id == id; });
   if (it == toxics_.end()) return false;
   toxics_.erase(it);
   return true;

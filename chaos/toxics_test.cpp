@@ -179,11 +179,11 @@ TEST(DirectionToxics, LatencyThenBandwidth) {
   d.add(1, lat);
   d.add(2, bw);
   Rng rng(1);
-  EXPECT_EQ(d.on_chunk(0s, 1000, rng).at, 50ms);          // within the burst
-  EXPECT_EQ(d.on_chunk(0s, 1000, rng).at, 60ms);          // 1000 B at 10 us
+  EXPECT_EQ(d.on_chunk(0s, 1000, rng).at, 50ms);  // within the burst
+  EXPECT_EQ(d.on_chunk(0s, 1000, rng).at, 60ms);  // 1000 B at 10 us
   EXPECT_TRUE(d.remove(2));
   EXPECT_FALSE(d.remove(2));
-  EXPECT_EQ(d.on_chunk(20ms, 1000, rng).at, 70ms);        // latency only, yet in order
+  EXPECT_EQ(d.on_chunk(20ms, 1000, rng).at, 70ms);  // latency only, yet in order
   EXPECT_EQ(d.on_chunk(100ms, 1000, rng).at, 150ms);
 }
 

@@ -123,8 +123,9 @@ result<std::vector<plan::Toxic>> toxics_from(const po::variables_map& vm) {
     const char* key;
     Toxic::Kind kind;
   };
-  for (Timed k : {Timed{"reset-after", Toxic::Kind::reset}, Timed{"stall-after", Toxic::Kind::stall},
-                  Timed{"slow-close", Toxic::Kind::slow_close}}) {
+  for (Timed k :
+       {Timed{"reset-after", Toxic::Kind::reset}, Timed{"stall-after", Toxic::Kind::stall},
+        Timed{"slow-close", Toxic::Kind::slow_close}}) {
     if (!vm.count(k.key)) continue;
     auto d = duration(k.key);
     if (!d) return d.error();
@@ -145,27 +146,28 @@ result<std::vector<plan::Toxic>> toxics_from(const po::variables_map& vm) {
 
 int proxy_main(int argc, char** argv) {
   po::options_description options("Options");
-  options.add_options()                                                              //
-      ("listen", po::value<std::string>()->required(), "host:port to listen on")     //
-      ("upstream", po::value<std::string>()->required(), "host:port to relay to")    //
+  options.add_options()                                                            //
+      ("listen", po::value<std::string>()->required(), "host:port to listen on")   //
+      ("upstream", po::value<std::string>()->required(), "host:port to relay to")  //
       ("direction", po::value<std::string>()->default_value("both"),
        "which bytes the toxics act on: up (sent to UPSTREAM), down (its replies), both")  //
-      ("latency", po::value<std::string>(), "delay every chunk by this (\"20ms\")")      //
-      ("jitter", po::value<std::string>(), "vary the delay by this (\"2ms\")")           //
+      ("latency", po::value<std::string>(), "delay every chunk by this (\"20ms\")")       //
+      ("jitter", po::value<std::string>(), "vary the delay by this (\"2ms\")")            //
       ("distribution", po::value<std::string>()->default_value("normal"),
-       "of the jitter: uniform, normal (jitter = standard deviation), pareto")  //
+       "of the jitter: uniform, normal (jitter = standard deviation), pareto")                    //
       ("bandwidth", po::value<std::string>(), "at most this many bytes per second (\"1MiB/s\")")  //
-      ("loss", po::value<double>(), "share of chunks dropped (0..1)")                            //
+      ("loss", po::value<double>(), "share of chunks dropped (0..1)")                             //
       ("loss-burst", po::value<double>()->default_value(1),
-       "mean chunks per loss burst (1: independent losses)")                               //
-      ("reset-after", po::value<std::string>(), "reset each connection this long after it opened")  //
+       "mean chunks per loss burst (1: independent losses)")  //
+      ("reset-after", po::value<std::string>(),
+       "reset each connection this long after it opened")  //
       ("stall-after", po::value<std::string>(),
-       "stop forwarding this long after a connection opened (it stays open)")                //
-      ("slow-close", po::value<std::string>(), "pass each close on after this delay")     //
-      ("blackhole", "accept connections, forward nothing")                                 //
+       "stop forwarding this long after a connection opened (it stays open)")          //
+      ("slow-close", po::value<std::string>(), "pass each close on after this delay")  //
+      ("blackhole", "accept connections, forward nothing")                             //
       ("toxicity", po::value<double>()->default_value(1.0),
-       "chance per connection that the toxics apply to it (0..1)")                         //
-      ("threads", po::value<int>()->default_value(1), "io threads")                        //
+       "chance per connection that the toxics apply to it (0..1)")   //
+      ("threads", po::value<int>()->default_value(1), "io threads")  //
       ("seed", po::value<uint64_t>()->default_value(0), "seeds toxicity, jitter and loss draws");
   po::positional_options_description positional;
   positional.add("listen", 1).add("upstream", 1);
@@ -187,8 +189,8 @@ int proxy_main(int argc, char** argv) {
   if (!toxics) return fail(toxics.error().message);
 
   StopSignals stop;
-  chaos::LinkProxy proxy({.threads = std::max(1, (*vm)["threads"].as<int>()),
-                          .seed = (*vm)["seed"].as<uint64_t>()});
+  chaos::LinkProxy proxy(
+      {.threads = std::max(1, (*vm)["threads"].as<int>()), .seed = (*vm)["seed"].as<uint64_t>()});
   const std::string name = fmt::format("{}:{}", upstream->host, upstream->port);
   auto bound = proxy.add_link(name, *upstream, *listen);
   if (!bound) return fail(bound.error().message);

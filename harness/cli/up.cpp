@@ -22,8 +22,9 @@ constexpr std::string_view kUsage = R"(Usage: faultline up PLAN [--out DIR]
 
 Starts every node of PLAN as a real local process, in dependency order, waits until each passes
 its readiness probe, prints a table of nodes (LBs first: the ports clients connect to; then the
-caches, the db nodes, the broker and external programs, each with its role, pid and port) and
-writes cluster.json into the run directory. Then
+caches, the db nodes, the broker and external programs, each with its role, pid, port and the
+address a client uses: with [network] backend = "proxy" that is the node's client link, which
+faults and `faultline ctl partition` can cut) and writes cluster.json into the run directory. Then
 stays up, reporting any node that exits, until Ctrl-C or SIGTERM, when it stops every node in
 reverse dependency order and exits 0. Exits 3 if the plan is bad or a node fails to start.
 )";
@@ -62,8 +63,10 @@ std::string role_text(const plan::Plan& p, const supervisor::NodeStatus& n,
   return n.kind;
 }
 
-// The role of each db node as cluster.json recorded it (observed with ROLE at startup).
-std::map<std::string, std::string> db_roles(const std::filesystem::path& cluster_json) {
+// A string field of every node in cluster.json: the role of each db node (observed with ROLE at
+// startup), or the client_address of each node (its client link).
+std::map<std::string, std::string> node_field(const std::filesystem::path& cluster_json,
+                                              std::string_view field) {
   std::map<std::string, std::string> out;
   std::ifstream in(cluster_json);
   std::stringstream text;
@@ -77,7 +80,7 @@ std::map<std::string, std::string> db_roles(const std::filesystem::path& cluster
     const auto* o = n.if_object();
     if (!o) continue;
     const auto* id = o->if_contains("id");
-    const auto* role = o->if_contains("role");
+    const auto* role = o->if_contains(field);
     if (id && id->is_string() && role && role->is_string()) {
       out.emplace(std::string(id->as_string()), std::string(role->as_string()));
     }
@@ -86,7 +89,12 @@ std::map<std::string, std::string> db_roles(const std::filesystem::path& cluster
 }
 
 void print_table(const plan::Plan& p, std::vector<supervisor::NodeStatus> nodes,
-                 const std::map<std::string, std::string>& roles) {
+                 const std::map<std::string, std::string>& roles,
+                 const std::map<std::string, std::string>& client_addresses) {
+  auto address = [&](const supervisor::NodeStatus& n) {
+    auto it = client_addresses.find(n.id);
+    return it != client_addresses.end() ? it->second : fmt::format("{}:{}", n.host, n.port);
+  };
   std::stable_sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) {
     return listing_rank(a.kind) < listing_rank(b.kind);
   });
@@ -101,14 +109,17 @@ void print_table(const plan::Plan& p, std::vector<supervisor::NodeStatus> nodes,
                                 "PID", "PORT", "ADDRESS");
   for (size_t i = 0; i < nodes.size(); ++i) {
     const auto& n = nodes[i];
-    out += fmt::format("  {:<{}}  {:<{}}  {:>7}  {:>5}  {}:{}\n", n.id, id_w, role[i], role_w,
-                       n.pid, n.port, n.host, n.port);
+    out += fmt::format("  {:<{}}  {:<{}}  {:>7}  {:>5}  {}\n", n.id, id_w, role[i], role_w,
+                       n.pid, n.port, address(n));
   }
   // Where a developer points a client: the first LB, else the first cache (either takes any key;
   // a db node answers -MOVED for the other shards' keys).
   if (!nodes.empty() && listing_rank(nodes.front().kind) <= listing_rank("cache")) {
-    out += fmt::format("Try: redis-cli -p {} SET k v && redis-cli -p {} GET k\n",
-                       nodes.front().port, nodes.front().port);
+    const std::string a = address(nodes.front());
+    const std::string host = a.substr(0, a.rfind(':'));
+    const std::string where = (host == "127.0.0.1" ? "" : "-h " + host + " ") + "-p " +
+                              a.substr(a.rfind(':') + 1);
+    out += fmt::format("Try: redis-cli {} SET k v && redis-cli {} GET k\n", where, where);
   }
   fmt::print("{}", out);
 }
@@ -183,7 +194,8 @@ int up_main(int argc, char** argv) {
   auto nodes = s.nodes();
   fmt::print("faultline: {} node{} ready in {:.2f}s; cluster.json in {}\n", nodes.size(),
              nodes.size() == 1 ? "" : "s", static_cast<double>(s.now()) / 1e9, s.dir().string());
-  print_table(*loaded.plan, nodes, db_roles(s.dir() / "cluster.json"));
+  print_table(*loaded.plan, nodes, node_field(s.dir() / "cluster.json", "role"),
+              node_field(s.dir() / "cluster.json", "client_address"));
   fmt::print("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
 

@@ -71,11 +71,13 @@ bool iequals(std::string_view a, std::string_view b) {
 // The error reply's code: "TRYAGAIN" of "TRYAGAIN master not ready".
 std::string_view error_code_of(std::string_view msg) { return msg.substr(0, msg.find(' ')); }
 
-// "MOVED 3 127.0.0.1:6381" -> shard (-1 when it is not a number), host, port.
-bool parse_moved(std::string_view msg, int& shard, std::string& host, uint16_t& port) {
+// "MOVED 3 127.0.0.1:6381 db-s3-r0" -> shard (-1 when it is not a number), host, port, and the
+// instance id (empty when the reply has none, as Redis's).
+bool parse_moved(std::string_view msg, int& shard, std::string& host, uint16_t& port,
+                 std::string& id) {
   if (!msg.starts_with("MOVED ")) return false;
-  auto addr_at = msg.rfind(' ');
-  if (addr_at == std::string_view::npos || addr_at < 6) return false;
+  auto addr_at = msg.find(' ', 6);
+  if (addr_at == std::string_view::npos) return false;
   std::string_view slot = msg.substr(6, addr_at - 6);
   shard = -1;
   if (auto [end, ec] = std::from_chars(slot.data(), slot.data() + slot.size(), shard);
@@ -83,6 +85,11 @@ bool parse_moved(std::string_view msg, int& shard, std::string& host, uint16_t& 
     shard = -1;
   }
   std::string_view addr = msg.substr(addr_at + 1);
+  id.clear();
+  if (auto sp = addr.find(' '); sp != std::string_view::npos) {
+    id = std::string(addr.substr(sp + 1));
+    addr = addr.substr(0, sp);
+  }
   auto colon = addr.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return false;
   unsigned p = 0;
@@ -402,11 +409,20 @@ asio::awaitable<CallResult> RespClient::call(size_t lane, const std::vector<std:
     if (r.status != CallResult::Status::reply || r.reply.type != resp::Type::error) co_return r;
     const std::string_view code = error_code_of(r.reply.str);
     int moved_shard = -1;
-    std::string host;
+    std::string host, id;
     uint16_t port = 0;
     bool wait = code == "TRYAGAIN" || code == "CLUSTERDOWN";
     if (code == "MOVED") {
-      if (!parse_moved(r.reply.str, moved_shard, host, port)) co_return r;
+      if (!parse_moved(r.reply.str, moved_shard, host, port, id)) co_return r;
+      // A node this client has an endpoint for is reached there (a proxy's client link, say),
+      // not at the address the db node itself uses for it.
+      for (const Endpoint& e : m.primary.addresses) {
+        if (!id.empty() && e.id == id) {
+          host = e.host;
+          port = e.port;
+          break;
+        }
+      }
       if (!refused.empty() && refused == fmt::format("{}:{}", host, port)) {
         wait = true;  // the master it names is the one that just refused: no new one yet
       } else {

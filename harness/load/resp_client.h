@@ -4,8 +4,9 @@
 // A connection is made to the first endpoint of the list that accepts, starting from the last
 // one that worked (failover; with Balance::round_robin connection i starts at endpoint i % n).
 // Cluster replies (docs/reference-db.md):
-//  - `-MOVED <shard> <host:port>`: the command is re-sent there, and that address is remembered
-//    as the route of the shard, so later commands of its keys go straight to it (the key is
+//  - `-MOVED <shard> <host:port> [<id>]`: the command is re-sent there (to the endpoint of
+//    instance <id> when the list has one: the harness's own address for it), and that address
+//    is remembered as the route of the shard, so later commands of its keys go straight to it (the key is
 //    the command's key argument, its shard fl::shard_of(key, shards)). A route whose address
 //    stops accepting connections is forgotten and the endpoint list asked again.
 //  - `-TRYAGAIN` and `-CLUSTERDOWN` (certainly not applied): retried after a backoff of 10 ms

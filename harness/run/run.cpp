@@ -50,9 +50,9 @@ int db_shards(const plan::DbCluster& db) {
 }
 
 // The nodes the workload talks to: its `targets` (ids or groups) in order, else every reference
-// db instance, else every node.
-result<std::vector<load::Endpoint>> endpoints(const plan::WorkloadSpec& w,
-                                              const std::vector<supervisor::NodeStatus>& nodes) {
+// db instance, else every node; at the addresses they listen on.
+result<std::vector<load::Endpoint>> node_endpoints(
+    const plan::WorkloadSpec& w, const std::vector<supervisor::NodeStatus>& nodes) {
   std::vector<load::Endpoint> out;
   auto add = [&](const supervisor::NodeStatus& n) { out.push_back({n.id, n.host, n.port}); };
   if (!w.targets.empty()) {
@@ -86,6 +86,22 @@ result<std::vector<load::Endpoint>> endpoints(const plan::WorkloadSpec& w,
     for (const auto& n : nodes) add(n);
   }
   if (out.empty()) return Error(errc::not_found, "the plan starts no node to send load to");
+  return out;
+}
+
+// The same, at the addresses the network gives the harness's client (its "client" links: a
+// proxy listener each with backend = "proxy"), for the load and its final reads.
+result<std::vector<load::Endpoint>> endpoints(const plan::WorkloadSpec& w,
+                                              const std::vector<supervisor::NodeStatus>& nodes,
+                                              Network& network) {
+  auto out = node_endpoints(w, nodes);
+  if (!out) return out;
+  for (auto& e : *out) {
+    auto c = network.client_endpoint(e.id, {e.host, e.port});
+    if (!c) return c.error();
+    e.host = c->host;
+    e.port = c->port;
+  }
   return out;
 }
 
@@ -353,7 +369,7 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   }
   std::vector<std::vector<load::Endpoint>> targets;
   for (const auto& w : workloads) {
-    auto t = endpoints(w, s.nodes());
+    auto t = endpoints(w, s.nodes(), s.network());
     if (!t) return fail(s.dir(), t.error().message);
     targets.push_back(std::move(*t));
   }

@@ -90,9 +90,21 @@ result<std::map<std::string, std::string>> wait_for_masters(
   }
 }
 
+// cluster.json's "network": the backend and every link it made (node to node, and the
+// harness's client links).
+json::object network_json(const Network& net) {
+  json::array links;
+  for (const auto& l : net.links()) {
+    links.push_back(json::object{{"from", l.from}, {"to", l.to}, {"listen", l.listen}});
+  }
+  return json::object{{"backend", net.backend()}, {"links", std::move(links)}};
+}
+
 std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run_dir,
                          const std::vector<supervisor::NodeStatus>& nodes,
-                         const std::map<std::string, std::string>& observed) {
+                         const std::map<std::string, std::string>& observed,
+                         const std::map<std::string, std::string>& client_addresses,
+                         const Network& net) {
   json::object root;
   root["plan"] = p.name;
   root["seed"] = seed;
@@ -119,9 +131,15 @@ std::string cluster_json(const plan::Plan& p, uint64_t seed, const fs::path& run
         {"log", fs::absolute(n.log).string()},
     };
     if (found && found->shard >= 0) o["shard"] = found->shard;
+    // Where the harness's client (and a user's redis-cli) reaches it: through the network's
+    // client link, which partitions can cut; `address` is where it listens.
+    if (auto c = client_addresses.find(n.id); c != client_addresses.end()) {
+      o["client_address"] = c->second;
+    }
     arr.push_back(std::move(o));
   }
   root["nodes"] = std::move(arr);
+  root["network"] = network_json(net);
   return json::serialize(root) + "\n";
 }
 
@@ -182,8 +200,27 @@ result<std::unique_ptr<Session>> Session::create(const plan::Plan& plan, Session
                                                      {"seed", s->seed_},
                                                      {"command", s->options_.command}}));
 
+  NetworkContext nctx;
+  nctx.run_dir = s->dir_;
+  nctx.run_id = s->dir_.filename().string();
+  nctx.seed = s->seed_;
+  Session* owner = s.get();
+  nctx.event = [owner](std::string_view type, std::string fields) { owner->event(type, fields); };
+  auto network = make_network(plan, nctx);
+  if (!network) {
+    s->event("run.stop", json::serialize(json::object{{"reason", network.error().message}}));
+    return network.error();
+  }
+  s->network_ = std::move(*network);
+
   supervisor::Options sopts;
   sopts.run_dir = s->dir_;
+  if (s->network_->backend() != "direct") {
+    Network* net = s->network_.get();
+    sopts.placement = [net](const plan::Instance& i) { return net->placement(i); };
+    sopts.link = [net](std::string_view from, std::string_view to,
+                       const supervisor::Endpoint& real) { return net->link(from, to, real); };
+  }
   sopts.bindir = s->options_.bindir.value_or(fs::read_symlink("/proc/self/exe").parent_path());
   sopts.echo_logs = s->options_.echo_logs;
   Session* self = s.get();
@@ -224,8 +261,19 @@ result<void> Session::start_cluster() {
     stop_cluster();
     return roles.error();
   }
-  auto w = rundir::write_atomic(dir_ / "cluster.json",
-                                cluster_json(plan_, seed_, dir_, nodes(), *roles));
+  std::map<std::string, std::string> client_addresses;
+  for (const auto& n : nodes()) {
+    auto c = network_->client_endpoint(n.id, {n.host, n.port});
+    if (!c) {
+      event("run.stop", json::serialize(json::object{{"reason", c.error().message}}));
+      stop_cluster();
+      return c.error();
+    }
+    client_addresses[n.id] = fmt::format("{}:{}", c->host, c->port);
+  }
+  auto w = rundir::write_atomic(
+      dir_ / "cluster.json",
+      cluster_json(plan_, seed_, dir_, nodes(), *roles, client_addresses, *network_));
   if (!w) return w;
   event("cluster.ready", json::serialize(json::object{{"nodes", nodes().size()}}));
   return {};
@@ -233,6 +281,7 @@ result<void> Session::start_cluster() {
 
 void Session::stop_cluster() {
   if (supervisor_) supervisor_->shutdown();
+  if (network_) network_->close();
 }
 
 std::vector<supervisor::NodeStatus> Session::nodes() const { return supervisor_->status(); }

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "harness/plan/plan.h"
+#include "harness/run/network.h"
 #include "harness/supervisor/supervisor.h"
 
 #include <chrono>
@@ -45,10 +46,12 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Starts every node and writes cluster.json when all are ready (and, with a replicated
-  // [cluster.db], when every shard has elected a master). On failure every node is stopped and
-  // the error names the node with the tail of its log.
+  // [cluster.db], when every shard has elected a master). Every node's client link is made
+  // before cluster.json is written, so it lists them with the node-to-node links. On failure
+  // every node is stopped and the error names the node with the tail of its log.
   result<void> start_cluster();
-  // Stops every node in reverse dependency order. Thread-safe and idempotent.
+  // Stops every node in reverse dependency order, then closes the network (proxy listeners,
+  // toxics, namespaces). Thread-safe and idempotent.
   void stop_cluster();
 
   // Appends a harness event to events.jsonl: {"time":..,"type":type, ...fields}. `fields_json`
@@ -61,6 +64,9 @@ class Session {
   int64_t now() const;  // ns since start_time()
   std::vector<supervisor::NodeStatus> nodes() const;
   supervisor::Supervisor& supervisor() { return *supervisor_; }
+  // The run's network backend ([network]): node placement, the links between nodes, and the
+  // endpoints the harness's client uses (client_endpoint, from = "client").
+  Network& network() { return *network_; }
   const plan::Plan& plan() const { return plan_; }
 
  private:
@@ -73,6 +79,8 @@ class Session {
   std::filesystem::path dir_;
   uint64_t seed_ = 0;
   std::unique_ptr<Events> events_;
+  // Declared before the supervisor: the nodes stop before the links they use go away.
+  std::unique_ptr<Network> network_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;
 };
 

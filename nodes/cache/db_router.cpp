@@ -58,7 +58,10 @@ DbRouter::DbRouter(boost::asio::io_context& io, std::vector<DbMember> members,
     : io_(io), options_(std::move(options)) {
   for (const DbMember& m : members) shards_ = std::max(shards_, m.shard + 1);
   members_.resize(static_cast<size_t>(shards_));
-  for (const DbMember& m : members) members_[static_cast<size_t>(m.shard)].push_back(m.address());
+  for (const DbMember& m : members) {
+    members_[static_cast<size_t>(m.shard)].push_back(m.address());
+    address_of_[m.id] = m.address();
+  }
   for (const auto& list : members_) master_.push_back(list.empty() ? std::string() : list.front());
 }
 
@@ -103,6 +106,23 @@ void DbRouter::call(std::string_view key, std::vector<std::string> argv, Callbac
   send(op);
 }
 
+std::optional<std::string> DbRouter::moved_target(std::string_view reply) const {
+  const size_t end = reply.find('\r');
+  if (end == std::string_view::npos) return std::nullopt;
+  const std::string_view line = reply.substr(0, end);
+  const size_t addr_at = line.find(' ', 7);
+  if (addr_at == std::string_view::npos) return std::nullopt;
+  std::string_view addr = line.substr(addr_at + 1);
+  std::string_view id;
+  if (const size_t sp = addr.find(' '); sp != std::string_view::npos) {
+    id = addr.substr(sp + 1);
+    addr = addr.substr(0, sp);
+  }
+  if (auto it = address_of_.find(id); !id.empty() && it != address_of_.end()) return it->second;
+  if (addr.empty()) return std::nullopt;
+  return std::string(addr);
+}
+
 void DbRouter::send(const std::shared_ptr<Op>& op) {
   if (closed_) return op->cb(error_reply("CLUSTERDOWN the cache is stopping"));
   const auto left = op->deadline - Clock::now();
@@ -119,13 +139,11 @@ void DbRouter::send(const std::shared_ptr<Op>& op) {
         if (r.status == S::ok) {
           const std::string_view b = r.bytes;
           if (starts_with(b, "-MOVED ") && op->redirects < options_.max_redirects) {
-            // "-MOVED <shard> host:port\r\n"
-            const size_t sp = b.find(' ', 7);
-            const size_t end = b.find('\r');
-            if (sp != std::string_view::npos && end != std::string_view::npos && sp < end) {
+            // "-MOVED <shard> host:port[ id]\r\n"
+            if (auto to = moved_target(b)) {
               ++stats_.moved;
               ++op->redirects;
-              master_[static_cast<size_t>(op->shard)] = std::string(b.substr(sp + 1, end - sp - 1));
+              master_[static_cast<size_t>(op->shard)] = std::move(*to);
               return send(op);
             }
           }

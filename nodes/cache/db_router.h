@@ -1,6 +1,7 @@
 // Routes a keyed command from the cache to the DB shard that owns the key (fl::shard_of over
 // the shard count), starting at the shard's first member and remembering the master each
-// -MOVED names. -TRYAGAIN and -CLUSTERDOWN are retried with backoff within the request's
+// -MOVED names (by its trailing instance id when the --db list has it, so the cache keeps using
+// its own address for that node, e.g. its link through the harness's proxy; else by host:port). -TRYAGAIN and -CLUSTERDOWN are retried with backoff within the request's
 // timeout, and so is a request that certainly was not sent (trying the shard's next member).
 // Asio stays in the .cpp.
 #pragma once
@@ -9,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +87,9 @@ class DbRouter {
   // After `failed` could not serve the shard: believe the shard's next member is its master.
   void next_member(const std::shared_ptr<Op>& op, const std::string& failed);
   nodes::Upstream& upstream(const std::string& address);
+  // The address a "-MOVED <shard> host:port[ id]\r\n" reply sends to: this router's own address
+  // for the id when it knows the id, else host:port. nullopt when malformed.
+  std::optional<std::string> moved_target(std::string_view reply) const;
 
   boost::asio::io_context& io_;
   RouterOptions options_;
@@ -92,6 +97,8 @@ class DbRouter {
   // Addresses of each shard's members in the order given, and the believed master.
   std::vector<std::vector<std::string>> members_;
   std::vector<std::string> master_;
+  // Instance id -> this cache's address for it (the --db list).
+  std::map<std::string, std::string, std::less<>> address_of_;
   std::map<std::string, std::unique_ptr<nodes::Upstream>> upstreams_;
   RouterStats stats_;
   bool closed_ = false;

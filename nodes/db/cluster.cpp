@@ -564,7 +564,7 @@ std::string ClusterNode::redirect(int shard) const {
     }
   }
   if (!m) return fmt::format("CLUSTERDOWN shard {} has no master", shard);
-  return fmt::format("MOVED {} {}:{}", shard, m->host, m->port);
+  return fmt::format("MOVED {} {}:{} {}", shard, m->host, m->port, m->id);
 }
 
 void ClusterNode::cluster_command(nodes::CommandContext& ctx) {

@@ -228,7 +228,10 @@ const ShardMember* ShardReplica::master() const {
 
 void ShardReplica::moved_or_down(const Reply& reply) {
   if (const ShardMember* m = master(); m && m->id != options_.id) {
-    return reply(error_reply(fmt::format("MOVED {} {}:{}", options_.shard, m->host, m->port)));
+    // The trailing id lets a client that reaches nodes by its own addresses (a proxy's client
+    // link, a namespace) map the master to them; Redis clients read only the first two fields.
+    return reply(error_reply(
+        fmt::format("MOVED {} {}:{} {}", options_.shard, m->host, m->port, m->id)));
   }
   reply(error_reply(fmt::format("CLUSTERDOWN shard {} has no master", options_.shard)));
 }

@@ -10,7 +10,7 @@
 //  - a write whose master stepped down before commit is answered when its fate is known (the
 //    entry committed in the same term at that index: its real reply; replaced: -TRYAGAIN), or
 //    -NOQUORUM one second after the step-down;
-//  - on a slave: -MOVED <shard> <master host:port>, or -CLUSTERDOWN when no master is known;
+//  - on a slave: -MOVED <shard> <master host:port> <master id>, or -CLUSTERDOWN when no master is known;
 //  - on a master without a lease, or before it committed an entry of its term: -TRYAGAIN.
 // Reads are served by the master with a valid lease, or locally on any node when the read
 // policy says `slaves` or `any` (stale reads allowed).

@@ -215,7 +215,8 @@ TEST(ShardReplica, SyncWriteIsAnsweredAtCommitAndSlavesRedirect) {
   EXPECT_FALSE(a.ready());  // deferred until a majority has it
   ASSERT_TRUE(c.wait_for([&] { return a.ready(); }, 100));
   EXPECT_EQ(a.text(), "+OK\r\n");
-  const std::string moved = "-MOVED 0 127.0.0.1:" + std::to_string(7000 + m) + "\r\n";
+  const std::string moved = "-MOVED 0 127.0.0.1:" + std::to_string(7000 + m) + " db-s0-r" +
+                            std::to_string(m) + "\r\n";
   EXPECT_EQ(c.exec(s, {"GET", "k"}).text(), moved);
   EXPECT_EQ(c.exec(s, {"SET", "k", "w"}).text(), moved);
   EXPECT_EQ(c.exec(m, {"GET", "k"}).text(), "$1\r\nv\r\n");
@@ -405,7 +406,8 @@ TEST(ShardReplica, PausedMasterRefusesReadsThenRedirects) {
   EXPECT_EQ(c.exec(m, {"SET", "k", "x"}).text().rfind("-TRYAGAIN", 0), 0u);
   ASSERT_TRUE(c.wait_for([&] { return c.node(m).role() == Role::slave; }, 1000));
   EXPECT_EQ(c.exec(m, {"GET", "k"}).text(),
-            "-MOVED 0 127.0.0.1:" + std::to_string(7000 + n) + "\r\n");
+            "-MOVED 0 127.0.0.1:" + std::to_string(7000 + n) + " db-s0-r" + std::to_string(n) +
+                "\r\n");
 }
 
 TEST(ShardReplica, NoFencingBugServesStaleReadsFromAPausedMaster) {

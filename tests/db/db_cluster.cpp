@@ -290,10 +290,10 @@ std::optional<resp::Value> DbCluster::call_routed(size_t start,
   for (int hop = 0; hop < 6; ++hop) {
     v = call(at, argv);
     if (!is_error(v, "MOVED")) return v;
-    // MOVED <shard> <host:port>
+    // MOVED <shard> <host:port> <id>
     const std::string& s = v->str;
-    const size_t sp = s.rfind(' ');
-    at = index_of_address(s.substr(sp + 1));
+    const size_t from = s.find(' ', s.find(' ') + 1) + 1;
+    at = index_of_address(s.substr(from, s.find(' ', from) - from));
     if (at >= specs_.size()) return v;
   }
   return v;

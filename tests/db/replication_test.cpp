@@ -106,7 +106,7 @@ TEST(DbReplication, SyncShardFailsOverWithoutLosingAcknowledgedWrites) {
       auto now_master = c.master_of(0);
       last = moved ? moved->str : "no reply";
       return now_master && is_error(moved, "MOVED") &&
-             moved->str == "MOVED 0 " + c.address(*now_master);
+             moved->str == "MOVED 0 " + c.address(*now_master) + " " + c.spec(*now_master).id;
     })) << last << c.logs();
   }
   std::string list;
@@ -135,7 +135,7 @@ TEST(DbReplication, OtherShardsRedirectToTheNewMasterAfterAFailover) {
   };
   ASSERT_TRUE(eventually([&] {
     for (size_t i = 0; i < 3; ++i) {
-      if (moved_to(i) != "MOVED 1 " + c.address(*m1)) return false;
+      if (moved_to(i) != "MOVED 1 " + c.address(*m1) + " " + c.spec(*m1).id) return false;
     }
     return true;
   })) << moved_to(0)
@@ -151,7 +151,9 @@ TEST(DbReplication, OtherShardsRedirectToTheNewMasterAfterAFailover) {
   // Shard 0's nodes learn the new master from the status broadcasts.
   ASSERT_TRUE(eventually([&] {
     for (size_t i = 0; i < 3; ++i) {
-      if (moved_to(i) != "MOVED 1 " + c.address(*next)) return false;
+      if (moved_to(i) != "MOVED 1 " + c.address(*next) + " " + c.spec(*next).id) {
+        return false;
+      }
     }
     return true;
   })) << moved_to(0)

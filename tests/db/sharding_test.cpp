@@ -26,7 +26,8 @@ TEST(DbSharding, EveryNodeRedirectsKeysOfOtherShardsAndServesItsOwn) {
         ASSERT_TRUE(v && v->type == Type::simple_string) << key << " on " << c.spec(i).id;
       } else {
         ASSERT_TRUE(is_error(v, "MOVED")) << key << " on " << c.spec(i).id;
-        EXPECT_EQ(v->str, "MOVED " + std::to_string(shard) + " " + c.address(size_t(shard)));
+        EXPECT_EQ(v->str, "MOVED " + std::to_string(shard) + " " + c.address(size_t(shard)) +
+                              " " + c.spec(size_t(shard)).id);
       }
     }
     auto got = c.call_routed(0, {"GET", key});

@@ -115,6 +115,34 @@ TEST(RespClient, RemembersTheMovedRoutePerShard) {
   }
 }
 
+// A MOVED naming an instance id the client has an endpoint for goes to that endpoint (the
+// harness's own address for the node, such as its client link through the proxy), not to the
+// host:port the db node itself uses; an unknown id falls back to host:port.
+TEST(RespClient, MovedWithAKnownIdGoesToTheClientsOwnEndpointForIt) {
+  ScriptedServer mine([](const Argv&, uint16_t) { return std::string("+OK\r\n"); });
+  ScriptedServer theirs([](const Argv&, uint16_t) { return std::string("+OK\r\n"); });
+  ScriptedServer other([](const Argv&, uint16_t) { return std::string("+OK\r\n"); });
+  ScriptedServer entry([&](const Argv& argv, uint16_t) {
+    if (argv.at(1) == "k1") {
+      return "-MOVED 0 127.0.0.1:" + std::to_string(theirs.port()) + " db-s0-r1\r\n";
+    }
+    return "-MOVED 0 127.0.0.1:" + std::to_string(other.port()) + " db-s0-r9\r\n";
+  });
+  asio::io_context io;
+  RespClient client(io, {at(entry.port(), "db-s0-r0"), at(mine.port(), "db-s0-r1")},
+                    ClientOptions{});
+  auto r = call(io, client, 0, {"SET", "k1", "1"});
+  EXPECT_TRUE(is_ok(r)) << r.error << r.reply.str;
+  EXPECT_EQ(mine.commands(), 1);
+  EXPECT_EQ(theirs.commands(), 0);
+  // The route is now `mine`; a redirect from there is not expected, so ask the entry again
+  // with a fresh client for the unknown id.
+  RespClient fresh(io, {at(entry.port(), "db-s0-r0")}, ClientOptions{});
+  auto r2 = call(io, fresh, 0, {"SET", "k2", "1"});
+  EXPECT_TRUE(is_ok(r2)) << r2.error << r2.reply.str;
+  EXPECT_EQ(other.commands(), 1);
+}
+
 TEST(RespClient, ForgetsARouteWhoseAddressIsDead) {
   std::atomic<int> seen{0};
   // First a redirect to a port where nothing listens (a killed master), then answers itself.
