@@ -354,8 +354,14 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   std::atomic<bool> stopped{false};
   std::mutex runners_mu;  // guards `runners` against the stop hook while they are made
   std::vector<std::unique_ptr<load::Runner>> runners;
+  std::mutex recovery_mu;  // wakes the recovery phase on Ctrl-C
+  std::condition_variable recovery_cv;
   stop_hook([&] {
     stopped = true;
+    {
+      std::lock_guard lock(recovery_mu);
+    }
+    recovery_cv.notify_all();
     std::lock_guard lock(runners_mu);
     for (auto& runner : runners) runner->stop();
   });
@@ -393,8 +399,11 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     }
   }
   chaos::SupervisorControl control(s.supervisor());
-  FaultSchedule faults(plan.faults, plan.instances(), control, s.seed(),
-                       fault_hooks(s, writer->get()));
+  // TODO(lead): links = &s.network() once branch `wiring` (Session::network()) is merged, and
+  // clock = the RESP/libfaketime ClockControl of branch `clock`. Until then partition, link and
+  // clock faults are recorded as fault.error ("this run has no ...").
+  FaultControls controls{control, nullptr, nullptr};
+  FaultSchedule faults(plan, controls, s.seed(), duration, fault_hooks(s, writer->get()));
   s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
   // [[fault]] `at` counts from the start of the recorded phase, after the (longest) warm-up.
   Duration warmup{0};
@@ -402,8 +411,16 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   if (!plan.faults.empty()) faults.start(std::chrono::steady_clock::now() + warmup);
   // Final reads begin once every workload's main phase has ended, and faults heal before them,
   // so they read what the healed cluster holds.
+  // Between them: every fault healed, then `recovery` with no load at all (Jepsen's final
+  // generator; the VOPR's liveness phase), cut short by Ctrl-C.
+  const Duration recovery = plan.recovery_time();
   std::barrier final_barrier(static_cast<std::ptrdiff_t>(count), [&]() noexcept {
     faults.stop();
+    s.event("phase.recovery", fmt::format(R"({{"duration_ns":{}}})", recovery.count()));
+    {
+      std::unique_lock lock(recovery_mu);
+      recovery_cv.wait_for(lock, recovery, [&] { return stopped.load(); });
+    }
     s.event("phase.final-reads");
   });
   std::vector<result<load::Summary>> summaries(count, Error(errc::internal, "load did not run"));
