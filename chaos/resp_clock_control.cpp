@@ -1,5 +1,7 @@
 #include "chaos/resp_clock_control.h"
 
+#include "chaos/ledger.h"
+
 #include <arpa/inet.h>
 #include <fmt/core.h>
 #include <netinet/in.h>
@@ -191,26 +193,11 @@ std::string faketime_setting(std::chrono::nanoseconds offset, double rate,
   return text + fmt::format(" x{}", rate);
 }
 
-result<std::chrono::system_clock::time_point> process_start_time(int pid) {
-  const std::string path = fmt::format("/proc/{}/stat", pid);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string stat = text.str();
-  const size_t paren = stat.rfind(')');
-  if (!in || paren == std::string::npos) {
-    return Error(errc::not_found, fmt::format("no process {} ({} unreadable)", pid, path));
-  }
-  // After "pid (comm)": state is field 3; starttime is field 22, in clock ticks since boot.
-  std::istringstream fields(stat.substr(paren + 1));
-  std::string field;
-  unsigned long long ticks = 0;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) ticks = std::stoull(field);
-  }
-  if (ticks == 0) return Error(errc::protocol_error, fmt::format("{}: no start time", path));
+result<std::chrono::system_clock::time_point> process_start_wall_time(int pid) {
+  const auto ticks = process_start_time(pid);  // chaos/ledger.h: clock ticks since boot
+  if (!ticks) return Error(errc::not_found, fmt::format("no process {}", pid));
   const int64_t hz = ::sysconf(_SC_CLK_TCK);
-  const int64_t started_since_boot = static_cast<int64_t>(ticks) * (1'000'000'000 / hz);
+  const int64_t started_since_boot = static_cast<int64_t>(*ticks) * (1'000'000'000 / hz);
   const int64_t ago = timespec_ns(CLOCK_BOOTTIME) - started_since_boot;
   return std::chrono::system_clock::now() -
          std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -230,7 +217,7 @@ result<void> FaketimeClockControl::set(std::string_view id, std::chrono::nanosec
                                "start, and {} has no running process",
                                id, id));
     }
-    auto s = process_start_time(target->pid);
+    auto s = process_start_wall_time(target->pid);
     if (!s) return s.error();
     started = *s;
   }

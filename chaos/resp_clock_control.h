@@ -48,7 +48,7 @@ std::string faketime_setting(std::chrono::nanoseconds offset, double rate,
 
 // When process `pid` started, on the system clock (from /proc/<pid>/stat; to a clock tick,
 // 10 ms). Errors when there is no such process.
-result<std::chrono::system_clock::time_point> process_start_time(int pid);
+result<std::chrono::system_clock::time_point> process_start_wall_time(int pid);
 
 // Clock faults for programs under libfaketime: writes the node's faketime file atomically (a
 // temporary file renamed over it). A rate other than 1 needs the node's process id (see

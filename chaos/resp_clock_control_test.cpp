@@ -37,7 +37,7 @@ TEST(FaketimeSetting, ARateIsFoldedIntoTheOffsetFromTheProcessStart) {
 }
 
 TEST(ProcessStartTime, OfThisProcessIsInThePast) {
-  auto started = process_start_time(::getpid());
+  auto started = process_start_wall_time(::getpid());
   ASSERT_TRUE(started) << started.error().message;
   const auto now = SysClock::now();
   EXPECT_LE(*started, now);
@@ -45,8 +45,8 @@ TEST(ProcessStartTime, OfThisProcessIsInThePast) {
 }
 
 TEST(ProcessStartTime, OfNoProcessIsAnError) {
-  EXPECT_FALSE(process_start_time(0));
-  EXPECT_FALSE(process_start_time(1 << 30));
+  EXPECT_FALSE(process_start_wall_time(0));
+  EXPECT_FALSE(process_start_wall_time(1 << 30));
 }
 
 TEST(RespClockControl, AnUnreachableNodeFailsWithinTheTimeout) {

@@ -199,7 +199,7 @@ int up_main(int argc, char** argv) {
   print_table(*loaded.plan, nodes, node_field(s.dir() / "cluster.json", "role"),
               node_field(s.dir() / "cluster.json", "client_address"));
   // The control API (`faultline ctl`, docs/control-api.md), on loopback with the run's token.
-  chaos::SupervisorControl process(s.supervisor());
+  chaos::ProcessControl& process = s.process();
   chaos::LinkControl* links = s.network().backend() == "direct" ? nullptr : &s.network();
   auto control =
       control::ControlServer::start(control::session_backend(s, process, links), {s.dir()});

@@ -239,7 +239,7 @@ struct Api::Impl {
     }
     const std::string action =
         heal ? "pause" : (verb == "restart" && wipe ? "restart-wiped" : verb);
-    event(heal ? "fault.heal" : "fault.inject",
+    event(heal ? "fault.end" : "fault.start",
           json::object{{"action", action}, {"nodes", json::array{id.c_str()}}});
     return json_response(200, json::object{{"ok", true}, {"node", id}, {"action", verb}});
   }
@@ -340,7 +340,7 @@ struct Api::Impl {
       touched.insert(c.from);
       touched.insert(c.to);
     }
-    event("fault.inject", json::object{{"action", "partition"},
+    event("fault.start", json::object{{"action", "partition"},
                                        {"shape", plan::to_string(*shape)},
                                        {"mode", plan::to_string(mode)},
                                        {"nodes", string_array({touched.begin(), touched.end()})},
@@ -429,7 +429,7 @@ struct Api::Impl {
     if (!handle) return error(status_of(handle.error()), handle.error().message);
     json::array toxic_names;
     for (const auto& t : toxics) toxic_names.emplace_back(plan::to_string(t.kind));
-    event("fault.inject", json::object{{"action", "link"},
+    event("fault.start", json::object{{"action", "link"},
                                        {"from", string_array(ends[0])},
                                        {"to", string_array(ends[1])},
                                        {"direction", plan::to_string(direction)},
@@ -450,7 +450,7 @@ struct Api::Impl {
       }
       const auto handle = h->to_number<chaos::LinkControl::Handle>();
       if (auto r = b.links->heal(handle); !r) return error(status_of(r.error()), r.error().message);
-      event("fault.heal", json::object{{"action", "link"}, {"handle", handle}});
+      event("fault.end", json::object{{"action", "link"}, {"handle", handle}});
       return json_response(200, json::object{{"ok", true}, {"handle", handle}});
     }
     // Everything: every cut and degrade, every paused node, every node this API took down.
@@ -476,7 +476,7 @@ struct Api::Impl {
         }
       }
     }
-    event("fault.heal", json::object{{"action", "all"},
+    event("fault.end", json::object{{"action", "all"},
                                      {"links", b.links != nullptr},
                                      {"resumed", resumed},
                                      {"restarted", restarted}});

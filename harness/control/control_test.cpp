@@ -219,12 +219,12 @@ TEST_F(ApiTest, ProcessVerbsGoThroughProcessControlAndAreRecorded) {
   EXPECT_EQ(process_.calls, (std::vector<std::string>{"kill db-1", "pause db-2", "resume db-2",
                                                       "restart-wiped lb-0"}));
   ASSERT_EQ(events_.size(), 4u);
-  EXPECT_EQ(events_[0].rfind("fault.inject ", 0), 0u) << events_[0];
+  EXPECT_EQ(events_[0].rfind("fault.start ", 0), 0u) << events_[0];
   auto e0 = json::parse(events_[0].substr(events_[0].find(' ') + 1)).as_object();
   EXPECT_EQ(e0.at("action").as_string(), "kill");
   EXPECT_EQ(e0.at("nodes").as_array().at(0).as_string(), "db-1");
   EXPECT_EQ(e0.at("source").as_string(), "control");
-  EXPECT_EQ(events_[2].rfind("fault.heal ", 0), 0u) << events_[2];
+  EXPECT_EQ(events_[2].rfind("fault.end ", 0), 0u) << events_[2];
 
   // A node without a process cannot be killed again: 409 with the reason.
   auto again = api.handle(req("POST", "/nodes/db-1/kill"));
@@ -314,9 +314,9 @@ TEST_F(ApiTest, SlowPutsToxicsOnLinksAndHealTakesThemOff) {
   EXPECT_EQ(api.handle(req("POST", "/heal")).status, 200);
   EXPECT_EQ(links_.heal_alls, 1);
   ASSERT_EQ(events_.size(), 3u);
-  EXPECT_EQ(events_[0].rfind("fault.inject ", 0), 0u);
+  EXPECT_EQ(events_[0].rfind("fault.start ", 0), 0u);
   EXPECT_NE(events_[0].find(R"("action":"link")"), std::string::npos) << events_[0];
-  EXPECT_EQ(events_[1].rfind("fault.heal ", 0), 0u);
+  EXPECT_EQ(events_[1].rfind("fault.end ", 0), 0u);
 
   auto links = api.handle(req("GET", "/links"));
   ASSERT_EQ(links.status, 200);

@@ -400,13 +400,12 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
       if (stopped) runners.back()->stop();
     }
   }
-  chaos::SupervisorControl control(s.supervisor());
   // Links through the run's network backend (none on direct: plan validation rejects link
   // faults there); clocks over CLOCK (reference nodes) or libfaketime (faketime = true).
   chaos::LinkControl* links =
       plan::network_backend(plan) == plan::NetworkBackend::direct ? nullptr : &s.network();
   chaos::NodeClockControl clocks(plan, s.supervisor());
-  FaultControls controls{control, links, &clocks};
+  FaultControls controls{s.process(), links, &clocks};
   FaultSchedule faults(plan, controls, s.seed(), duration, fault_hooks(s, writer->get()));
   s.event("phase.main", fmt::format(R"({{"duration_ns":{}}})", duration.count()));
   // [[fault]] `at` counts from the start of the recorded phase, after the (longest) warm-up.

@@ -1,5 +1,6 @@
 #include "harness/run/session.h"
 
+#include "chaos/ledgered_control.h"
 #include "chaos/process_faults.h"
 #include "common/rng.h"
 #include "common/units.h"
@@ -200,9 +201,14 @@ result<std::unique_ptr<Session>> Session::create(const plan::Plan& plan, Session
                                                      {"seed", s->seed_},
                                                      {"command", s->options_.command}}));
 
+  // What dead runs left on this machine (namespaces, nft tables, stopped processes) goes first.
+  chaos::sweep_stale_at_start();
+  // The run's id on the machine: its directory's absolute path, so two runs never share one.
+  std::error_code abs_ec;
+  const std::string run_id = fs::absolute(s->dir_, abs_ec).lexically_normal().string();
   NetworkContext nctx;
   nctx.run_dir = s->dir_;
-  nctx.run_id = s->dir_.filename().string();
+  nctx.run_id = run_id;
   nctx.seed = s->seed_;
   Session* owner = s.get();
   nctx.event = [owner](std::string_view type, std::string fields) { owner->event(type, fields); };
@@ -230,6 +236,22 @@ result<std::unique_ptr<Session>> Session::create(const plan::Plan& plan, Session
     if (self->options_.on_node_event) self->options_.on_node_event(e);
   };
   s->supervisor_ = std::make_unique<supervisor::Supervisor>(std::move(sopts));
+  s->supervisor_control_ = std::make_unique<chaos::SupervisorControl>(*s->supervisor_);
+  if (auto ledger = chaos::Ledger::open(run_id, s->dir_)) {
+    s->ledger_ = std::move(*ledger);
+    supervisor::Supervisor* sup = s->supervisor_.get();
+    s->process_ = std::make_unique<chaos::LedgeredControl>(
+        *s->supervisor_control_, *s->ledger_, [sup](std::string_view id) {
+          for (const auto& n : sup->status()) {
+            if (n.id == id) return n.pid;
+          }
+          return 0;
+        });
+  } else {
+    fmt::print(stderr, "faultline: {} (a pause this run makes is not recorded for `faultline heal`)\n",
+               ledger.error().message);
+    s->process_ = std::make_unique<chaos::SupervisorControl>(*s->supervisor_);
+  }
   return s;
 }
 
@@ -282,6 +304,7 @@ result<void> Session::start_cluster() {
 void Session::stop_cluster() {
   if (supervisor_) supervisor_->shutdown();
   if (network_) network_->close();
+  if (ledger_) ledger_->close();
 }
 
 std::vector<supervisor::NodeStatus> Session::nodes() const { return supervisor_->status(); }

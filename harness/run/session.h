@@ -5,6 +5,8 @@
 // clock the history uses too.
 #pragma once
 
+#include "chaos/ledger.h"
+#include "chaos/process_faults.h"
 #include "common/error.h"
 #include "harness/plan/plan.h"
 #include "harness/run/network.h"
@@ -67,6 +69,9 @@ class Session {
   // The run's network backend ([network]): node placement, the links between nodes, and the
   // endpoints the harness's client uses (client_endpoint, from = "client").
   Network& network() { return *network_; }
+  // Process faults on this run's nodes (kill, pause, ...), paused process groups recorded in the
+  // run's ledger (chaos/ledger.h) so that `faultline heal` can undo a pause a killed harness left.
+  chaos::ProcessControl& process() { return *process_; }
   const plan::Plan& plan() const { return plan_; }
 
  private:
@@ -82,6 +87,10 @@ class Session {
   // Declared before the supervisor: the nodes stop before the links they use go away.
   std::unique_ptr<Network> network_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;
+  // Null when the ledger's directory cannot be written (process() then records nothing).
+  std::unique_ptr<chaos::Ledger> ledger_;
+  std::unique_ptr<chaos::ProcessControl> supervisor_control_;
+  std::unique_ptr<chaos::ProcessControl> process_;
 };
 
 // The tail of a node's log, indented, for error messages.

@@ -45,17 +45,16 @@ run_processes() {
   done
 }
 
-# Waits up to 90 s until events.jsonl of run dir $1 holds $2 fault.inject (fault.start before
-# issue 6) events.
+# Waits up to 90 s until events.jsonl of run dir $1 holds $2 fault.start events.
 wait_for_faults() {
   local dir="$1" want="$2" n
   for _ in $(seq 1 900); do
-    n="$(grep -cE '"fault\.(inject|start)"' "$dir/events.jsonl" 2>/dev/null || true)"
+    n="$(grep -c '"fault.start"' "$dir/events.jsonl" 2>/dev/null || true)"
     if [ "${n:-0}" -ge "$want" ]; then return 0; fi
     if ! kill -0 "$run_pid" 2>/dev/null; then fail "faultline run exited early"; fi
     sleep 0.1
   done
-  fail "no $want fault.inject events in $dir/events.jsonl after 90 s"
+  fail "no $want fault.start events in $dir/events.jsonl after 90 s"
 }
 
 # The machine's fl-* namespaces and interfaces and faultline_* tables, one a line.

@@ -231,7 +231,7 @@ TEST_F(CtlTest, KillsPartitionsAndHealsARunningUp) {
     cut_links += cut;
   }
   EXPECT_GT(cut_links, 0) << links.out;
-  auto injected = events(run, "fault.inject");
+  auto injected = events(run, "fault.start");
   ASSERT_EQ(injected.size(), 2u);
   EXPECT_EQ(injected[0].at("action").as_string(), "kill");
   EXPECT_EQ(injected[1].at("action").as_string(), "partition");
@@ -254,7 +254,7 @@ TEST_F(CtlTest, KillsPartitionsAndHealsARunningUp) {
   EXPECT_NE(new_pid, 0);
   EXPECT_NE(new_pid, killed_pid);
   pids_.push_back(new_pid);
-  EXPECT_EQ(events(run, "fault.heal").size(), 1u);
+  EXPECT_EQ(events(run, "fault.end").size(), 1u);
 
   // metrics: up for every node.
   auto metrics = ctl({"--run", run.string(), "metrics"});
@@ -301,7 +301,7 @@ TEST_F(CtlTest, FindsTheRunUnderRunsAndRefusesLinkFaultsOnADirectNetwork) {
   auto refused = ctl({"--run", forged.string(), "kill", "a"});
   EXPECT_EQ(refused.code, 3);
   EXPECT_NE(refused.err.find("HTTP 401"), std::string::npos) << refused.err;
-  EXPECT_TRUE(events(run, "fault.inject").empty());
+  EXPECT_TRUE(events(run, "fault.start").empty());
 
   u->signal(SIGTERM);
   ASSERT_EQ(u->wait(60s), 0) << u->err();
