@@ -1,55 +1,16 @@
 #include "chaos/process_faults.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <fmt/core.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <map>
 
+#include "chaos/resp_call.h"
 #include "common/resp/resp.h"
 #include "harness/plan/fault.h"
 #include "harness/supervisor/supervisor.h"
 
 namespace fl::chaos {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// A socket closed when it goes out of scope.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-// Waits for `events` on fd until `deadline`; false on timeout.
-bool wait_for(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(left));
-    if (r > 0) return true;
-    if (r < 0 && errno != EINTR) return false;
-  }
-}
-
-Error io_error(std::string_view what, const std::string& host, uint16_t port, int err) {
-  return Error(errc::io_error,
-               fmt::format("ROLE {}:{}: {}: {}", host, port, what, std::strerror(err)));
-}
-
-}  // namespace
 
 result<void> SupervisorControl::kill(std::string_view id) { return s_.kill(id); }
 result<void> SupervisorControl::terminate(std::string_view id) { return s_.terminate(id); }
@@ -99,65 +60,9 @@ result<void> heal(ProcessControl& control, plan::FaultAction action, std::string
 
 result<NodeRole> query_role(const std::string& host, uint16_t port,
                             std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    return Error(errc::invalid_argument, fmt::format("ROLE: bad IPv4 address '{}'", host));
-  }
-  Fd s{::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  if (s.fd < 0) return io_error("socket", host, port, errno);
-  if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno != EINPROGRESS) return io_error("connect", host, port, errno);
-    if (!wait_for(s.fd, POLLOUT, deadline)) {
-      return Error(errc::timeout, fmt::format("ROLE {}:{}: connect timed out", host, port));
-    }
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) return io_error("connect", host, port, err);
-  }
-  const std::string request = "*1\r\n$4\r\nROLE\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t n = ::send(s.fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EAGAIN) {
-      if (!wait_for(s.fd, POLLOUT, deadline)) {
-        return Error(errc::timeout, fmt::format("ROLE {}:{}: send timed out", host, port));
-      }
-    } else if (n < 0 && errno != EINTR) {
-      return io_error("send", host, port, errno);
-    }
-  }
-  resp::Parser parser;
-  resp::Value reply;
-  for (;;) {
-    const auto st = parser.next(reply);
-    if (st == resp::Status::ok) break;
-    if (st == resp::Status::error) {
-      return Error(errc::protocol_error, fmt::format("ROLE {}:{}: {}", host, port, parser.error()));
-    }
-    if (!wait_for(s.fd, POLLIN, deadline)) {
-      return Error(errc::timeout,
-                   fmt::format("ROLE {}:{}: no reply within {} ms", host, port, timeout.count()));
-    }
-    auto buf = parser.prepare(4096);
-    const ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
-    if (n == 0) {
-      return Error(errc::io_error, fmt::format("ROLE {}:{}: connection closed", host, port));
-    }
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) {
-        parser.commit(0);
-        continue;
-      }
-      return io_error("recv", host, port, errno);
-    }
-    parser.commit(static_cast<size_t>(n));
-  }
+  auto answer = resp_call(host, port, {"ROLE"}, timeout);
+  if (!answer) return Error(answer.error().code, "ROLE " + answer.error().message);
+  const resp::Value& reply = *answer;
   if (reply.type == resp::Type::error) {
     return Error(errc::protocol_error, fmt::format("ROLE {}:{}: -{}", host, port, reply.str));
   }
