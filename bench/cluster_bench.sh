@@ -31,58 +31,14 @@ for b in faultline-lb faultline-cache faultline-db; do
   [[ -x "$FL_BIN/$b" ]] || { echo "cluster_bench: $FL_BIN/$b not found (set FL_BIN)" >&2; exit 3; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+bench_workdir
 
-# start NAME ARGV...: starts a server in the background, logs in $work/NAME.log.
-start() {
-  local name=$1
-  shift
-  "$@" >"$work/$name.log" 2>&1 &
-  pids+=("$!")
-  eval "pid_$name=$!"
-}
-
-
-# bench LABEL PORT TEST CLIENTS PIPELINE [redis-benchmark args...]: one redis-benchmark run;
-# appends rps, p50 and p99 (ms) to $work/LABEL.{rps,p50,p99}.
-bench() {
-  local label=$1 port=$2 test=$3 clients=$4 pipeline=$5 line
-  shift 5
-  line=$(redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$REQUESTS" -c "$clients" \
-           -P "$pipeline" "$@" --csv | awk -F'","' 'NR > 1 { print; exit }')
-  [[ -n $line ]] || { echo "cluster_bench: redis-benchmark gave no result for $label" >&2; exit 3; }
-  # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  local f
-  for f in 2:rps 5:p50 7:p99; do
-    awk -F'","' -v i="${f%%:*}" '{ v = $i; gsub(/"/, "", v); print v }' <<<"$line" >>"$work/$label.${f##*:}"
-  done
-}
 
 # --- the servers ------------------------------------------------------------------------------
 free_port redis_port
 start redis redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$redis_port" --dir "$work"
 
-free_port haproxy_port
-cat >"$work/haproxy.cfg" <<EOF
-global
-  maxconn 4000
-defaults
-  mode tcp
-  timeout connect 1s
-  timeout client 60s
-  timeout server 60s
-listen redis
-  bind 127.0.0.1:$haproxy_port
-  server r1 127.0.0.1:$redis_port
-EOF
-start haproxy haproxy -f "$work/haproxy.cfg" -db
+start_haproxy haproxy_port "$redis_port"
 
 free_port lbr_port
 start lbr "$FL_BIN/faultline-lb" --id lb-redis --host 127.0.0.1 --port "$lbr_port" \
@@ -127,22 +83,22 @@ done
 # --- the rounds -------------------------------------------------------------------------------
 for round in $(seq "$ROUNDS"); do
   # 1. whole path
-  bench path.get.hit "$lb_port" get "$CLIENTS" 1
-  bench path.get.miss "$lbcold_port" get "$CLIENTS" 1
-  bench path.set "$lb_port" set "$CLIENTS" 1
-  bench path.get.hit.lat "$lb_port" get 1 1
-  bench path.get.miss.lat "$lbcold_port" get 1 1
+  redis_bench path.get.hit "$lb_port" get "$CLIENTS" 1
+  redis_bench path.get.miss "$lbcold_port" get "$CLIENTS" 1
+  redis_bench path.set "$lb_port" set "$CLIENTS" 1
+  redis_bench path.get.hit.lat "$lb_port" get 1 1
+  redis_bench path.get.miss.lat "$lbcold_port" get 1 1
   # 2. proxies in front of redis-server: one client for latency, CLIENTS x PIPELINE for throughput
   for target in direct:$redis_port haproxy:$haproxy_port lb:$lbr_port; do
     name=${target%%:*} port=${target##*:}
-    bench "proxy.$name.lat" "$port" get 1 1
-    bench "proxy.$name.tput" "$port" get "$CLIENTS" "$PIPELINE"
+    redis_bench "proxy.$name.lat" "$port" get 1 1
+    redis_bench "proxy.$name.tput" "$port" get "$CLIENTS" "$PIPELINE"
   done
   # 3. cache GET hits beside redis-server, with the server's CPU time per request
   for target in redis:$redis_port:$pid_redis cache:$cache_port:$pid_cache; do
     IFS=: read -r name port pid <<<"$target"
     before=$(cpu_seconds "$pid")
-    bench "get.$name" "$port" get "$CLIENTS" 1
+    redis_bench "get.$name" "$port" get "$CLIENTS" 1
     after=$(cpu_seconds "$pid")
     awk -v a="$after" -v b="$before" -v n="$REQUESTS" 'BEGIN { print (a - b) * 1e6 / n }' >>"$work/get.$name.cpu"
   done

@@ -27,14 +27,7 @@ for tool in redis-server redis-cli redis-benchmark; do
 done
 [[ -x "$DB" ]] || { echo "db_vs_redis: $DB not found or not executable (set FL_BIN)" >&2; exit 3; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+bench_workdir
 
 DURABLE=${DURABLE:-}
 redis_persist=(--appendonly no)

@@ -27,55 +27,13 @@ for tool in redis-server redis-cli redis-benchmark haproxy; do
 done
 [[ -x "$FL_BIN/faultline" ]] || { echo "proxy_bench: $FL_BIN/faultline not found (set FL_BIN)" >&2; exit 3; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-# start NAME ARGV...: starts a server in the background, logs in $work/NAME.log, pid in pid_NAME.
-start() {
-  local name=$1
-  shift
-  "$@" >"$work/$name.log" 2>&1 &
-  pids+=("$!")
-  printf -v "pid_$name" '%s' "$!"
-}
-
-# bench LABEL PORT TEST CLIENTS PIPELINE: one redis-benchmark run; appends rps, p50 and p99 (ms)
-# to $work/LABEL.{rps,p50,p99}.
-bench() {
-  local label=$1 port=$2 test=$3 clients=$4 pipeline=$5 line f
-  line=$(redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$REQUESTS" -c "$clients" \
-           -P "$pipeline" --csv | awk -F'","' 'NR > 1 { print; exit }')
-  [[ -n $line ]] || { echo "proxy_bench: redis-benchmark gave no result for $label" >&2; exit 3; }
-  # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  for f in 2:rps 5:p50 7:p99; do
-    awk -F'","' -v i="${f%%:*}" '{ v = $i; gsub(/"/, "", v); print v }' <<<"$line" >>"$work/$label.${f##*:}"
-  done
-}
+bench_workdir
 
 # --- the servers ------------------------------------------------------------------------------
 free_port redis_port
 start redis redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$redis_port" --dir "$work"
 
-free_port haproxy_port
-cat >"$work/haproxy.cfg" <<EOF
-global
-  maxconn 4000
-defaults
-  mode tcp
-  timeout connect 1s
-  timeout client 60s
-  timeout server 60s
-listen redis
-  bind 127.0.0.1:$haproxy_port
-  server r1 127.0.0.1:$redis_port
-EOF
-start haproxy haproxy -f "$work/haproxy.cfg" -db
+start_haproxy haproxy_port "$redis_port"
 
 free_port fl_port
 start faultline "$FL_BIN/faultline" proxy "127.0.0.1:$fl_port" "127.0.0.1:$redis_port" \
@@ -94,12 +52,12 @@ paths=(direct:$redis_port:0 faultline:$fl_port:$pid_faultline haproxy:$haproxy_p
 for round in $(seq "$ROUNDS"); do
   for target in "${paths[@]}"; do
     IFS=: read -r name port pid <<<"$target"
-    bench "$name.lat" "$port" get 1 1
+    redis_bench "$name.lat" "$port" get 1 1
   done
   for target in "${paths[@]}"; do
     IFS=: read -r name port pid <<<"$target"
     [[ $pid != 0 ]] && before=$(cpu_seconds "$pid")
-    bench "$name.get" "$port" get "$CLIENTS" 1
+    redis_bench "$name.get" "$port" get "$CLIENTS" 1
     if [[ $pid != 0 ]]; then
       after=$(cpu_seconds "$pid")
       awk -v a="$after" -v b="$before" -v n="$REQUESTS" 'BEGIN { print (a - b) * 1e6 / n }' >>"$work/$name.cpu"
@@ -107,11 +65,11 @@ for round in $(seq "$ROUNDS"); do
   done
   for target in "${paths[@]}"; do
     IFS=: read -r name port pid <<<"$target"
-    bench "$name.set" "$port" set "$CLIENTS" 1
+    redis_bench "$name.set" "$port" set "$CLIENTS" 1
   done
   for target in "${paths[@]}"; do
     IFS=: read -r name port pid <<<"$target"
-    bench "$name.pipe" "$port" get "$CLIENTS" "$PIPELINE"
+    redis_bench "$name.pipe" "$port" get "$CLIENTS" "$PIPELINE"
   done
   echo "proxy_bench: round $round/$ROUNDS done" >&2
 done

@@ -319,15 +319,6 @@ class LinkProxyDriver final : public LinkDriver {
 
 }  // namespace
 
-#ifndef FL_HAVE_NETNS_NETWORK
-// Until harness/run/netns_network.cpp is in the tree (harness/run/CMakeLists.txt adds it and
-// defines FL_HAVE_NETNS_NETWORK when it exists).
-result<std::unique_ptr<Network>> make_netns_network(const plan::Plan&, const NetworkContext&) {
-  return Error(errc::unsupported,
-               "[network] backend = \"netns\" is not available in this build; use \"proxy\"");
-}
-#endif
-
 std::unique_ptr<Network> make_proxy_network(const plan::Plan& plan, const NetworkContext& ctx,
                                             std::unique_ptr<LinkDriver> driver) {
   return std::make_unique<ProxyNetwork>(plan, ctx, std::move(driver));
