@@ -50,12 +50,12 @@ bench_cleanup() {
   rm -rf "$work"
 }
 
-# start NAME ARGV...: starts a server in the background, output in $work/NAME.log, its pid in
-# $pid_NAME (and in $pids).
+# start NAME ARGV...: starts a server in the background at niceness $NICE (default 0), output in
+# $work/NAME.log, its pid in $pid_NAME (and in $pids).
 start() {
   local name=$1
   shift
-  "$@" >"$work/$name.log" 2>&1 &
+  nice -n "${NICE:-0}" "$@" >"$work/$name.log" 2>&1 &
   pids+=("$!")
   printf -v "pid_$name" '%s' "$!"
 }
@@ -80,12 +80,12 @@ EOF
 }
 
 # redis_bench LABEL PORT TEST CLIENTS PIPELINE [redis-benchmark args...]: one redis-benchmark run
-# of $REQUESTS requests; appends rps, p50 and p99 (ms) to $work/LABEL.{rps,p50,p99}.
+# of $REQUESTS requests at niceness $NICE; appends rps, p50 and p99 (ms) to $work/LABEL.{rps,p50,p99}.
 redis_bench() {
   local label=$1 port=$2 test=$3 clients=$4 pipeline=$5 line f
   shift 5
-  line=$(redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$REQUESTS" -c "$clients" \
-           -P "$pipeline" "$@" --csv | awk -F'","' 'NR > 1 { print; exit }')
+  line=$(nice -n "${NICE:-0}" redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$REQUESTS" \
+           -c "$clients" -P "$pipeline" "$@" --csv | awk -F'","' 'NR > 1 { print; exit }')
   [[ -n $line ]] || { echo "$(basename "$0"): redis-benchmark gave no result for $label" >&2; exit 3; }
   # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   for f in 2:rps 5:p50 7:p99; do

@@ -10,8 +10,10 @@
 #
 # Knobs (environment): FL_BIN (build/bin), REQUESTS (200000), CLIENTS (50), PIPELINE (16),
 # ROUNDS (3; the median of the rounds is reported; the paths take turns within each test),
-# PROXY_THREADS (1: the faultline proxy's io threads; haproxy keeps its default). The machine's
-# cores are shared with redis-benchmark: compare within one run, not across runs.
+# PROXY_THREADS (1: the faultline proxy's io threads; haproxy keeps its default), NICE (0: the
+# niceness every server and redis-benchmark run at; on a machine busy with other work, a
+# negative one, as root, gives them all the same head start). The machine's cores are shared
+# with redis-benchmark: compare within one run, not across runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -21,6 +23,7 @@ CLIENTS=${CLIENTS:-50}
 PIPELINE=${PIPELINE:-16}
 ROUNDS=${ROUNDS:-3}
 PROXY_THREADS=${PROXY_THREADS:-1}
+NICE=${NICE:-0}
 
 for tool in redis-server redis-cli redis-benchmark haproxy; do
   command -v "$tool" >/dev/null || { echo "proxy_bench: $tool not found (ci/setup.sh installs it)" >&2; exit 3; }
@@ -78,7 +81,7 @@ done
 m() { median "$work/$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 us() { awk -v a="$1" 'BEGIN { printf "%.0f", a * 1000 }'; }
-echo "redis-benchmark -n $REQUESTS; median of $ROUNDS rounds; $CLIENTS clients; faultline proxy with $PROXY_THREADS io thread(s), haproxy $(haproxy -v | awk 'NR == 1 { print $3 }') with its defaults."
+echo "redis-benchmark -n $REQUESTS; median of $ROUNDS rounds; $CLIENTS clients; niceness $NICE; faultline proxy with $PROXY_THREADS io thread(s), haproxy $(haproxy -v | awk 'NR == 1 { print $3 }') with its defaults."
 echo
 echo "| path | GET req/s | SET req/s | GET req/s -P $PIPELINE | p50 µs (1 client) | p99 µs (1 client) | added p50 µs | proxy CPU µs/req |"
 echo "|------|------:|------:|------:|------:|------:|------:|------:|"
