@@ -16,6 +16,8 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/test_socket.h"
+
 namespace fl::chaos {
 namespace {
 
@@ -37,15 +39,7 @@ int poll_ms(Clock::time_point deadline) {
 class EchoServer {
  public:
   EchoServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 64), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = test::listen_loopback(64, port_);
     acceptor_ = std::thread([this] { serve(); });
   }
   ~EchoServer() {
@@ -61,9 +55,7 @@ class EchoServer {
  private:
   void serve() {
     while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      const int c = test::accept_within(fd_, 20);
       if (c < 0) continue;
       ++accepted_;
       std::lock_guard lock(mu_);

@@ -1,8 +1,6 @@
 #include "chaos/process_faults.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,6 +12,7 @@
 
 #include "common/resp/resp.h"
 #include "harness/plan/fault.h"
+#include "tests/support/test_socket.h"
 
 namespace fl::chaos {
 namespace {
@@ -25,15 +24,7 @@ using namespace std::chrono_literals;
 class FakeNode {
  public:
   explicit FakeNode(std::string reply) : reply_(std::move(reply)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = test::listen_loopback(16, port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~FakeNode() {
@@ -47,9 +38,7 @@ class FakeNode {
  private:
   void serve() {
     while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      const int c = test::accept_within(fd_, 20);
       if (c < 0) continue;
       resp::Parser parser;
       std::vector<std::string_view> argv;

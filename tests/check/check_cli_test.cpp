@@ -1,9 +1,6 @@
 // End-to-end tests of `faultline check`: the real executable on the Porcupine corpus
 // (tests/data/porcupine) and on hand-made histories.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -14,27 +11,20 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_process.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 const fs::path kSource = FL_SOURCE_DIR;
 const fs::path kCorpus = kSource / "tests/data/porcupine";
-const fs::path kFaultline = fs::path(FL_BIN_DIR) / "faultline";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using fl::test::slurp;
 
 class TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/fl-check-cli-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
+  TempDir() : path_(fl::test::make_temp_dir("fl-check-cli-")) {}
   ~TempDir() { fs::remove_all(path_); }
   const fs::path& path() const { return path_; }
 
@@ -50,26 +40,11 @@ struct Outcome {
 // Runs `faultline args...` in `cwd` and waits for it (the command ends by itself).
 Outcome faultline(const std::vector<std::string>& args, const fs::path& cwd) {
   TempDir io;
-  std::vector<std::string> full{kFaultline.string()};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-  posix_spawn_file_actions_addopen(&fa, 1, (io.path() / "out").c_str(), O_WRONLY | O_CREAT, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, (io.path() / "err").c_str(), O_WRONLY | O_CREAT, 0644);
-  pid_t pid = -1;
   Outcome r;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  posix_spawn_file_actions_destroy(&fa);
-  r.out = slurp(io.path() / "out");
-  r.err = slurp(io.path() / "err");
+  fl::test::Process p(args, cwd, io.path() / "out", io.path() / "err");
+  if (auto code = p.wait()) r.exit = *code < 0 ? 128 - *code : *code;
+  r.out = p.out();
+  r.err = p.err();
   return r;
 }
 

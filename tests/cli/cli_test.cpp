@@ -1,21 +1,18 @@
 // End-to-end tests of the `faultline` executable: real plans, real processes, real signals.
 #include <boost/json.hpp>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "tests/support/test_process.h"
 
 namespace {
 
@@ -24,93 +21,26 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 const fs::path kSource = FL_SOURCE_DIR;
-const fs::path kFaultline = fs::path(FL_BIN_DIR) / "faultline";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using fl::test::alive;
+using fl::test::eventually;
+using fl::test::slurp;
 
-// Polls `cond` until it holds or `deadline` passes. The deadlines are generous: CI machines are
-// loaded, and a passing condition returns at once.
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds deadline) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
-}
-
-// A process is gone when /proc has no entry for it or it is a zombie waiting to be reaped.
-bool alive(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  std::string line;
-  std::getline(stat, line);
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
-}
-
-class Faultline {
+// `faultline args...` in the source directory with stdout/stderr to `dir`/stdout and `dir`/stderr.
+class Faultline : public fl::test::Process {
  public:
-  // Starts `faultline args...` in the source directory with stdout/stderr to files in `dir`.
-  Faultline(const std::vector<std::string>& args, const fs::path& dir) : dir_(dir) {
-    std::vector<std::string> full{kFaultline.string()};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addchdir_np(&fa, kSource.c_str());
-    posix_spawn_file_actions_addopen(&fa, 1, (dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Faultline() {
-    if (pid_ > 0 && !status_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  int pid() const { return pid_; }
-  void signal(int s) { ::kill(pid_, s); }
-  // The exit code, or -signal; nullopt if it did not end within `deadline`.
-  std::optional<int> wait(std::chrono::milliseconds deadline) {
-    eventually([&] {
-      if (status_) return true;
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-      }
-      return status_.has_value();
-    }, deadline);
-    return status_;
-  }
-  std::string out() const { return slurp(dir_ / "stdout"); }
-  std::string err() const { return slurp(dir_ / "stderr"); }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
+  Faultline(const std::vector<std::string>& args, const fs::path& dir)
+      : Process(args, kSource, dir / "stdout", dir / "stderr") {}
 };
 
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/fl-cli-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
+    tmp_ = fl::test::make_temp_dir("fl-cli-");
+    ASSERT_FALSE(tmp_.empty());
   }
   void TearDown() override {
-    for (int pid : node_pids_) {
-      if (alive(pid)) ::kill(pid, SIGKILL);
-    }
+    fl::test::kill_alive(node_pids_);
     fs::remove_all(tmp_);
   }
 

@@ -1,26 +1,22 @@
 // End to end: `faultline up` of a real cluster, driven by `faultline ctl` through the control
 // API: status, kill, a partition on the proxy network and its heal, then SIGTERM of `up` leaves
 // no process behind.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "tests/support/test_process.h"
 
 namespace {
 
@@ -29,94 +25,20 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 const fs::path kSource = FL_SOURCE_DIR;
-const fs::path kFaultline = fs::path(FL_BIN_DIR) / "faultline";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds deadline) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
-}
-
-// Gone: no /proc entry, or a zombie.
-bool alive(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  std::string line;
-  std::getline(stat, line);
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
-}
-
-// `faultline args...` in `cwd`, stdout and stderr to files named after `tag` in `dir`.
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const fs::path& cwd, const fs::path& dir,
-          const std::string& tag)
-      : out_(dir / (tag + ".out")), err_(dir / (tag + ".err")) {
-    std::vector<std::string> full{kFaultline.string()};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Process() {
-    if (pid_ > 0 && !status_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void signal(int s) { ::kill(pid_, s); }
-  // The exit code, or -signal; nullopt if it did not end within `deadline`.
-  std::optional<int> wait(std::chrono::milliseconds deadline) {
-    eventually(
-        [&] {
-          if (status_) return true;
-          int st = 0;
-          if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-            status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-          }
-          return status_.has_value();
-        },
-        deadline);
-    return status_;
-  }
-  std::string out() const { return slurp(out_); }
-  std::string err() const { return slurp(err_); }
-
- private:
-  fs::path out_, err_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
+using fl::test::alive;
+using fl::test::eventually;
+using fl::test::Process;
+using fl::test::slurp;
 
 class CtlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/fl-ctl-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
+    tmp_ = fl::test::make_temp_dir("fl-ctl-");
+    ASSERT_FALSE(tmp_.empty());
   }
   void TearDown() override {
-    for (int pid : pids_) {
-      if (alive(pid)) ::kill(pid, SIGKILL);
-    }
+    fl::test::kill_alive(pids_);
     fs::remove_all(tmp_);
   }
 
@@ -128,7 +50,8 @@ class CtlTest : public ::testing::Test {
   // Runs `faultline ctl args...` to its end.
   Result ctl(std::vector<std::string> args, const fs::path& cwd = kSource) {
     args.insert(args.begin(), "ctl");
-    Process p(args, cwd, tmp_, "ctl" + std::to_string(++ctl_runs_));
+    const std::string tag = "ctl" + std::to_string(++ctl_runs_);
+    Process p(args, cwd, tmp_ / (tag + ".out"), tmp_ / (tag + ".err"));
     Result r;
     r.code = p.wait(120s).value_or(-1000);
     r.out = p.out();
@@ -140,7 +63,7 @@ class CtlTest : public ::testing::Test {
   // is up; remembers the nodes' pids for cleanup.
   std::unique_ptr<Process> up(const std::string& plan, const fs::path& run) {
     auto p = std::make_unique<Process>(std::vector<std::string>{"up", plan, "--out", run.string()},
-                                       kSource, tmp_, "up");
+                                       kSource, tmp_ / "up.out", tmp_ / "up.err");
     bool ready =
         eventually([&] { return p->out().find("Press Ctrl-C") != std::string::npos; }, 120s);
     EXPECT_TRUE(ready) << "up did not come up; stderr:\n" << p->err();

@@ -12,13 +12,13 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "chaos/process_faults.h"
 #include "harness/run/node_query.h"
 #include "harness/run/run.h"
 #include "harness/run/session.h"
+#include "tests/support/test_process.h"
 
 namespace fl::run {
 namespace {
@@ -28,12 +28,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-json::value read_json(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return json::parse(s.str());
-}
+json::value read_json(const fs::path& p) { return json::parse(fl::test::slurp(p)); }
 
 std::string str(const json::value& v, std::string_view key) {
   const auto* x = v.as_object().if_contains(key);
@@ -52,9 +47,8 @@ bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds lim
 class NetworkRun : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/fl-network-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
+    tmp_ = fl::test::make_temp_dir("fl-network-");
+    ASSERT_FALSE(tmp_.empty());
   }
   void TearDown() override { fs::remove_all(tmp_); }
 
