@@ -285,6 +285,10 @@ result<std::unique_ptr<Ledger>> Ledger::open(std::string run_id, fs::path run_di
   }
   fs::path path = dir / (sanitize(run_id) + ".json");
   std::unique_ptr<Ledger> l(new Ledger(std::move(run_id), std::move(run_dir), std::move(path)));
+  if (l->owner_start_ == 0) {
+    // Without it the ledger would look like a dead run's, and another run would sweep ours.
+    return Error(errc::io_error, "cannot read this process's start time from /proc");
+  }
   std::lock_guard lock(l->mu_);
   if (auto r = l->write_locked(); !r) return r.error();
   return l;

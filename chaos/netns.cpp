@@ -495,6 +495,7 @@ result<void> NetnsFabric::heal(Handle h) {
   auto it = applied_.find(h);
   if (it == applied_.end()) return {};
   auto r = remove_rules(it->second.rules);
+  if (!r) return r;  // still applied: heal_all() and close() try again
   applied_.erase(it);
   kept_.erase(h);
   return r;

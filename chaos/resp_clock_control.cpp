@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "chaos/ledger.h"
+#include "common/file_io.h"
 #include "chaos/resp_call.h"
 #include "common/resp/resp.h"
 #include "harness/plan/faketime.h"
@@ -26,27 +27,6 @@ int64_t timespec_ns(clockid_t id) {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-result<void> write_atomically(const std::filesystem::path& file, const std::string& text) {
-  std::filesystem::path tmp = file;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text << '\n';
-    out.flush();
-    if (!out) {
-      return Error(errc::io_error, fmt::format("cannot write {}: {}", tmp.string(),
-                                               std::strerror(errno)));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) {
-    return Error(errc::io_error,
-                 fmt::format("cannot rename {} to {}: {}", tmp.string(), file.string(),
-                             ec.message()));
-  }
-  return {};
-}
 
 const plan::NodeSpec* group_of(const plan::Plan& plan, std::string_view id) {
   for (const plan::Instance& i : plan.instances()) {
@@ -135,13 +115,13 @@ result<void> FaketimeClockControl::set(std::string_view id, std::chrono::nanosec
     if (!s) return s.error();
     started = *s;
   }
-  return write_atomically(target->file, faketime_setting(offset, rate, now, started));
+  return fl::common::replace_file(target->file, faketime_setting(offset, rate, now, started) + "\n");
 }
 
 result<void> FaketimeClockControl::reset(std::string_view id) {
   auto target = lookup_(id);
   if (!target) return target.error();
-  return write_atomically(target->file, "+0 x1");
+  return fl::common::replace_file(target->file, "+0 x1\n");
 }
 
 // ---- a running cluster ----

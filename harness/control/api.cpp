@@ -445,7 +445,7 @@ struct Api::Impl {
     if (auto f = unknown_keys(obj, {"handle"})) return error(f->status, f->message);
     if (const auto* h = obj.if_contains("handle")) {
       if (!b.links) return network_conflict();
-      if (!h->is_number() || h->to_number<double>() < 0) {
+      if (!h->is_uint64() && !(h->is_int64() && h->as_int64() >= 0)) {
         return error(400, "'handle' must be a handle a partition or slow request returned");
       }
       const auto handle = h->to_number<chaos::LinkControl::Handle>();

@@ -1,5 +1,7 @@
 #include "harness/control/client.h"
 
+#include "common/file_io.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -22,13 +24,6 @@ namespace fs = std::filesystem;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-std::optional<std::string> slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 asio::awaitable<result<ClientResponse>> exchange(const RunAddress& run, http::verb method,
                                                  std::string target, std::string body,
@@ -38,6 +33,11 @@ asio::awaitable<result<ClientResponse>> exchange(const RunAddress& run, http::ve
   boost::system::error_code ec;
   auto address = asio::ip::make_address(run.host, ec);
   if (ec) co_return Error(errc::invalid_argument, fmt::format("bad address '{}'", run.host));
+  // The token goes with every request: never to anything but this machine.
+  if (!address.is_loopback()) {
+    co_return Error(errc::invalid_argument,
+                    fmt::format("control.json names {}, not a loopback address", run.host));
+  }
   const std::string where = fmt::format("{}:{}", run.host, run.port);
   auto fail = [&](const boost::system::error_code& e, std::string_view what) -> Error {
     if (e == beast::error::timeout) {
@@ -81,7 +81,7 @@ asio::awaitable<result<ClientResponse>> exchange(const RunAddress& run, http::ve
 }  // namespace
 
 result<RunAddress> read_run(const fs::path& run_dir) {
-  auto text = slurp(run_dir / "control.json");
+  auto text = fl::common::read_whole_file(run_dir / "control.json");
   if (!text) {
     return Error(errc::not_found, fmt::format("{} has no control.json: not a run of `faultline up`",
                                               run_dir.string()));
@@ -95,7 +95,7 @@ result<RunAddress> read_run(const fs::path& run_dir) {
     return Error(errc::parse_error, fmt::format("{}: expected {{\"host\": ..., \"port\": ...}}",
                                                 (run_dir / "control.json").string()));
   }
-  auto token = slurp(run_dir / "control.token");
+  auto token = fl::common::read_whole_file(run_dir / "control.token");
   if (!token) {
     return Error(errc::not_found,
                  fmt::format("cannot read {}", (run_dir / "control.token").string()));

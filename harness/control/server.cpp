@@ -1,5 +1,7 @@
 #include "harness/control/server.h"
 
+#include "common/file_io.h"
+
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <sys/random.h>
@@ -29,20 +31,6 @@ constexpr auto kIoDeadline = std::chrono::seconds(30);
 // Request bodies are small JSON objects.
 constexpr uint64_t kBodyLimit = 1 << 20;
 
-result<void> write_file_atomically(const fs::path& path, const std::string& text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) return Error(errc::io_error, fmt::format("cannot write {}", tmp.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    return Error(errc::io_error, fmt::format("cannot write {}: {}", path.string(), ec.message()));
-  return {};
-}
 
 }  // namespace
 
@@ -189,6 +177,10 @@ result<std::unique_ptr<ControlServer>> ControlServer::start(Backend backend,
   auto address = asio::ip::make_address(options.host, ec);
   if (ec)
     return Error(errc::invalid_argument, fmt::format("bad control address '{}'", options.host));
+  if (!address.is_loopback()) {
+    return Error(errc::invalid_argument,
+                 fmt::format("the control API listens on loopback only, not on {}", options.host));
+  }
   tcp::endpoint ep(address, 0);
   impl->acceptor.open(ep.protocol(), ec);
   if (!ec) impl->acceptor.bind(ep, ec);
@@ -208,7 +200,7 @@ result<std::unique_ptr<ControlServer>> ControlServer::start(Backend backend,
                            {"port", impl->port},
                            {"pid", ::getpid()},
                            {"token_file", "control.token"}};
-  if (auto w = write_file_atomically(options.run_dir / "control.json",
+  if (auto w = fl::common::replace_file(options.run_dir / "control.json",
                                      boost::json::serialize(info) + "\n");
       !w) {
     return w.error();

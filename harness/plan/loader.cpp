@@ -2158,11 +2158,15 @@ void Loader::read_fault(const toml::table& table, size_t index, size_t count) {
       if (!d) {
         error(table.get("offset")->source(),
               fmt::format("'offset' in {}: {}", scope.name, d.error().message));
+      } else if (std::chrono::abs(*d) > std::chrono::hours(24 * 365 * 10)) {
+        // The reference nodes' CLOCK SET bounds (nodes/common/clock.h).
+        error(table.get("offset")->source(),
+              fmt::format("'offset' in {}: at most 10 years either way", scope.name));
       } else {
         f.clock_offset = *d;
       }
     }
-    if (auto r = get_number(scope, "rate", 0, true, 1000)) f.clock_rate = *r;
+    if (auto r = get_number(scope, "rate", 0.001, false, 1000)) f.clock_rate = *r;
     if (!table.contains("offset") && !table.contains("rate")) {
       error(table.source(), fmt::format("{} (action = \"clock\") needs 'offset' (\"-2s\"), "
                                         "'rate' (the clock's speed, 1 = real time) or both",

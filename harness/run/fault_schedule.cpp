@@ -551,6 +551,7 @@ void FaultSchedule::heal_now(const Active& a, std::string_view why) {
       if (auto r = controls_.clock->reset(n); !r) {
         record_error(a.fault, n, r.error().message);
         ok = false;
+        continue;  // still skewed: stop() resets it again
       }
       std::lock_guard lock(mu_);
       skewed_.erase(n);

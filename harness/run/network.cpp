@@ -77,7 +77,9 @@ plan::Toxic toxic_of(plan::Toxic::Kind kind) {
 }
 
 // The toxics `f` puts on the link from -> to. A Cut{A,B} (A's messages do not reach B) is a
-// blackhole on A->B's up stream and on B->A's down stream; with mode reject and B->A cut too,
+// stall on A->B's up stream and on B->A's down stream: bytes are held, not discarded, and
+// delivered on heal, as TCP delivers what it retransmits once a partition heals (a discarded
+// chunk would leave a gap in the middle of the stream, which no real network does); with mode reject and B->A cut too,
 // both links refuse (existing connections reset, new ones refused). A one-way reject drops:
 // refusing A->B would also tell A that B is gone.
 std::vector<std::pair<plan::Direction, plan::Toxic>> effects(const LinkFault& f,
@@ -91,8 +93,8 @@ std::vector<std::pair<plan::Direction, plan::Toxic>> effects(const LinkFault& f,
       out.emplace_back(plan::Direction::both, toxic_of(plan::Toxic::Kind::refuse));
       return out;
     }
-    if (up) out.emplace_back(plan::Direction::up, toxic_of(plan::Toxic::Kind::blackhole));
-    if (down) out.emplace_back(plan::Direction::down, toxic_of(plan::Toxic::Kind::blackhole));
+    if (up) out.emplace_back(plan::Direction::up, toxic_of(plan::Toxic::Kind::stall));
+    if (down) out.emplace_back(plan::Direction::down, toxic_of(plan::Toxic::Kind::stall));
     return out;
   }
   if (f.from.count(from) && f.to.count(to)) {

@@ -1,5 +1,5 @@
 // The network backends' logic over a fake link driver: one listener per directed link made on
-// first use, cuts mapped onto per-direction blackhole/refuse toxics, degrades, heal by handle,
+// first use, cuts mapped onto per-direction stall/refuse toxics, degrades, heal by handle,
 // [[network.link]] rules, events. The real proxy underneath is tested in tests/run.
 #include "harness/run/network.h"
 
@@ -160,8 +160,8 @@ TEST(ProxyNetwork, TwoWayDropBlackholesBothStreamsAndHeals) {
   auto h = f.net->cut({{"a", "b"}, {"b", "a"}}, plan::CutMode::drop);
   ASSERT_TRUE(h);
   EXPECT_EQ(f.state.active(),
-            (std::vector<std::string>{"a->b down blackhole", "a->b up blackhole",
-                                      "b->a down blackhole", "b->a up blackhole"}));
+            (std::vector<std::string>{"a->b down stall", "a->b up stall",
+                                      "b->a down stall", "b->a up stall"}));
   EXPECT_TRUE(f.info("a", "b")->cut_up);
   EXPECT_TRUE(f.info("a", "b")->cut_down);
   EXPECT_FALSE(f.info("c-0", "a")->cut_up);
@@ -178,7 +178,7 @@ TEST(ProxyNetwork, OneWayCutLosesOnlyWhatTheCutSideSends) {
   // a's messages do not reach b: a->b loses its up stream, b->a loses a's replies.
   ASSERT_TRUE(f.net->cut({{"a", "b"}}, plan::CutMode::reject));
   EXPECT_EQ(f.state.active(),
-            (std::vector<std::string>{"a->b up blackhole", "b->a down blackhole"}));
+            (std::vector<std::string>{"a->b up stall", "b->a down stall"}));
   EXPECT_TRUE(f.info("a", "b")->cut_up);
   EXPECT_FALSE(f.info("a", "b")->cut_down);
   EXPECT_TRUE(f.info("b", "a")->cut_down);
@@ -204,7 +204,7 @@ TEST(ProxyNetwork, CutsAndDegradesReachLinksMadeAfterThem) {
   f.link("c-1", "a", 7000);
   f.link("c-1", "b", 7001);
   EXPECT_EQ(f.state.active(),
-            (std::vector<std::string>{"c-1->a down latency", "client->a up blackhole"}));
+            (std::vector<std::string>{"c-1->a down latency", "client->a up stall"}));
   EXPECT_EQ(f.info("c-1", "a")->toxics, 1u);
   f.net->heal_all();
   EXPECT_TRUE(f.state.active().empty());
