@@ -326,7 +326,13 @@ struct Api::Impl {
     } else {
       in.nodes = lists[0].empty() ? b.partition_target : lists[0];
     }
-    if (*shape == plan::PartitionShape::primaries && b.primaries) in.primaries = b.primaries();
+    if (*shape == plan::PartitionShape::primaries && b.primaries) {
+      // Only the masters among the nodes divided (as the fault schedule does).
+      const std::set<std::string> divided(in.nodes.begin(), in.nodes.end());
+      for (auto& p : b.primaries()) {
+        if (divided.count(p)) in.primaries.push_back(std::move(p));
+      }
+    }
     result<std::vector<chaos::Cut>> cuts = [&] {
       std::lock_guard lock(mu);
       return chaos::partition_cuts(in, rng);
