@@ -180,7 +180,12 @@ int up_main(int argc, char** argv) {
                "`run`)\n",
                loaded.plan->faults.size());
   }
-  stop.on_stop([&] { s.stop_cluster(); });
+  // The control API stops first, so that no request acts on nodes and links being torn down.
+  std::atomic<control::ControlServer*> api{nullptr};
+  stop.on_stop([&] {
+    if (auto* c = api.load()) c->stop();
+    s.stop_cluster();
+  });
 
   if (auto started = s.start_cluster(); !started) {
     if (stop.requested()) {
@@ -210,6 +215,7 @@ int up_main(int argc, char** argv) {
             boost::json::serialize(boost::json::object{{"reason", control.error().message}}));
     return kExitHarness;
   }
+  api = control->get();
   fmt::print("control: {} (token in {})\n", (*control)->url(),
              (s.dir() / "control.token").string());
   fmt::print("Press Ctrl-C to stop.\n");

@@ -2382,6 +2382,22 @@ void Loader::check_faults() {
                                       "\"client\" is the harness's own connections",
                                       src.name, to_string(f.action)));
       }
+      if (f.action == FaultAction::clock) {
+        // An external program takes a clock only under libfaketime. (Named by its instance or
+        // group id; a region naming it is caught when the fault fires.)
+        for (const NodeSource& node : nodes_) {
+          const NodeSpec& n = node.spec;
+          if (n.kind != "external" || n.faketime) continue;
+          for (int r = 0; r < n.replicas; ++r) {
+            if (f.target.name != n.id && f.target.name != instance_id(n, r)) continue;
+            error(src.target,
+                  fmt::format("'target' in {}: [[node]] '{}' is an external program, which takes "
+                              "clock faults only under libfaketime: add faketime = true to it",
+                              src.name, n.id));
+            break;
+          }
+        }
+      }
     }
     if (src.to_ok && f.to) {
       check_selector(*f.to, src.to, fmt::format("'to' in {}", src.name), true);

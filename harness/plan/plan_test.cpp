@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
 namespace fl::plan {
@@ -982,6 +983,36 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, BadPlan, ::testing::ValuesIn(bad_cases()),
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
+
+}  // namespace
+}  // namespace fl::plan
+
+namespace fl::plan {
+namespace {
+
+TEST(PlanFaults, AClockFaultOnAnExternalNodeNeedsFaketime) {
+  const std::string plan = R"(name = "x"
+[[node]]
+id = "app"
+command = ["sleep", "100"]
+FAKETIME
+[[fault]]
+at = "1s"
+action = "clock"
+target = "app"
+offset = "2s"
+)";
+  auto without = load_plan_string(std::regex_replace(plan, std::regex("FAKETIME\n"), ""), "p.toml");
+  ASSERT_FALSE(without.plan);
+  EXPECT_NE(all_errors(without).find("p.toml:8:10: 'target' in [[fault]]: [[node]] 'app' is an "
+                                     "external program, which takes clock faults only under "
+                                     "libfaketime: add faketime = true to it"),
+            std::string::npos)
+      << all_errors(without);
+  auto with = load_plan_string(std::regex_replace(plan, std::regex("FAKETIME"), "faketime = true"),
+                               "p.toml");
+  EXPECT_TRUE(with.plan) << all_errors(with);
+}
 
 }  // namespace
 }  // namespace fl::plan
