@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/units.h"
+#include "harness/plan/gates.h"
 
 #include <chrono>
 #include <csignal>
@@ -656,6 +657,8 @@ struct Plan {
   // faults, else 0s (recovery_time()).
   std::optional<Duration> recovery;
   Duration recovery_time() const { return recovery.value_or(faults.empty() ? 0s : 1s); }
+  // [gates]: fixed limits every run must meet, and regression limits for `faultline compare`.
+  GatesSpec gates;
   std::filesystem::path source;  // the file it was loaded from (empty for strings)
 
   // Every process the plan runs, replicas expanded, in an order where each instance comes after

@@ -1,5 +1,7 @@
 #include "harness/report/results.h"
 
+#include "common/file_io.h"
+
 #include <boost/json.hpp>
 #include <fmt/core.h>
 
@@ -125,6 +127,16 @@ std::string results_json(const RunReport& r) {
     checks.push_back(std::move(o));
   }
   root["checks"] = std::move(checks);
+  json::array gates;
+  for (const auto& g : r.gates) {
+    gates.push_back(json::object{{"gate", g.text},
+                                 {"metric", g.metric},
+                                 {"limit", g.limit},
+                                 {"value", std::isfinite(g.value) ? json::value(g.value) : nullptr},
+                                 {"passed", g.passed},
+                                 {"summary", g.summary}});
+  }
+  root["gates"] = std::move(gates);
   json::array nodes;
   for (const auto& n : r.nodes) {
     json::object o{{"id", n.id}, {"kind", n.kind}, {"pid", n.pid}, {"address", n.address}};
@@ -159,6 +171,200 @@ std::string results_json(const RunReport& r) {
   std::string out;
   pretty(out, root, 0);
   return out + "\n";
+}
+
+namespace {
+
+// Readers for read_results: a missing key reads as the default, a key of the wrong type is an
+// error naming it.
+struct Reader {
+  const std::filesystem::path& file;
+  std::string error;
+
+  const json::value* at(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    return it == o.end() || it->value().is_null() ? nullptr : &it->value();
+  }
+  void wrong(std::string_view key, std::string_view want) {
+    if (error.empty()) error = fmt::format("{}: '{}' is not {}", file.string(), key, want);
+  }
+  std::string str(const json::object& o, std::string_view key) {
+    const auto* v = at(o, key);
+    if (!v) return {};
+    if (!v->is_string()) {
+      wrong(key, "a string");
+      return {};
+    }
+    return std::string(v->as_string());
+  }
+  double num(const json::object& o, std::string_view key) {
+    const auto* v = at(o, key);
+    if (!v) return 0;
+    if (v->is_double()) return v->as_double();
+    if (v->is_int64()) return static_cast<double>(v->as_int64());
+    if (v->is_uint64()) return static_cast<double>(v->as_uint64());
+    wrong(key, "a number");
+    return 0;
+  }
+  int64_t integer(const json::object& o, std::string_view key) {
+    return static_cast<int64_t>(num(o, key));
+  }
+  const json::object& obj(const json::object& o, std::string_view key) {
+    static const json::object empty;
+    const auto* v = at(o, key);
+    if (!v) return empty;
+    if (!v->is_object()) {
+      wrong(key, "an object");
+      return empty;
+    }
+    return v->as_object();
+  }
+  const json::array& arr(const json::object& o, std::string_view key) {
+    static const json::array empty;
+    const auto* v = at(o, key);
+    if (!v) return empty;
+    if (!v->is_array()) {
+      wrong(key, "an array");
+      return empty;
+    }
+    return v->as_array();
+  }
+  // Each element of an array of objects.
+  template <class F>
+  void each(const json::object& o, std::string_view key, F f) {
+    for (const auto& e : arr(o, key)) {
+      if (!e.is_object()) {
+        wrong(key, "an array of objects");
+        return;
+      }
+      f(e.as_object());
+    }
+  }
+};
+
+}  // namespace
+
+result<RunReport> read_results(const std::filesystem::path& file) {
+  auto text = common::read_whole_file(file);
+  if (!text) return text.error();
+  boost::system::error_code ec;
+  auto root = json::parse(*text, ec);
+  if (ec || !root.is_object()) {
+    return Error(errc::parse_error,
+                 fmt::format("{}: not a results.json object{}", file.string(),
+                             ec ? ": " + ec.message() : std::string()));
+  }
+  const auto& o = root.as_object();
+  Reader rd{file, {}};
+  RunReport r;
+  r.faultline_version = rd.str(o, "faultline_version");
+  r.plan = rd.str(o, "plan");
+  r.plan_file = rd.str(o, "plan_file");
+  r.seed = static_cast<uint64_t>(rd.num(o, "seed"));
+  if (const auto* s = rd.at(o, "seed"); s && s->is_uint64()) r.seed = s->as_uint64();
+  r.run_dir = rd.str(o, "run_dir");
+  r.started_at = rd.str(o, "started_at");
+  r.verdict = rd.str(o, "verdict");
+  r.exit_code = static_cast<int>(rd.integer(o, "exit_code"));
+  r.error = rd.str(o, "error");
+  const auto& w = rd.obj(o, "workload");
+  r.workload = rd.str(w, "kind");
+  r.mode = rd.str(w, "mode");
+  r.target_rate = rd.num(w, "target_rate");
+  r.concurrency = static_cast<int>(rd.integer(w, "concurrency"));
+  r.planned_seconds = rd.num(w, "planned_seconds");
+  r.elapsed_seconds = rd.num(w, "elapsed_seconds");
+  r.history_ops = rd.integer(w, "history_ops");
+  rd.each(o, "phases", [&](const json::object& p) {
+    PhaseMetrics m;
+    m.name = rd.str(p, "name");
+    m.ok = rd.integer(p, "ok");
+    m.fail = rd.integer(p, "fail");
+    m.info = rd.integer(p, "info");
+    m.late = rd.integer(p, "late");
+    m.ops_per_sec = rd.num(p, "ops_per_sec");
+    const auto& l = rd.obj(p, "latency");
+    m.latency = {rd.num(l, "p50_ms"), rd.num(l, "p90_ms"), rd.num(l, "p99_ms"),
+                 rd.num(l, "p999_ms"), rd.num(l, "max_ms")};
+    r.phases.push_back(std::move(m));
+  });
+  rd.each(o, "checks", [&](const json::object& c) {
+    CheckOutcome out;
+    out.kind = rd.str(c, "kind");
+    out.model = rd.str(c, "model");
+    out.verdict = rd.str(c, "verdict");
+    out.summary = rd.str(c, "summary");
+    out.seconds = rd.num(c, "seconds");
+    out.workload = rd.str(c, "workload");
+    if (const auto* d = rd.at(c, "details")) out.details_json = json::serialize(*d);
+    r.checks.push_back(std::move(out));
+  });
+  rd.each(o, "gates", [&](const json::object& g) {
+    GateOutcome out;
+    out.text = rd.str(g, "gate");
+    out.metric = rd.str(g, "metric");
+    out.limit = rd.num(g, "limit");
+    out.value = rd.at(g, "value") ? rd.num(g, "value") : std::nan("");
+    if (const auto* p = rd.at(g, "passed"); p && p->is_bool()) out.passed = p->as_bool();
+    out.summary = rd.str(g, "summary");
+    r.gates.push_back(std::move(out));
+  });
+  rd.each(o, "nodes", [&](const json::object& n) {
+    NodeInfo out;
+    out.id = rd.str(n, "id");
+    out.kind = rd.str(n, "kind");
+    out.address = rd.str(n, "address");
+    out.pid = static_cast<int>(rd.integer(n, "pid"));
+    out.group = rd.str(n, "group");
+    out.shard = rd.at(n, "shard") ? static_cast<int>(rd.integer(n, "shard")) : -1;
+    for (const auto& [k, v] : rd.obj(n, "info")) {
+      out.info.emplace_back(std::string(k),
+                            v.is_string() ? std::string(v.as_string()) : json::serialize(v));
+    }
+    out.info_error = rd.str(n, "info_error");
+    r.nodes.push_back(std::move(out));
+  });
+  const auto& h = rd.obj(o, "harness");
+  r.harness_cpu_seconds = rd.num(h, "cpu_seconds");
+  r.harness_max_rss_bytes = rd.integer(h, "max_rss_bytes");
+  if (!rd.error.empty()) return Error(errc::parse_error, rd.error);
+  return r;
+}
+
+std::optional<double> metric_value(const RunReport& r, plan::GateMetric m,
+                                   const std::string& workload) {
+  const std::string wanted = workload.empty() ? std::string() : workload + "/main";
+  double throughput = 0, worst = 0;
+  int64_t ok = 0, fail = 0, info = 0;
+  bool found = false;
+  for (const auto& p : r.phases) {
+    const bool main = p.name == "main" || p.name.ends_with("/main");
+    if (!(wanted.empty() ? main : p.name == wanted)) continue;
+    found = true;
+    throughput += p.ops_per_sec;
+    ok += p.ok;
+    fail += p.fail;
+    info += p.info;
+    const auto& l = p.latency;
+    switch (m) {
+      case plan::GateMetric::p50: worst = std::max(worst, l.p50_ms); break;
+      case plan::GateMetric::p90: worst = std::max(worst, l.p90_ms); break;
+      case plan::GateMetric::p99: worst = std::max(worst, l.p99_ms); break;
+      case plan::GateMetric::p999: worst = std::max(worst, l.p999_ms); break;
+      case plan::GateMetric::max: worst = std::max(worst, l.max_ms); break;
+      default: break;
+    }
+  }
+  if (!found) return std::nullopt;
+  const double total = static_cast<double>(ok + fail + info);
+  auto ratio = [&](int64_t n) { return total > 0 ? static_cast<double>(n) / total : 0.0; };
+  switch (m) {
+    case plan::GateMetric::throughput: return throughput;
+    case plan::GateMetric::error_ratio: return ratio(fail + info);
+    case plan::GateMetric::fail_ratio: return ratio(fail);
+    case plan::GateMetric::info_ratio: return ratio(info);
+    default: return worst;
+  }
 }
 
 std::string terminal_summary(const RunReport& r, bool color) {

@@ -1,8 +1,14 @@
 // What a run produced, in the forms people and programs read: results.json (docs/results-format.md)
-// and the terminal summary. report.html and junit.xml join them in a later release.
+// and the terminal summary; read_results() reads results.json back (for `faultline report`,
+// `faultline compare` and junit.xml).
 #pragma once
 
+#include "common/error.h"
+#include "harness/plan/gates.h"
+
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +48,16 @@ struct NodeInfo {
   std::string info_error = {};
 };
 
+// One fixed gate ([gates] `limits`, or `faultline run --gate`) judged on the run's metrics.
+struct GateOutcome {
+  std::string text;     // as written: "p99 < 5ms"
+  std::string metric;   // "p99", or "ingest/p99" for one workload's
+  double limit = 0;     // in the metric's unit (plan::Gate::limit)
+  double value = 0;     // measured, same unit; NaN when the run has no such metric
+  bool passed = false;
+  std::string summary;  // one line: "p99 11.5ms, limit < 5ms: missed"
+};
+
 struct RunReport {
   std::string faultline_version;
   std::string plan;
@@ -57,6 +73,7 @@ struct RunReport {
   int concurrency = 0;
   std::vector<PhaseMetrics> phases;
   std::vector<CheckOutcome> checks;
+  std::vector<GateOutcome> gates;
   std::vector<NodeInfo> nodes;
   int64_t history_ops = 0;  // history lines
   // The harness's own resource use.
@@ -70,6 +87,15 @@ struct RunReport {
 
 // results.json: one JSON object, pretty enough to read, stable key order.
 std::string results_json(const RunReport& r);
+// results.json back into a RunReport: every field results_json writes (check details stay JSON
+// text). Errors name the file and what was wrong.
+result<RunReport> read_results(const std::filesystem::path& file);
+
+// A gate metric of the run: the phases named "main" (or "<workload>/main" for `workload`),
+// together when there are several: throughput summed, latency the worst, ratios pooled over
+// ok + fail + info. nullopt when no such phase exists.
+std::optional<double> metric_value(const RunReport& r, plan::GateMetric m,
+                                   const std::string& workload = {});
 
 // The terminal summary: a compact table of checks with verdicts and the headline numbers,
 // coloured when `color`.
