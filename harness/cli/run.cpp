@@ -79,8 +79,9 @@ int repeat_runs(const plan::Plan& p, run::RunOptions ropts, int count, StopSigna
   std::atomic<bool> interrupted{false};
   stop.on_stop([&] {
     interrupted = true;
-    fmt::print(stderr, "\nfaultline: stopping early; checking what was recorded, then no more "
-                       "repetitions\n");
+    fmt::print(stderr,
+               "\nfaultline: stopping early; checking what was recorded, then no more "
+               "repetitions\n");
     std::lock_guard lock(mu);
     if (end_current) end_current();
   });
@@ -98,8 +99,8 @@ int repeat_runs(const plan::Plan& p, run::RunOptions ropts, int count, StopSigna
       std::lock_guard lock(mu);
       end_current = nullptr;  // it points into execute()'s stack, which is gone now
     }
-    auto rep = run::read_repetition(i, outcome.dir.empty() ? *ropts.out : outcome.dir,
-                                    outcome.exit_code);
+    auto rep =
+        run::read_repetition(i, outcome.dir.empty() ? *ropts.out : outcome.dir, outcome.exit_code);
     if (outcome.dir.empty() && rep.error.empty()) rep.error = "no run directory";
     code = run::worst_exit_code(code, rep.exit_code);
     fmt::print("{}\n", run::repetition_line(rep, count));

@@ -16,10 +16,11 @@ std::string all_errors(const LoadResult& r) {
 }
 
 LoadResult load(const std::string& gates, const std::string& extra = {}) {
-  return load_plan_string("name = \"g\"\n[cluster.db]\n[[workload]]\nname = \"ingest\"\n"
-                          "kind = \"register\"\n" +
-                              extra + "[gates]\n" + gates,
-                          "g.toml");
+  return load_plan_string(
+      "name = \"g\"\n[cluster.db]\n[[workload]]\nname = \"ingest\"\n"
+      "kind = \"register\"\n" +
+          extra + "[gates]\n" + gates,
+      "g.toml");
 }
 
 TEST(PlanGates, AFullTable) {
@@ -83,17 +84,16 @@ TEST(PlanGates, BadAlphaAndMinEffect) {
   for (const char* m : {"\"lots\"", "\"100%\"", "1.0", "\"5 %\"", "true"}) {
     auto r = load(std::string("min_effect = ") + m + "\n");
     ASSERT_FALSE(r.plan) << m;
-    EXPECT_NE(all_errors(r).find("g.toml:7:14: 'min_effect' in [gates] must be"),
-              std::string::npos)
+    EXPECT_NE(all_errors(r).find("g.toml:7:14: 'min_effect' in [gates] must be"), std::string::npos)
         << all_errors(r);
   }
 }
 
 TEST(PlanGates, UnknownKeysAndWorkloadsAreSuggested) {
   auto key = load("limit = [\"p99 < 5ms\"]\n");
-  EXPECT_NE(all_errors(key).find(
-                "g.toml:7:1: unknown key 'limit' in [gates] (did you mean 'limits'?)"),
-            std::string::npos)
+  EXPECT_NE(
+      all_errors(key).find("g.toml:7:1: unknown key 'limit' in [gates] (did you mean 'limits'?)"),
+      std::string::npos)
       << all_errors(key);
   auto table = load_plan_string("name = \"g\"\n[gate]\nlimits = []\n", "g.toml");
   EXPECT_NE(all_errors(table).find("g.toml:2:2: unknown table [gate] (did you mean [gates]?)"),

@@ -542,8 +542,7 @@ void Loader::read_gates(const Scope& top) {
     }
     if (v && (!std::isfinite(*v) || *v < 0 || *v >= 1)) {
       error(node->source(),
-            fmt::format("'min_effect' in [gates] must be at least 0% and below 100%, got {}",
-                        *v));
+            fmt::format("'min_effect' in [gates] must be at least 0% and below 100%, got {}", *v));
     } else if (v) {
       g.min_effect = *v;
     }
@@ -578,9 +577,9 @@ void Loader::read_gate_list(const Scope& scope, std::string_view key, bool regre
     if (!gate->workload.empty() && !plan_.find_workload(gate->workload)) {
       std::vector<std::string_view> names;
       for (const auto& w : plan_.workloads) names.push_back(w.name);
-      std::string message = fmt::format("'{}' in [gates]: gate '{}' names no workload '{}' of "
-                                        "this plan",
-                                        key, text->get(), gate->workload);
+      std::string message =
+          fmt::format("'{}' in [gates]: gate '{}' names no workload '{}' of this plan", key,
+                      text->get(), gate->workload);
       if (auto near = closest_match(gate->workload, names)) {
         message += fmt::format(" (did you mean '{}'?)", *near);
       }

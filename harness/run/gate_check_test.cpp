@@ -31,8 +31,8 @@ std::vector<plan::Gate> gates(std::initializer_list<const char*> texts) {
 TEST(GateCheck, MetAndMissedWithSummaries) {
   report::RunReport r;
   r.phases = {phase("main", 900, 11.5, 99, 1), phase("final-reads", 5, 100, 10, 0)};
-  auto out = evaluate_gates(r, gates({"p99 < 5ms", "throughput > 800/s", "error_ratio < 0.5%",
-                                      "regression p99 < 10%"}));
+  auto out = evaluate_gates(
+      r, gates({"p99 < 5ms", "throughput > 800/s", "error_ratio < 0.5%", "regression p99 < 10%"}));
   ASSERT_EQ(out.size(), 3u) << "regression gates are compare's";
   EXPECT_FALSE(out[0].passed);
   EXPECT_DOUBLE_EQ(out[0].value, 11.5);

@@ -1,14 +1,14 @@
 #include "harness/run/repeat.h"
 
-#include "common/exit_codes.h"
-#include "harness/plan/gates.h"
-#include "harness/report/results.h"
-
-#include <boost/json.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <array>
+#include <boost/json.hpp>
+
+#include "common/exit_codes.h"
+#include "harness/plan/gates.h"
+#include "harness/report/results.h"
 
 namespace fl::run {
 namespace {
@@ -18,10 +18,14 @@ namespace json = boost::json;
 // Severity of an exit code for worst_exit_code(): unknown codes count as harness errors.
 int severity(int code) {
   switch (code) {
-    case kExitOk: return 0;
-    case kExitUnknown: return 1;
-    case kExitViolation: return 2;
-    default: return 3;
+    case kExitOk:
+      return 0;
+    case kExitUnknown:
+      return 1;
+    case kExitViolation:
+      return 2;
+    default:
+      return 3;
   }
 }
 
@@ -103,8 +107,8 @@ std::string repeat_summary(const std::vector<Repetition>& reps, int requested, b
       out += fmt::format("  {:<10} median {:>10.3f}ms   min-max {:.3f}-{:.3f}ms\n", row.name,
                          median(values), *lo, *hi);
     } else {
-      out += fmt::format("  {:<10} median {:>8.0f} ops/s   min-max {:.0f}-{:.0f} ops/s\n",
-                         row.name, median(values), *lo, *hi);
+      out += fmt::format("  {:<10} median {:>8.0f} ops/s   min-max {:.0f}-{:.0f} ops/s\n", row.name,
+                         median(values), *lo, *hi);
     }
   }
   return out;

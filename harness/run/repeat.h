@@ -12,11 +12,11 @@
 namespace fl::run {
 
 struct Repetition {
-  int index = 0;               // 1-based
-  std::filesystem::path dir;   // <out>/rep-<index>
+  int index = 0;              // 1-based
+  std::filesystem::path dir;  // <out>/rep-<index>
   int exit_code = 3;
-  std::string verdict;         // results.json's, or "error" when it could not be read
-  std::string error;           // why, for verdict "error"
+  std::string verdict;  // results.json's, or "error" when it could not be read
+  std::string error;    // why, for verdict "error"
   // The main phase(s)' figures (report::metric_value); nullopt when the run has none.
   std::optional<double> throughput, p50_ms, p99_ms, p999_ms;
 };

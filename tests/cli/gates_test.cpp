@@ -1,10 +1,11 @@
 // End-to-end tests of gating with the `faultline` executable: fixed gates on a run (`--gate`,
 // [gates] limits) into results.json and the exit code, `--repeat` into rep-1..rep-N and
 // repeat.json, and FAULTLINE_TEST_DELAY reaching the nodes the harness starts.
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -56,8 +57,8 @@ class GatesTest : public ::testing::Test {
 
 TEST_F(GatesTest, AMissedGateFailsQuickstartAndIsInResults) {
   const fs::path run = tmp_ / "run";
-  Faultline f({"run", "plans/quickstart.toml", "--gate", "p99 < 1ns", "--gate",
-               "throughput > 1/s", "--duration", "2s", "--quiet", "--out", run.string()},
+  Faultline f({"run", "plans/quickstart.toml", "--gate", "p99 < 1ns", "--gate", "throughput > 1/s",
+               "--duration", "2s", "--quiet", "--out", run.string()},
               tmp_);
   ASSERT_EQ(f.wait(180s), 1) << f.out() << f.err();
   auto r = results(run);
@@ -75,8 +76,8 @@ TEST_F(GatesTest, AMissedGateFailsQuickstartAndIsInResults) {
 
 TEST_F(GatesTest, AMetGateLeavesQuickstartPassing) {
   const fs::path run = tmp_ / "run";
-  Faultline f({"run", "plans/quickstart.toml", "--gate", "p99 < 10s", "--duration", "1s",
-               "--quiet", "--out", run.string()},
+  Faultline f({"run", "plans/quickstart.toml", "--gate", "p99 < 10s", "--duration", "1s", "--quiet",
+               "--out", run.string()},
               tmp_);
   ASSERT_EQ(f.wait(180s), 0) << f.out() << f.err();
   auto r = results(run);
@@ -107,19 +108,36 @@ TEST_F(GatesTest, RepeatRunsWithOneSeedIntoRepDirectories) {
     EXPECT_EQ(list[i - 1].at("dir").as_string(), "rep-" + std::to_string(i));
     EXPECT_EQ(list[i - 1].at("verdict").as_string(), "valid");
     EXPECT_TRUE(list[i - 1].at("throughput").is_double());
-    EXPECT_NE(f.out().find("rep " + std::to_string(i) + "/2  valid"), std::string::npos)
-        << f.out();
+    EXPECT_NE(f.out().find("rep " + std::to_string(i) + "/2  valid"), std::string::npos) << f.out();
   }
   EXPECT_NE(f.out().find("with seed " + std::to_string(seed)), std::string::npos) << f.out();
   EXPECT_NE(f.out().find("2 of 2 repetitions: 2 valid"), std::string::npos) << f.out();
   EXPECT_NE(f.out().find("throughput median"), std::string::npos) << f.out();
 }
 
+TEST_F(GatesTest, CtrlCEndsTheCurrentRepetitionAndSkipsTheRest) {
+  const fs::path out = tmp_ / "reps";
+  Faultline f(
+      {"run", kSmallPlan, "--repeat", "3", "--duration", "60s", "--quiet", "--out", out.string()},
+      tmp_);
+  ASSERT_TRUE(fl::test::eventually([&] { return fs::exists(out / "rep-1" / "cluster.json"); }, 90s))
+      << f.out() << f.err();
+  f.signal(SIGINT);
+  // Far less than the 3 x 60 s the repetitions would take; the recorded part is still checked.
+  ASSERT_EQ(f.wait(120s), 2) << f.out() << f.err();
+  EXPECT_FALSE(fs::exists(out / "rep-2"));
+  auto rep = json::parse(slurp(out / "repeat.json")).as_object();
+  EXPECT_EQ(rep.at("interrupted"), true);
+  EXPECT_EQ(rep.at("completed").to_number<int>(), 1);
+  EXPECT_EQ(results(out / "rep-1").at("verdict").as_string(), "valid");
+  EXPECT_NE(f.out().find("1 of 3 repetitions (stopped early)"), std::string::npos) << f.out();
+}
+
 TEST_F(GatesTest, TestDelayReachesTheNodesAndSlowsEveryReply) {
   ASSERT_EQ(::setenv("FAULTLINE_TEST_DELAY", "30ms", 1), 0);
   const fs::path run = tmp_ / "run";
-  Faultline f({"run", kSmallPlan, "--gate", "p50 > 30ms", "--duration", "1s", "--quiet",
-               "--out", run.string()},
+  Faultline f({"run", kSmallPlan, "--gate", "p50 > 30ms", "--duration", "1s", "--quiet", "--out",
+               run.string()},
               tmp_);
   ASSERT_TRUE(f.wait(180s)) << f.out() << f.err();
   auto g = gate(results(run), "p50 > 30ms");
