@@ -57,6 +57,35 @@ std::string bounded(std::string text, size_t limit) {
   return text + fmt::format(" ... ({} more bytes in results.json)", dropped);
 }
 
+// JSON on one line, with doubles in their shortest form ("138.95", not Boost.JSON's "1.3895E2").
+void compact(std::string& out, const json::value& v) {
+  if (v.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [k, child] : v.as_object()) {
+      if (!first) out += ',';
+      first = false;
+      out += json::serialize(json::string(k));
+      out += ':';
+      compact(out, child);
+    }
+    out += '}';
+  } else if (v.is_array()) {
+    out += '[';
+    bool first = true;
+    for (const auto& e : v.as_array()) {
+      if (!first) out += ',';
+      first = false;
+      compact(out, e);
+    }
+    out += ']';
+  } else if (v.is_double()) {
+    out += std::isfinite(v.as_double()) ? fmt::format("{}", v.as_double()) : "null";
+  } else {
+    out += json::serialize(v);
+  }
+}
+
 // A compact, bounded excerpt of a check's details: one "key: value" line per top-level key.
 std::string evidence(const std::string& details_json) {
   boost::system::error_code ec;
@@ -65,7 +94,12 @@ std::string evidence(const std::string& details_json) {
   if (!v.is_object()) return bounded(json::serialize(v), kEvidenceLimit);
   std::string out;
   for (const auto& [k, child] : v.as_object()) {
-    std::string value = child.is_string() ? std::string(child.as_string()) : json::serialize(child);
+    std::string value;
+    if (child.is_string()) {
+      value = child.as_string();
+    } else {
+      compact(value, child);
+    }
     std::string line = fmt::format("{}: {}\n", std::string_view(k), bounded(value, kValueLimit));
     if (out.size() + line.size() > kEvidenceLimit) {
       out += "... (the rest in results.json)\n";
@@ -178,7 +212,12 @@ std::string junit_xml(const RunReport& r) {
                      "\n",
                      counts, time);
   out += fmt::format(R"(  <testsuite name="{}" {} time="{}")", xml_escape(suite), counts, time);
-  if (!r.started_at.empty()) out += fmt::format(R"( timestamp="{}")", xml_escape(r.started_at));
+  // UTC without the zone designator: the strictest JUnit schemas (Ant's) allow none.
+  if (!r.started_at.empty()) {
+    std::string_view utc = r.started_at;
+    if (utc.ends_with('Z')) utc.remove_suffix(1);
+    out += fmt::format(R"( timestamp="{}")", xml_escape(utc));
+  }
   out += ">\n    <properties>\n";
   auto property = [&](std::string_view name, const std::string& value) {
     out += fmt::format(R"(      <property name="{}" value="{}"/>)"
@@ -190,6 +229,7 @@ std::string junit_xml(const RunReport& r) {
   property("plan_file", r.plan_file);
   property("replay", replay_command(r));
   property("run_dir", r.run_dir);
+  property("started_at", r.started_at);
   property("verdict", r.verdict);
   property("exit_code", std::to_string(r.exit_code));
   property("faultline_version", r.faultline_version);

@@ -64,8 +64,9 @@ RunReport mixed_report() {
       {"linearizable", "cas-register", "valid", "50 keys linearizable", "{}", 0.5, ""});
   r.checks.push_back(
       {"set-full", "", "invalid", "2 acknowledged writes lost: " + hostile,
-       R"({"lost":["k1","k2"],"lost_count":2,"note":")" + std::string(10000, 'x') + R"("})", 0.25,
-       ""});
+       R"({"lost":["k1","k2"],"lost_count":2,"elapsed_ms":1.38951147E2,"window":{"p99":2.5E-1},"note":")" +
+           std::string(10000, 'x') + R"("})",
+       0.25, ""});
   r.checks.push_back({"availability", "", "unknown", "no operation in a window", "{}", 0, ""});
   r.checks.push_back({"availability", "", "valid", "same name twice", "{}", 0, ""});
   r.gates.push_back({"p99 < 5ms", "p99", 5, 3, true, "p99 3ms, limit < 5ms: passed"});
@@ -80,7 +81,7 @@ TEST_F(JunitTest, EveryCheckAndGateIsATestCaseAndTheFileValidates) {
   const std::string xml = junit_xml(mixed_report());
   EXPECT_EQ(validate(xml), "") << xml;
   EXPECT_NE(xml.find(R"(<testsuite name="faultline.seeded-bug" tests="6" failures="2" )"
-                     R"(errors="0" skipped="1" time="9.500" timestamp="2026-11-28T10:00:00Z">)"),
+                     R"(errors="0" skipped="1" time="9.500" timestamp="2026-11-28T10:00:00">)"),
             std::string::npos)
       << xml;
   EXPECT_EQ(count(xml, "<testcase "), 6u);
@@ -93,7 +94,10 @@ TEST_F(JunitTest, EveryCheckAndGateIsATestCaseAndTheFileValidates) {
                      R"(&quot;got&quot; &apos;x&apos; \x1b[31m ]]&gt; \x01\x00)"),
             std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("lost: [\"k1\",\"k2\"]\nlost_count: 2\n"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("lost: [\"k1\",\"k2\"]\nlost_count: 2\nelapsed_ms: 138.951147\nwindow: "
+                     "{\"p99\":0.25}\n"),
+            std::string::npos)
+      << xml;
   // Evidence is bounded.
   EXPECT_NE(xml.find("more bytes in results.json"), std::string::npos);
   EXPECT_LT(xml.size(), 12000u);

@@ -186,7 +186,7 @@ std::vector<FaultWindow> fault_timeline(std::string_view events_jsonl) {
       if (!index && w.detail.empty()) {
         w.detail = nodes.empty() ? action : fmt::format("{} {}", action, fmt::join(nodes, ","));
       }
-      if (!index && action == "restart") {
+      if (!index && (action == "restart" || action == "restart-wiped")) {
         // A restart by the control API brings back a node it killed, and is over when it returns.
         for (size_t i = 0; i < out.size(); ++i) {
           if (out[i].source == "control" && out[i].nodes == nodes &&
