@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools haproxy procps
   iproute2 nftables libfaketime faketime
+  libxml2-utils
 )
 
 missing=()

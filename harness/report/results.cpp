@@ -19,6 +19,36 @@ json::object latency_json(const Latency& l) {
           {"p999_ms", l.p999_ms}, {"max_ms", l.max_ms}};
 }
 
+// A text value as a JSON number when it is one ("42", "0.5"), else as a string.
+json::value scalar_json(const std::string& v) {
+  double d = 0;
+  auto res = std::from_chars(v.data(), v.data() + v.size(), d);
+  const bool numeric =
+      !v.empty() && res.ec == std::errc() && res.ptr == v.data() + v.size() && std::isfinite(d);
+  if (numeric && v.find_first_of(".eE") == std::string::npos) {
+    int64_t i = 0;
+    auto ri = std::from_chars(v.data(), v.data() + v.size(), i);
+    if (ri.ec == std::errc() && ri.ptr == v.data() + v.size()) return i;
+  }
+  return numeric ? json::value(d) : json::value(v);
+}
+
+json::object pairs_json(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  json::object o;
+  for (const auto& [k, v] : pairs) o[k] = scalar_json(v);
+  return o;
+}
+
+json::array strings_json(const std::vector<std::string>& v) {
+  json::array out;
+  for (const auto& s : v) out.emplace_back(s);
+  return out;
+}
+
+double share(int64_t n, int64_t total) {
+  return total > 0 ? static_cast<double>(n) / static_cast<double>(total) : 0.0;
+}
+
 json::value parse_or_string(const std::string& text) {
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
@@ -87,6 +117,14 @@ const char* verdict_colour(const std::string& v) {
 
 }  // namespace
 
+double PhaseMetrics::error_ratio() const { return share(fail + info, ok + fail + info); }
+double PhaseMetrics::fail_ratio() const { return share(fail, ok + fail + info); }
+double PhaseMetrics::info_ratio() const { return share(info, ok + fail + info); }
+
+std::string replay_command(const RunReport& r) {
+  return fmt::format("faultline run {}/plan.toml", r.run_dir);
+}
+
 std::string results_json(const RunReport& r) {
   json::object root;
   root["faultline_version"] = r.faultline_version;
@@ -98,7 +136,25 @@ std::string results_json(const RunReport& r) {
   root["verdict"] = r.verdict;
   root["exit_code"] = r.exit_code;
   if (!r.error.empty()) root["error"] = r.error;
-  root["replay"] = fmt::format("faultline run {}/plan.toml", r.run_dir);
+  root["replay"] = replay_command(r);
+  json::object versions{{"faultline", r.versions.faultline},
+                        {"compiler", r.versions.compiler},
+                        {"boost", r.versions.boost}};
+  json::object node_versions;
+  for (const auto& [id, v] : r.versions.nodes) node_versions[id] = v;
+  versions["nodes"] = std::move(node_versions);
+  root["versions"] = std::move(versions);
+  json::array groups;
+  for (const auto& g : r.cluster.groups) {
+    groups.push_back(json::object{{"kind", g.kind},
+                                  {"name", g.name},
+                                  {"nodes", g.nodes},
+                                  {"settings", pairs_json(g.settings)}});
+  }
+  root["cluster"] = json::object{{"network", r.cluster.network},
+                                 {"groups", std::move(groups)},
+                                 {"external", strings_json(r.cluster.external)},
+                                 {"node_count", r.nodes.size()}};
   root["workload"] = json::object{{"kind", r.workload},
                                   {"mode", r.mode},
                                   {"target_rate", r.target_rate},
@@ -114,9 +170,23 @@ std::string results_json(const RunReport& r) {
                                   {"info", p.info},
                                   {"late", p.late},
                                   {"ops_per_sec", p.ops_per_sec},
+                                  {"error_ratio", p.error_ratio()},
+                                  {"fail_ratio", p.fail_ratio()},
+                                  {"info_ratio", p.info_ratio()},
                                   {"latency", latency_json(p.latency)}});
   }
   root["phases"] = std::move(phases);
+  json::array shards;
+  for (const auto& sh : r.shards) {
+    shards.push_back(json::object{{"shard", sh.shard},
+                                  {"ok", sh.ok},
+                                  {"fail", sh.fail},
+                                  {"info", sh.info},
+                                  {"ops_per_sec", sh.ops_per_sec},
+                                  {"p50_ms", sh.p50_ms},
+                                  {"p99_ms", sh.p99_ms}});
+  }
+  root["shards"] = std::move(shards);
   json::array checks;
   for (const auto& c : r.checks) {
     json::object o{{"kind", c.kind}, {"verdict", c.verdict}, {"summary", c.summary},
@@ -144,28 +214,25 @@ std::string results_json(const RunReport& r) {
     if (n.shard >= 0) o["shard"] = n.shard;
     if (!n.info.empty()) {
       // Numbers as numbers, so that scripts (and the stat checker's readers) need not parse.
-      json::object info;
-      for (const auto& [k, v] : n.info) {
-        double d = 0;
-        auto res = std::from_chars(v.data(), v.data() + v.size(), d);
-        const bool numeric = !v.empty() && res.ec == std::errc() &&
-                             res.ptr == v.data() + v.size() && std::isfinite(d);
-        if (numeric && v.find_first_of(".eE") == std::string::npos) {
-          int64_t i = 0;
-          auto ri = std::from_chars(v.data(), v.data() + v.size(), i);
-          if (ri.ec == std::errc() && ri.ptr == v.data() + v.size()) {
-            info[k] = i;
-            continue;
-          }
-        }
-        info[k] = numeric ? json::value(d) : json::value(v);
-      }
-      o["info"] = std::move(info);
+      o["info"] = pairs_json(n.info);
     }
     if (!n.info_error.empty()) o["info_error"] = n.info_error;
     nodes.push_back(std::move(o));
   }
   root["nodes"] = std::move(nodes);
+  json::array faults;
+  for (const auto& f : r.faults) {
+    faults.push_back(json::object{
+        {"fault", f.index >= 0 ? json::value(f.index) : nullptr},
+        {"action", f.action},
+        {"target", f.target},
+        {"nodes", strings_json(f.nodes)},
+        {"start_ns", f.start_ns},
+        {"end_ns", f.end_ns ? json::value(*f.end_ns) : nullptr},
+        {"source", f.source},
+        {"detail", f.detail}});
+  }
+  root["faults"] = std::move(faults);
   root["harness"] = json::object{{"cpu_seconds", r.harness_cpu_seconds},
                                  {"max_rss_bytes", r.harness_max_rss_bytes}};
   std::string out;
@@ -174,6 +241,13 @@ std::string results_json(const RunReport& r) {
 }
 
 namespace {
+
+// A JSON scalar as the text it was written from (scalar_json's inverse).
+std::string text_of(const json::value& v) {
+  if (v.is_string()) return std::string(v.as_string());
+  if (v.is_double()) return fmt::format("{}", v.as_double());
+  return json::serialize(v);
+}
 
 // Readers for read_results: a missing key reads as the default, a key of the wrong type is an
 // error naming it.
@@ -207,6 +281,7 @@ struct Reader {
     return 0;
   }
   int64_t integer(const json::object& o, std::string_view key) {
+    if (const auto* v = at(o, key); v && v->is_int64()) return v->as_int64();
     return static_cast<int64_t>(num(o, key));
   }
   const json::object& obj(const json::object& o, std::string_view key) {
@@ -267,6 +342,28 @@ result<RunReport> read_results(const std::filesystem::path& file) {
   r.verdict = rd.str(o, "verdict");
   r.exit_code = static_cast<int>(rd.integer(o, "exit_code"));
   r.error = rd.str(o, "error");
+  const auto& vs = rd.obj(o, "versions");
+  r.versions.faultline = rd.str(vs, "faultline");
+  r.versions.compiler = rd.str(vs, "compiler");
+  r.versions.boost = rd.str(vs, "boost");
+  for (const auto& [id, v] : rd.obj(vs, "nodes")) {
+    r.versions.nodes.emplace_back(std::string(id), text_of(v));
+  }
+  const auto& cl = rd.obj(o, "cluster");
+  r.cluster.network = rd.str(cl, "network");
+  rd.each(cl, "groups", [&](const json::object& g) {
+    ClusterSummary::Group out;
+    out.kind = rd.str(g, "kind");
+    out.name = rd.str(g, "name");
+    out.nodes = static_cast<int>(rd.integer(g, "nodes"));
+    for (const auto& [k, v] : rd.obj(g, "settings")) {
+      out.settings.emplace_back(std::string(k), text_of(v));
+    }
+    r.cluster.groups.push_back(std::move(out));
+  });
+  for (const auto& e : rd.arr(cl, "external")) {
+    if (e.is_string()) r.cluster.external.emplace_back(e.as_string());
+  }
   const auto& w = rd.obj(o, "workload");
   r.workload = rd.str(w, "kind");
   r.mode = rd.str(w, "mode");
@@ -287,6 +384,31 @@ result<RunReport> read_results(const std::filesystem::path& file) {
     m.latency = {rd.num(l, "p50_ms"), rd.num(l, "p90_ms"), rd.num(l, "p99_ms"),
                  rd.num(l, "p999_ms"), rd.num(l, "max_ms")};
     r.phases.push_back(std::move(m));
+  });
+  rd.each(o, "shards", [&](const json::object& sh) {
+    ShardMetrics m;
+    m.shard = static_cast<int>(rd.integer(sh, "shard"));
+    m.ok = rd.integer(sh, "ok");
+    m.fail = rd.integer(sh, "fail");
+    m.info = rd.integer(sh, "info");
+    m.ops_per_sec = rd.num(sh, "ops_per_sec");
+    m.p50_ms = rd.num(sh, "p50_ms");
+    m.p99_ms = rd.num(sh, "p99_ms");
+    r.shards.push_back(m);
+  });
+  rd.each(o, "faults", [&](const json::object& f) {
+    FaultWindow fw;
+    fw.index = rd.at(f, "fault") ? static_cast<int>(rd.integer(f, "fault")) : -1;
+    fw.action = rd.str(f, "action");
+    fw.target = rd.str(f, "target");
+    for (const auto& n : rd.arr(f, "nodes")) {
+      if (n.is_string()) fw.nodes.emplace_back(n.as_string());
+    }
+    fw.start_ns = rd.integer(f, "start_ns");
+    if (rd.at(f, "end_ns")) fw.end_ns = rd.integer(f, "end_ns");
+    fw.source = rd.str(f, "source");
+    fw.detail = rd.str(f, "detail");
+    r.faults.push_back(std::move(fw));
   });
   rd.each(o, "checks", [&](const json::object& c) {
     CheckOutcome out;
@@ -317,10 +439,7 @@ result<RunReport> read_results(const std::filesystem::path& file) {
     out.pid = static_cast<int>(rd.integer(n, "pid"));
     out.group = rd.str(n, "group");
     out.shard = rd.at(n, "shard") ? static_cast<int>(rd.integer(n, "shard")) : -1;
-    for (const auto& [k, v] : rd.obj(n, "info")) {
-      out.info.emplace_back(std::string(k),
-                            v.is_string() ? std::string(v.as_string()) : json::serialize(v));
-    }
+    for (const auto& [k, v] : rd.obj(n, "info")) out.info.emplace_back(std::string(k), text_of(v));
     out.info_error = rd.str(n, "info_error");
     r.nodes.push_back(std::move(out));
   });
@@ -375,6 +494,18 @@ std::string terminal_summary(const RunReport& r, bool color) {
   out += paint(fmt::format("faultline run {} (seed {})", r.plan, r.seed), color ? kBold : "");
   out += fmt::format(": {} workload, {:.1f}s, {} ops recorded\n", r.workload, r.elapsed_seconds,
                      r.history_ops);
+  // The headline: the main phase(s) as the gates see them.
+  const auto metric = [&](plan::GateMetric m) { return metric_value(r, m).value_or(0.0); };
+  if (metric_value(r, plan::GateMetric::throughput)) {
+    out += "  " +
+           paint(fmt::format("{:.0f} ops/s  p50 {:.2f}ms  p99 {:.2f}ms  p999 {:.2f}ms  error "
+                             "ratio {:.2f}%",
+                             metric(plan::GateMetric::throughput), metric(plan::GateMetric::p50),
+                             metric(plan::GateMetric::p99), metric(plan::GateMetric::p999),
+                             100 * metric(plan::GateMetric::error_ratio)),
+                 color ? kBold : "") +
+           "\n";
+  }
   size_t phase_w = 12;  // "final-reads", or "<workload>/final-reads" with several workloads
   for (const auto& p : r.phases) phase_w = std::max(phase_w, p.name.size());
   for (const auto& p : r.phases) {
@@ -385,27 +516,36 @@ std::string terminal_summary(const RunReport& r, bool color) {
         p.latency.p99_ms, p.latency.max_ms);
   }
   // With several workloads each check's line names the one it judged ("linearizable @reg").
-  const bool several = std::any_of(r.checks.begin(), r.checks.end(), [&](const auto& c) {
-    return c.workload != r.checks.front().workload;
-  });
-  auto check_name = [&](const CheckOutcome& c) {
-    std::string name = c.model.empty() ? c.kind : fmt::format("{}({})", c.kind, c.model);
-    if (several) name += c.workload.empty() ? std::string(" @all") : " @" + c.workload;
-    return name;
-  };
+  auto gate_name = [](const GateOutcome& g) { return "gate: " + g.text; };
   size_t name_w = 5;
-  for (const auto& c : r.checks) name_w = std::max(name_w, check_name(c).size());
-  out += fmt::format("  {:<{}}  {:<8}  {}\n", "CHECK", name_w, "VERDICT", "DETAILS");
+  for (const auto& c : r.checks) name_w = std::max(name_w, check_display_name(r, c).size());
+  for (const auto& g : r.gates) name_w = std::max(name_w, gate_name(g).size());
+  if (!r.checks.empty() || !r.gates.empty()) {
+    out += fmt::format("  {:<{}}  {:<8}  {}\n", "CHECK", name_w, "VERDICT", "DETAILS");
+  }
   for (const auto& c : r.checks) {
-    std::string name = check_name(c);
     std::string verdict = fmt::format("{:<8}", c.verdict);
-    out += fmt::format("  {:<{}}  {}  {}\n", name, name_w, paint(verdict, verdict_colour(c.verdict)),
-                       c.summary);
+    out += fmt::format("  {:<{}}  {}  {}\n", check_display_name(r, c), name_w,
+                       paint(verdict, verdict_colour(c.verdict)), c.summary);
+  }
+  for (const auto& g : r.gates) {
+    std::string verdict = fmt::format("{:<8}", g.passed ? "passed" : "missed");
+    out += fmt::format("  {:<{}}  {}  {}\n", gate_name(g), name_w,
+                       paint(verdict, verdict_colour(g.passed ? "valid" : "invalid")), g.summary);
   }
   std::string overall = r.verdict == "error" ? fmt::format("error: {}", r.error) : r.verdict;
   out += fmt::format("Result: {} (exit {}); run directory {}\n",
                      paint(overall, verdict_colour(r.verdict)), r.exit_code, r.run_dir);
   return out;
+}
+
+std::string check_display_name(const RunReport& r, const CheckOutcome& c) {
+  const bool several = std::any_of(r.checks.begin(), r.checks.end(), [&](const auto& o) {
+    return o.workload != r.checks.front().workload;
+  });
+  std::string name = c.model.empty() ? c.kind : fmt::format("{}({})", c.kind, c.model);
+  if (several) name += c.workload.empty() ? std::string(" @all") : " @" + c.workload;
+  return name;
 }
 
 }  // namespace fl::report

@@ -24,6 +24,54 @@ struct PhaseMetrics {
   int64_t ok = 0, fail = 0, info = 0, late = 0;
   double ops_per_sec = 0;
   Latency latency;
+
+  // Shares of ok + fail + info (0 when there were none): fail + info, fail, info.
+  double error_ratio() const;
+  double fail_ratio() const;
+  double info_ratio() const;
+};
+
+// One db shard's operations in the main phase, from the history: keys mapped to shards with
+// fl::shard_of, as the failover checker and the db nodes do.
+struct ShardMetrics {
+  int shard = 0;
+  int64_t ok = 0, fail = 0, info = 0;
+  double ops_per_sec = 0;  // completed (ok + fail + info) per second of the main phase
+  // Invoke to completion as the history recorded them, over ok and fail operations.
+  double p50_ms = 0, p99_ms = 0;
+};
+
+// One fault window of events.jsonl: a fault.start and the fault.end that healed it.
+struct FaultWindow {
+  int index = -1;       // the plan's [[fault]] index; -1 for a fault of the control API
+  std::string action;   // "kill", "partition", "link", "clock", ...
+  std::string target;   // the [[fault]] target as written; "" for the control API
+  std::vector<std::string> nodes;
+  int64_t start_ns = 0;
+  std::optional<int64_t> end_ns;  // nullopt: never healed within the run
+  std::string source;   // "plan" or "control"
+  std::string detail;
+};
+
+// What was built and what ran.
+struct Versions {
+  std::string faultline, compiler, boost;
+  // Node id -> the version its INFO reported (faultline_version, else redis_version).
+  std::vector<std::pair<std::string, std::string>> nodes;
+};
+
+// The cluster the plan asked for (the nodes as started are RunReport::nodes).
+struct ClusterSummary {
+  struct Group {
+    std::string kind;  // "db", "cache", "lb", "broker"
+    std::string name;  // node group: "db", "cache", "lb", "broker"
+    int nodes = 0;
+    // The policies and sizes that shape it ("replication" -> "sync"), in a fixed order.
+    std::vector<std::pair<std::string, std::string>> settings;
+  };
+  std::vector<Group> groups;          // reference groups in start order
+  std::vector<std::string> external;  // ids of [[node]] programs
+  std::string network;                // the network backend: "direct", "proxy", "netns"
 };
 
 struct CheckOutcome {
@@ -75,6 +123,10 @@ struct RunReport {
   std::vector<CheckOutcome> checks;
   std::vector<GateOutcome> gates;
   std::vector<NodeInfo> nodes;
+  Versions versions;
+  ClusterSummary cluster;
+  std::vector<ShardMetrics> shards;  // empty unless the plan has a sharded [cluster.db]
+  std::vector<FaultWindow> faults;   // in start order
   int64_t history_ops = 0;  // history lines
   // The harness's own resource use.
   double harness_cpu_seconds = 0;
@@ -97,8 +149,15 @@ result<RunReport> read_results(const std::filesystem::path& file);
 std::optional<double> metric_value(const RunReport& r, plan::GateMetric m,
                                    const std::string& workload = {});
 
-// The terminal summary: a compact table of checks with verdicts and the headline numbers,
-// coloured when `color`.
+// The terminal summary: the headline numbers of the main phase, the phases, then a compact table
+// of checks and gates with their verdicts; coloured when `color`.
 std::string terminal_summary(const RunReport& r, bool color);
+
+// A check's name in the summary and junit.xml: "linearizable(cas-register)", with " @<workload>"
+// (" @all" for every operation) when the run's checks judge different workloads.
+std::string check_display_name(const RunReport& r, const CheckOutcome& c);
+
+// The replay command results.json records: "faultline run <run_dir>/plan.toml".
+std::string replay_command(const RunReport& r);
 
 }  // namespace fl::report

@@ -1,6 +1,7 @@
 #include "harness/run/run.h"
 
 #include "common/exit_codes.h"
+#include "common/file_io.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "common/units.h"
@@ -11,7 +12,9 @@
 #include "harness/history/history.h"
 #include "harness/load/runner.h"
 #include "harness/plan/fault.h"
+#include "harness/report/junit.h"
 #include "harness/report/results.h"
+#include "harness/report/run_facts.h"
 #include "harness/rundir/run_dir.h"
 #include "harness/run/collect.h"
 #include "harness/run/fault_schedule.h"
@@ -256,7 +259,14 @@ RunOutcome finish(report::RunReport& r, const fs::path& dir) {
   out.exit_code = r.exit_code;
   out.dir = dir;
   if (!dir.empty()) {
+    // The fault timeline is what events.jsonl recorded, also when the run ended in an error.
+    if (auto events = common::read_whole_file(dir / "events.jsonl"); events) {
+      r.faults = report::fault_timeline(*events);
+    }
     if (auto w = rundir::write_atomic(dir / "results.json", report::results_json(r)); !w) {
+      log::error("{}", w.error().message);
+    }
+    if (auto w = rundir::write_atomic(dir / "junit.xml", report::junit_xml(r)); !w) {
       log::error("{}", w.error().message);
     }
   }
@@ -316,6 +326,8 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   r.plan = plan.name;
   r.plan_file = plan.source.string();
   r.started_at = rundir::utc_timestamp();
+  r.versions = report::build_versions(kVersion);
+  r.cluster = report::cluster_summary(plan);
   auto fail = [&](const fs::path& dir, std::string why) {
     r.verdict = "error";
     r.error = std::move(why);
@@ -462,6 +474,7 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
       node.info_error = st.error;
     }
   }
+  r.versions.nodes = report::node_versions(r.nodes);
   s.stop_cluster();
   r.elapsed_seconds = static_cast<double>(s.now()) / 1e9;
   s.event("run.stop", stopped ? R"({"reason":"interrupted"})" : R"({"reason":"done"})");
@@ -478,6 +491,14 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   // Read straight into the compact form, line by line: the history is never held as Ops.
   auto h = history::read_compact(s.dir() / "history.jsonl", history::Format::jsonl);
   auto events = read_events(s.dir() / "events.jsonl");
+  // Per shard of a sharded db, the main phase: operations invoked before the final reads.
+  if (h && plan.cluster.db.enabled && plan.cluster.db.replication != plan::Replication::quorum) {
+    std::optional<int64_t> main_end;
+    for (const auto& e : events) {
+      if (e.type == "phase.final-reads") main_end = e.time;
+    }
+    r.shards = report::shard_metrics(*h, db_shards(plan.cluster.db), main_end);
+  }
   check::Verdict overall = check::Verdict::valid;
   for (auto spec : specs) {
     spec.shards = plan.cluster.db.enabled ? plan.cluster.db.shards : 1;

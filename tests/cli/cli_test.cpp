@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -202,9 +203,10 @@ TEST_F(CliTest, RunQuickstartWritesACompleteRunDirectoryAndPasses) {
   Faultline f({"run", "plans/quickstart.toml", "--duration", "3s", "--quiet", "--out", run.string()},
               tmp_);
   ASSERT_EQ(f.wait(180s), 0) << f.out() << f.err();
-  for (const char* file : {"plan.toml", "cluster.json", "history.jsonl", "events.jsonl",
-                           "results.json", "nodes/db-s0-r0/output.log", "nodes/lb-0/output.log",
-                           "nodes/cache-2/output.log", "nodes/broker/output.log"}) {
+  for (const char* file :
+       {"plan.toml", "cluster.json", "history.jsonl", "events.jsonl", "results.json", "junit.xml",
+        "nodes/db-s0-r0/output.log", "nodes/lb-0/output.log", "nodes/cache-2/output.log",
+        "nodes/broker/output.log"}) {
     EXPECT_TRUE(fs::exists(run / file)) << file;
   }
   auto results = json::parse(slurp(run / "results.json")).as_object();
@@ -216,6 +218,32 @@ TEST_F(CliTest, RunQuickstartWritesACompleteRunDirectoryAndPasses) {
   EXPECT_EQ(checks[2].at("kind").as_string(), "convergence");
   EXPECT_GT(results.at("workload").at("history_ops").as_int64(), 1000);
   EXPECT_NE(f.out().find("Result: valid (exit 0)"), std::string::npos) << f.out();
+  // The new facts of results.json: versions, cluster, per-shard metrics of the 3-shard db (every
+  // shard served operations), and no fault in a plan without [[fault]].
+  EXPECT_EQ(results.at("versions").at("nodes").at("db-s0-r0").as_string(),
+            results.at("versions").at("faultline").as_string());
+  EXPECT_EQ(results.at("cluster").at("node_count").as_int64(), 15);
+  const auto& shards = results.at("shards").as_array();
+  ASSERT_EQ(shards.size(), 3u);
+  for (const auto& sh : shards) EXPECT_GT(sh.at("ok").as_int64(), 0) << json::serialize(sh);
+  EXPECT_TRUE(results.at("faults").as_array().empty());
+  // junit.xml validates against the common JUnit shape and lists every check as a test case.
+  const int lint = std::system(
+      ("xmllint --noout --schema '" + (kSource / "tests/data/junit.xsd").string() + "' '" +
+       (run / "junit.xml").string() + "' 2>'" + (tmp_ / "xmllint.err").string() + "'")
+          .c_str());
+  EXPECT_EQ(lint, 0) << slurp(tmp_ / "xmllint.err");
+  const std::string junit = slurp(run / "junit.xml");
+  EXPECT_NE(junit.find(R"(<testsuite name="faultline.quickstart" tests="4" failures="0")"),
+            std::string::npos)
+      << junit;
+  for (const auto& c : checks) {
+    std::string name(c.at("kind").as_string());
+    if (const auto* m = c.as_object().if_contains("model")) {
+      name += "(" + std::string(m->as_string()) + ")";
+    }
+    EXPECT_NE(junit.find("name=\"" + name + "\""), std::string::npos) << name << "\n" << junit;
+  }
   // The history on disk is what `faultline check` reads, with the same verdict.
   Faultline check({"check", (run / "history.jsonl").string(), "--model", "cas-register"}, tmp_);
   EXPECT_EQ(check.wait(120s), 0) << check.out() << check.err();
