@@ -43,7 +43,7 @@ void rethrow(std::exception_ptr e) {
 }
 
 struct PhaseStats {
-  int64_t started = 0, ok = 0, fail = 0, info = 0, late = 0, missed = 0;
+  int64_t started = 0, ok = 0, fail = 0, declined = 0, info = 0, late = 0, missed = 0;
   Histogram latency;
   TimePoint begin{}, end{};
 
@@ -52,6 +52,7 @@ struct PhaseStats {
     s.started = started;
     s.ok = ok;
     s.fail = fail;
+    s.declined = declined;
     s.info = info;
     s.late = late;
     s.missed = missed;
@@ -208,6 +209,7 @@ struct Runner::Impl {
         break;
       case history::Type::fail:
         ++stats.fail;
+        if (done.error == history::kPreconditionFailed) ++stats.declined;
         break;
       default:
         ++stats.info;

@@ -37,6 +37,9 @@ struct Progress {
 struct PhaseSummary {
   int64_t started = 0;
   int64_t ok = 0, fail = 0, info = 0;
+  // Of `fail`: operations the system answered on purpose because their condition did not hold
+  // (a compare-and-set that saw another value: history::kPreconditionFailed). Served, not errors.
+  int64_t declined = 0;
   // Open loop: starts that could not happen on time (all processes busy, or the scheduler
   // behind by more than 1ms), including `missed`. Latency still counts from the intended time.
   int64_t late = 0;

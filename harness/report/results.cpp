@@ -117,8 +117,10 @@ const char* verdict_colour(const std::string& v) {
 
 }  // namespace
 
-double PhaseMetrics::error_ratio() const { return share(fail + info, ok + fail + info); }
-double PhaseMetrics::fail_ratio() const { return share(fail, ok + fail + info); }
+double PhaseMetrics::error_ratio() const {
+  return share(fail - declined + info, ok + fail + info);
+}
+double PhaseMetrics::fail_ratio() const { return share(fail - declined, ok + fail + info); }
 double PhaseMetrics::info_ratio() const { return share(info, ok + fail + info); }
 
 std::string replay_command(const RunReport& r) {
@@ -167,6 +169,7 @@ std::string results_json(const RunReport& r) {
     phases.push_back(json::object{{"name", p.name},
                                   {"ok", p.ok},
                                   {"fail", p.fail},
+                                  {"declined", p.declined},
                                   {"info", p.info},
                                   {"late", p.late},
                                   {"ops_per_sec", p.ops_per_sec},
@@ -377,6 +380,7 @@ result<RunReport> read_results(const std::filesystem::path& file) {
     m.name = rd.str(p, "name");
     m.ok = rd.integer(p, "ok");
     m.fail = rd.integer(p, "fail");
+    m.declined = rd.integer(p, "declined");
     m.info = rd.integer(p, "info");
     m.late = rd.integer(p, "late");
     m.ops_per_sec = rd.num(p, "ops_per_sec");
@@ -454,15 +458,15 @@ std::optional<double> metric_value(const RunReport& r, plan::GateMetric m,
                                    const std::string& workload) {
   const std::string wanted = workload.empty() ? std::string() : workload + "/main";
   double throughput = 0, worst = 0;
-  int64_t ok = 0, fail = 0, info = 0;
+  int64_t ok = 0, fail = 0, info = 0;  // fail: not counting declined operations
   bool found = false;
   for (const auto& p : r.phases) {
     const bool main = p.name == "main" || p.name.ends_with("/main");
     if (!(wanted.empty() ? main : p.name == wanted)) continue;
     found = true;
     throughput += p.ops_per_sec;
-    ok += p.ok;
-    fail += p.fail;
+    ok += p.ok + p.declined;
+    fail += p.fail - p.declined;
     info += p.info;
     const auto& l = p.latency;
     switch (m) {

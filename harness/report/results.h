@@ -22,10 +22,14 @@ struct Latency {
 struct PhaseMetrics {
   std::string name;  // "main", "final-reads"
   int64_t ok = 0, fail = 0, info = 0, late = 0;
+  // Of `fail`: declined on purpose (a compare-and-set whose condition did not hold). Served
+  // operations, so not counted as errors by the ratios.
+  int64_t declined = 0;
   double ops_per_sec = 0;
   Latency latency;
 
-  // Shares of ok + fail + info (0 when there were none): fail + info, fail, info.
+  // Shares of ok + fail + info (0 when there were none): fail - declined + info,
+  // fail - declined, info.
   double error_ratio() const;
   double fail_ratio() const;
   double info_ratio() const;

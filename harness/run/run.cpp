@@ -162,6 +162,7 @@ report::PhaseMetrics phase_metrics(std::string name, const load::PhaseSummary& p
   m.name = std::move(name);
   m.ok = p.ok;
   m.fail = p.fail;
+  m.declined = p.declined;
   m.info = p.info;
   m.late = p.late;
   m.ops_per_sec = p.ops_per_sec;
