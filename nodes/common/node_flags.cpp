@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -84,11 +85,28 @@ result<void> apply_server_flags(const ServerFlags& f, ServerOptions& out) {
                                f.log_level));
   }
   log::set_level(level);
+  auto delay = test_delay(std::getenv(kTestDelayEnv));
+  if (!delay) return delay.error();
+  if (*delay > Duration::zero()) {
+    log::warn("{}={}: every reply is delayed (a test-only slowdown)", kTestDelayEnv,
+              format_duration(*delay));
+  }
+  out.reply_delay = *delay;
   out.host = f.host;
   out.port = static_cast<uint16_t>(f.port);
   out.max_clients = f.max_clients;
   out.idle_timeout = *idle;
   return {};
+}
+
+result<Duration> test_delay(const char* value) {
+  if (value == nullptr || *value == '\0') return Duration::zero();
+  auto d = parse_duration(value);
+  if (!d) {
+    return invalid(fmt::format("{} '{}': {} (a test-only reply delay, e.g. 2ms)", kTestDelayEnv,
+                               value, d.error().message));
+  }
+  return *d;
 }
 
 result<Duration> duration_flag(std::string_view flag, std::string_view text, bool zero_ok) {

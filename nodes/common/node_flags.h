@@ -52,8 +52,17 @@ result<bool> parse_flags_or_help(int argc, char** argv,
                                  std::string_view usage);
 
 // Checks `flags`, fills `out`'s host, port, max_clients, idle_timeout and (when offered)
-// max_bulk, and sets the process's log level. Errors name the flag.
+// max_bulk, sets the process's log level, and reads FAULTLINE_TEST_DELAY from the environment
+// into reply_delay. Errors name the flag (or the variable).
 result<void> apply_server_flags(const ServerFlags& flags, ServerOptions& out);
+
+// The environment variable that slows every reply of a reference node down, for tests only (a
+// "candidate built with a deliberate slowdown" in gating tests).
+inline constexpr const char* kTestDelayEnv = "FAULTLINE_TEST_DELAY";
+
+// The reply delay FAULTLINE_TEST_DELAY's value asks for: zero when unset (nullptr) or empty.
+// Error: "FAULTLINE_TEST_DELAY 'TEXT': why" when it is not a duration.
+result<Duration> test_delay(const char* value);
 
 // The duration TEXT of --FLAG. Errors: "--FLAG: why" when it does not parse, "--FLAG must be
 // positive" when it is zero and `zero_ok` is false.

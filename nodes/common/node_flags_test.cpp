@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "nodes/common/resp_server.h"
 
@@ -82,6 +83,34 @@ TEST(NodeFlags, ServerFlags) {
   f.log_level = "warn";
   f.max_clients = 0;
   EXPECT_EQ(apply_server_flags(f, o).error().message, "--max-clients must be positive");
+}
+
+TEST(NodeFlags, TestDelayFromTheEnvironment) {
+  EXPECT_EQ(*test_delay(nullptr), Duration::zero());
+  EXPECT_EQ(*test_delay(""), Duration::zero());
+  EXPECT_EQ(*test_delay("2ms"), Duration(2ms));
+  EXPECT_EQ(*test_delay("0"), Duration::zero());
+  auto bad = test_delay("slow");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("FAULTLINE_TEST_DELAY 'slow': "), std::string::npos)
+      << bad.error().message;
+}
+
+TEST(NodeFlags, ApplyServerFlagsReadsTheTestDelay) {
+  ServerFlags f;
+  ServerOptions o;
+  ASSERT_EQ(::setenv(kTestDelayEnv, "15ms", 1), 0);
+  auto applied = apply_server_flags(f, o);
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ(o.reply_delay, Duration(15ms));
+  ASSERT_EQ(::setenv(kTestDelayEnv, "soon", 1), 0);
+  auto refused = apply_server_flags(f, o);
+  ::unsetenv(kTestDelayEnv);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(kTestDelayEnv), std::string::npos);
+  ServerOptions plain;
+  ASSERT_TRUE(apply_server_flags(f, plain));
+  EXPECT_EQ(plain.reply_delay, Duration::zero());
 }
 
 }  // namespace

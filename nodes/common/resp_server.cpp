@@ -266,6 +266,12 @@ asio::awaitable<void> RespServer::Impl::serve(std::shared_ptr<Connection> c) {
     }
     if (aborted) break;
     if (!out.empty()) {
+      if (options.reply_delay > Duration::zero()) {
+        // `wake` is idle here; stop() and the idle watchdog cancel it, cutting the delay short.
+        c->wake.expires_after(options.reply_delay);
+        co_await c->wake.async_wait(kUseTuple);
+        if (stopping) break;
+      }
       auto [wec, written] = co_await asio::async_write(c->socket, asio::buffer(out), kUseTuple);
       (void)written;
       out.clear();
@@ -388,6 +394,12 @@ asio::awaitable<void> RespServer::Impl::write_loop(std::shared_ptr<Connection> c
       continue;
     }
     c->writer_busy = true;
+    if (options.reply_delay > Duration::zero()) {
+      // writer_busy keeps wake_writer() off `writer_wake`; close() cancels it.
+      c->writer_wake.expires_after(options.reply_delay);
+      co_await c->writer_wake.async_wait(kUseTuple);
+      if (c->closed || !c->socket.is_open()) break;
+    }
     // Everything complete so far goes out in one write; replies completed meanwhile gather in
     // `out` for the next one.
     std::swap(writing, c->out);

@@ -44,6 +44,10 @@ struct ServerOptions {
   bool pipeline_deferred = false;
   // With pipeline_deferred: reading pauses while this many deferred replies are outstanding.
   size_t max_pending = 1024;
+  // Test only: every write of replies waits this long first (a deliberately slow build, for
+  // gating tests; see FAULTLINE_TEST_DELAY in node_flags.h). Each connection waits on its own
+  // timer, so other connections are not held up. Zero (the default) writes at once.
+  Duration reply_delay{0};
 };
 
 class RespServer {

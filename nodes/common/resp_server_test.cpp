@@ -199,6 +199,31 @@ TEST_F(DeferredReplyTest, StopWhileAReplyIsPendingReturns) {
   EXPECT_TRUE(held_.at("never").finished());
 }
 
+// FAULTLINE_TEST_DELAY's effect: each reply is written no sooner than reply_delay after its
+// command was sent, in both modes; only a lower bound is asserted.
+TEST_F(DeferredReplyTest, ReplyDelayHoldsEveryReplyBack) {
+  for (bool pipeline : {false, true}) {
+    SCOPED_TRACE(pipeline ? "pipelined" : "holding");
+    ServerOptions o;
+    o.pipeline_deferred = pipeline;
+    o.reply_delay = 150ms;
+    start(o);
+    Client a(port_), b(port_);
+    for (int i = 0; i < 2; ++i) {
+      const auto sent = std::chrono::steady_clock::now();
+      EXPECT_EQ(a.call({"ECHO", "slow"}), resp::Value::bulk("slow"));
+      EXPECT_GE(std::chrono::steady_clock::now() - sent, 150ms);
+    }
+    // A second connection is served too (its own timer).
+    const auto sent = std::chrono::steady_clock::now();
+    EXPECT_EQ(b.call({"ECHO", "b"}), resp::Value::bulk("b"));
+    EXPECT_GE(std::chrono::steady_clock::now() - sent, 150ms);
+    server_->post_stop();
+    thread_.join();
+    server_.reset();
+  }
+}
+
 ServerOptions pipelined(size_t max_pending = 1024) {
   ServerOptions o;
   o.pipeline_deferred = true;
