@@ -116,8 +116,11 @@ std::string format_p(double p) {
 std::string format_change(const CompareRow& r) {
   if (r.absolute) return fmt::format("{:+.2f} pp", r.change * 100);
   if (std::isinf(r.change)) return r.change > 0 ? "+∞" : "-∞";
+  if (std::abs(r.change) >= 1) return fmt::format("{:+.0f}%", r.change * 100);
   return fmt::format("{:+.1f}%", r.change * 100);
 }
+
+std::string count_runs(size_t n) { return fmt::format("{} run{}", n, n == 1 ? "" : "s"); }
 
 std::string format_distribution(const CompareRow& r, const Distribution& d) {
   return fmt::format("{} [{}–{}]", plan::format_metric(r.metric, d.median),
@@ -129,7 +132,7 @@ std::string format_effect(double delta) {
 }
 
 std::string format_limit(const plan::Gate& g) {
-  if (g.regression) return fmt::format("{:g}%", g.limit * 100);
+  if (g.regression) return fmt::format("< {:g}%", g.limit * 100);
   return fmt::format("{} {}", g.below ? "<" : ">", plan::format_metric(g.metric, g.limit));
 }
 
@@ -165,15 +168,15 @@ std::string headline(const Comparison& c) {
   if (!missed.empty()) line += (line.empty() ? "" : "; ") + std::string("missed: ") + join(missed);
   if (line.empty() && c.exit_code == 2) {
     line = fmt::format(
-        "inconclusive: {} against {} runs cannot reach p < {:g} (the smallest p possible is {}); "
+        "inconclusive: {} against {} cannot reach p < {:g} (the smallest p possible is {}); "
         "run at least {} repetitions of each",
-        c.baseline_dirs.size(), c.candidate_dirs.size(), c.alpha, format_p(c.min_p),
+        count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.alpha, format_p(c.min_p),
         c.repetitions_needed);
   }
   if (line.empty()) {
-    line = fmt::format("no regression: {} gate{} passed ({} baseline runs, {} candidate runs)",
-                       gates, gates == 1 ? "" : "s", c.baseline_dirs.size(),
-                       c.candidate_dirs.size());
+    line = fmt::format("no regression: {} gate{} passed ({} of the baseline, {} of the candidate)",
+                       gates, gates == 1 ? "" : "s", count_runs(c.baseline_dirs.size()),
+                       count_runs(c.candidate_dirs.size()));
   }
   if (!shaky.empty()) {
     line += "; worse but not significant (more repetitions would decide): " + join(shaky);
@@ -382,12 +385,12 @@ std::string comparison_table(const Comparison& c, bool color) {
     return color ? fmt::format("{}{}{}", code, text, kReset) : text;
   };
   std::string out = paint("faultline compare", color ? kBold : "");
-  out += fmt::format(": plan {}, {} baseline runs against {} candidate runs (one-sided "
+  out += fmt::format(": plan {}, {} of the baseline against {} of the candidate (one-sided "
                      "Mann-Whitney U, alpha {:g}, min effect {:g}%)\n",
                      c.baseline_plan == c.candidate_plan
                          ? c.baseline_plan
                          : c.baseline_plan + " / " + c.candidate_plan,
-                     c.baseline_dirs.size(), c.candidate_dirs.size(), c.alpha,
+                     count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.alpha,
                      c.min_effect * 100);
   std::vector<std::vector<std::string>> cells;
   cells.push_back({"METRIC", "BASELINE median [min–max]", "CANDIDATE median [min–max]", "CHANGE",
@@ -426,12 +429,12 @@ std::string comparison_markdown(const Comparison& c) {
   const char* mark = c.exit_code == 0 ? "✅" : c.exit_code == 1 ? "❌" : "❔";
   std::string out = fmt::format("### {} faultline compare: {}\n\n", mark, c.headline);
   out += fmt::format(
-      "Plan `{}`: {} baseline runs against {} candidate runs. A regression gate fails when the "
+      "Plan `{}`: {} of the baseline against {} of the candidate. A regression gate fails when the "
       "candidate is worse by more than its limit, by at least {:g}%, and a one-sided "
       "Mann-Whitney U test gives p < {:g}.\n\n",
       c.baseline_plan == c.candidate_plan ? c.baseline_plan
                                           : c.baseline_plan + "` / `" + c.candidate_plan,
-      c.baseline_dirs.size(), c.candidate_dirs.size(), c.min_effect * 100, c.alpha);
+      count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.min_effect * 100, c.alpha);
   out += "| metric | baseline median [min–max] | candidate median [min–max] | change | p-value "
          "| effect (Cliff's δ) | gate | verdict |\n";
   out += "| --- | ---: | ---: | ---: | ---: | ---: | --- | :---: |\n";
