@@ -28,7 +28,7 @@ A regression gate ("regression p99 < 20%") fails when the candidate's median is 
 than the limit, by at least --min-effect, and a one-sided Mann-Whitney U test over the runs gives
 p < --alpha. A fixed gate ("p99 < 5ms") fails when the candidate runs' median misses it. The
 gates are every --gate; else the candidate plan's [gates]; else regression throughput < 10%,
-p99 < 20%, p999 < 30%, error_ratio < 1% (percentage points). docs/gating.md.
+p50 < 20%, p99 < 20%, p999 < 30%, error_ratio < 1% (percentage points). docs/gating.md.
 
 Exit codes: 0 no regression, 1 a regression or a fixed gate missed, 2 inconclusive (too few runs
 for the test ever to reach alpha: at least 4 against 4 for alpha 0.05), 3 bad input.

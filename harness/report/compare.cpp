@@ -278,8 +278,9 @@ result<RunSet> load_run_set(std::string_view arg) {
 
 std::vector<plan::Gate> default_gates() {
   std::vector<plan::Gate> out;
-  for (const char* text : {"regression throughput < 10%", "regression p99 < 20%",
-                           "regression p999 < 30%", "regression error_ratio < 1%"}) {
+  for (const char* text : {"regression throughput < 10%", "regression p50 < 20%",
+                           "regression p99 < 20%", "regression p999 < 30%",
+                           "regression error_ratio < 1%"}) {
     out.push_back(plan::parse_gate(text).value());
   }
   return out;

@@ -43,7 +43,7 @@ struct CompareOptions {
 };
 
 // The regression gates that apply when neither the command line nor the plan names any:
-// throughput 10%, p99 20%, p999 30%, error_ratio 1 percentage point (docs/gating.md).
+// throughput 10%, p50 20%, p99 20%, p999 30%, error_ratio 1 percentage point (docs/gating.md).
 std::vector<plan::Gate> default_gates();
 
 enum class RowVerdict {

@@ -65,14 +65,17 @@ TEST(Compare, SameDistributionPasses) {
   auto c = compare_runs(base, cand, {.gates = default_gates()}).value();
   EXPECT_EQ(c.exit_code, 0) << c.headline;
   EXPECT_EQ(row_for(c, plan::GateMetric::p99).verdict, RowVerdict::pass);
-  EXPECT_NE(c.headline.find("no regression: 4 gates passed"), std::string::npos) << c.headline;
-  // Gates first, in order, then p50 for context (the defaults do not gate it).
+  EXPECT_NE(c.headline.find("no regression: 5 gates passed"), std::string::npos) << c.headline;
   ASSERT_EQ(c.rows.size(), 5u);
   EXPECT_TRUE(c.rows[0].gate.has_value());
   EXPECT_EQ(c.rows[0].metric, plan::GateMetric::throughput);
-  EXPECT_FALSE(c.rows[4].gate.has_value());
-  EXPECT_EQ(c.rows[4].metric, plan::GateMetric::p50);
-  EXPECT_EQ(c.rows[4].verdict, RowVerdict::info);
+  // Gates first, in order, then the usual metrics no gate covers, for context.
+  auto p99_only = compare_runs(base, cand, {.gates = gates({"regression p99 < 20%"})}).value();
+  ASSERT_EQ(p99_only.rows.size(), 5u);
+  EXPECT_EQ(p99_only.rows[0].metric, plan::GateMetric::p99);
+  EXPECT_FALSE(p99_only.rows[1].gate.has_value());
+  EXPECT_EQ(p99_only.rows[1].metric, plan::GateMetric::throughput);
+  EXPECT_EQ(p99_only.rows[1].verdict, RowVerdict::info);
 }
 
 TEST(Compare, SeparatedSlowdownBeyondTheLimitIsARegression) {
