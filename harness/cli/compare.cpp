@@ -66,13 +66,12 @@ bool write_file(const std::string& path, const std::string& text) {
 
 int compare_main(int argc, char** argv) {
   po::options_description options("Options");
-  options.add_options()("baseline", po::value<std::string>()->required(),
-                        "the baseline's runs")(
+  options.add_options()("baseline", po::value<std::string>()->required(), "the baseline's runs")(
       "candidate", po::value<std::string>()->required(), "the candidate's runs")(
       "gate", po::value<std::vector<std::string>>()->composing(),
       "a gate, e.g. 'regression p99 < 20%' or 'p99 < 5ms' (repeatable; replaces the plan's "
-      "and the default gates)")(
-      "alpha", po::value<double>(), "significance of the one-sided test (default 0.05)")(
+      "and the default gates)")("alpha", po::value<double>(),
+                                "significance of the one-sided test (default 0.05)")(
       "min-effect", po::value<std::string>(),
       "smallest relative change of medians that counts, e.g. 5% (default 5%)")(
       "markdown", po::value<std::string>(), "also write the comparison as Markdown (a PR comment)")(
@@ -127,8 +126,8 @@ int compare_main(int argc, char** argv) {
   } else if (plan_gates && !plan_gates->empty()) {
     copts.gates = plan_gates->limits;
     // A plan that sets only fixed limits still gets the default regression gates.
-    auto regressions = plan_gates->regressions.empty() ? report::default_gates()
-                                                       : plan_gates->regressions;
+    auto regressions =
+        plan_gates->regressions.empty() ? report::default_gates() : plan_gates->regressions;
     copts.gates.insert(copts.gates.end(), regressions.begin(), regressions.end());
   } else {
     copts.gates = report::default_gates();

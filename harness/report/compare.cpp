@@ -68,11 +68,11 @@ result<std::vector<double>> values_of(const RunSet& set, plan::GateMetric m,
   for (size_t i = 0; i < set.reports.size(); ++i) {
     auto v = metric_value(set.reports[i], m, workload);
     if (!v) {
-      return Error(errc::invalid_argument,
-                   fmt::format("{}: run {} has no {} phase to read {} from", why,
-                               set.dirs[i].string(),
-                               workload.empty() ? std::string("main") : workload + "/main",
-                               plan::to_string(m)));
+      return Error(
+          errc::invalid_argument,
+          fmt::format("{}: run {} has no {} phase to read {} from", why, set.dirs[i].string(),
+                      workload.empty() ? std::string("main") : workload + "/main",
+                      plan::to_string(m)));
     }
     out.push_back(*v);
   }
@@ -88,8 +88,8 @@ CompareRow make_row(plan::GateMetric m, std::string workload, std::vector<double
   // "Worse" is lower throughput, or higher latency or ratio: the test asks whether the
   // candidate's values tend to lie on that side of the baseline's.
   const bool higher_better = plan::higher_is_better(m);
-  const auto test = mann_whitney_u(cand, base, higher_better ? Alternative::less
-                                                              : Alternative::greater);
+  const auto test =
+      mann_whitney_u(cand, base, higher_better ? Alternative::less : Alternative::greater);
   row.p = test.p;
   row.exact = test.exact;
   row.cliffs_delta = cliffs_delta(cand, base);
@@ -155,7 +155,8 @@ std::string headline(const Comparison& c) {
       case RowVerdict::not_significant:
         shaky.push_back(fmt::format("{} {} (p = {})", label, format_change(r), format_p(r.p)));
         break;
-      default: break;
+      default:
+        break;
     }
   }
   auto join = [](const std::vector<std::string>& parts) {
@@ -170,8 +171,8 @@ std::string headline(const Comparison& c) {
     line = fmt::format(
         "inconclusive: {} against {} cannot reach p < {:g} (the smallest p possible is {}); "
         "run at least {} repetitions of each",
-        count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.alpha, format_p(c.min_p),
-        c.repetitions_needed);
+        count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.alpha,
+        format_p(c.min_p), c.repetitions_needed);
   }
   if (line.empty()) {
     line = fmt::format("no regression: {} gate{} passed ({} of the baseline, {} of the candidate)",
@@ -236,8 +237,8 @@ result<std::vector<fs::path>> resolve_run_dirs(std::string_view arg) {
     std::vector<fs::path> runs;
     for (const auto& entry : fs::directory_iterator(p, ec)) {
       std::error_code entry_ec;
-      if (entry.is_directory(entry_ec) && fs::is_regular_file(entry.path() / "results.json",
-                                                              entry_ec)) {
+      if (entry.is_directory(entry_ec) &&
+          fs::is_regular_file(entry.path() / "results.json", entry_ec)) {
         runs.push_back(entry.path());
       }
     }
@@ -278,9 +279,9 @@ result<RunSet> load_run_set(std::string_view arg) {
 
 std::vector<plan::Gate> default_gates() {
   std::vector<plan::Gate> out;
-  for (const char* text : {"regression throughput < 10%", "regression p50 < 20%",
-                           "regression p99 < 20%", "regression p999 < 30%",
-                           "regression error_ratio < 1%"}) {
+  for (const char* text :
+       {"regression throughput < 10%", "regression p50 < 20%", "regression p99 < 20%",
+        "regression p999 < 30%", "regression error_ratio < 1%"}) {
     out.push_back(plan::parse_gate(text).value());
   }
   return out;
@@ -288,12 +289,18 @@ std::vector<plan::Gate> default_gates() {
 
 std::string_view to_string(RowVerdict v) {
   switch (v) {
-    case RowVerdict::pass: return "pass";
-    case RowVerdict::regression: return "regression";
-    case RowVerdict::not_significant: return "not significant";
-    case RowVerdict::missed: return "missed";
-    case RowVerdict::inconclusive: return "inconclusive";
-    case RowVerdict::info: return "info";
+    case RowVerdict::pass:
+      return "pass";
+    case RowVerdict::regression:
+      return "regression";
+    case RowVerdict::not_significant:
+      return "not significant";
+    case RowVerdict::missed:
+      return "missed";
+    case RowVerdict::inconclusive:
+      return "inconclusive";
+    case RowVerdict::info:
+      return "info";
   }
   return "?";
 }
@@ -348,8 +355,8 @@ result<Comparison> compare_runs(const RunSet& baseline, const RunSet& candidate,
       const double m = row.candidate.median;
       row.verdict = (g.below ? m < g.limit : m > g.limit) ? RowVerdict::pass : RowVerdict::missed;
     } else {
-      const bool beyond = row.worsening > g.limit &&
-                          (row.absolute || row.worsening >= options.min_effect);
+      const bool beyond =
+          row.worsening > g.limit && (row.absolute || row.worsening >= options.min_effect);
       if (too_few) {
         // No data could have shown a difference, so a gate met proves nothing either.
         row.verdict = RowVerdict::inconclusive;
@@ -360,8 +367,8 @@ result<Comparison> compare_runs(const RunSet& baseline, const RunSet& candidate,
         row.verdict = row.p < options.alpha ? RowVerdict::regression : RowVerdict::not_significant;
       }
     }
-    regression = regression || row.verdict == RowVerdict::regression ||
-                 row.verdict == RowVerdict::missed;
+    regression =
+        regression || row.verdict == RowVerdict::regression || row.verdict == RowVerdict::missed;
     c.rows.push_back(std::move(row));
   }
   // The usual metrics no gate covers, for context.
@@ -386,13 +393,13 @@ std::string comparison_table(const Comparison& c, bool color) {
     return color ? fmt::format("{}{}{}", code, text, kReset) : text;
   };
   std::string out = paint("faultline compare", color ? kBold : "");
-  out += fmt::format(": plan {}, {} of the baseline against {} of the candidate (one-sided "
-                     "Mann-Whitney U, alpha {:g}, min effect {:g}%)\n",
-                     c.baseline_plan == c.candidate_plan
-                         ? c.baseline_plan
-                         : c.baseline_plan + " / " + c.candidate_plan,
-                     count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.alpha,
-                     c.min_effect * 100);
+  out += fmt::format(
+      ": plan {}, {} of the baseline against {} of the candidate (one-sided "
+      "Mann-Whitney U, alpha {:g}, min effect {:g}%)\n",
+      c.baseline_plan == c.candidate_plan ? c.baseline_plan
+                                          : c.baseline_plan + " / " + c.candidate_plan,
+      count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.alpha,
+      c.min_effect * 100);
   std::vector<std::vector<std::string>> cells;
   cells.push_back({"METRIC", "BASELINE median [min–max]", "CANDIDATE median [min–max]", "CHANGE",
                    "P", "CLIFF'S DELTA", "GATE", "VERDICT"});
@@ -435,19 +442,32 @@ std::string comparison_markdown(const Comparison& c) {
       "Mann-Whitney U test gives p < {:g}.\n\n",
       c.baseline_plan == c.candidate_plan ? c.baseline_plan
                                           : c.baseline_plan + "` / `" + c.candidate_plan,
-      count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.min_effect * 100, c.alpha);
-  out += "| metric | baseline median [min–max] | candidate median [min–max] | change | p-value "
-         "| effect (Cliff's δ) | gate | verdict |\n";
+      count_runs(c.baseline_dirs.size()), count_runs(c.candidate_dirs.size()), c.min_effect * 100,
+      c.alpha);
+  out +=
+      "| metric | baseline median [min–max] | candidate median [min–max] | change | p-value "
+      "| effect (Cliff's δ) | gate | verdict |\n";
   out += "| --- | ---: | ---: | ---: | ---: | ---: | --- | :---: |\n";
   for (const auto& r : c.rows) {
     std::string verdict = "—";
     switch (r.verdict) {
-      case RowVerdict::pass: verdict = "✅"; break;
-      case RowVerdict::regression: verdict = "❌ regression"; break;
-      case RowVerdict::missed: verdict = "❌ missed"; break;
-      case RowVerdict::not_significant: verdict = "⚠️ not significant"; break;
-      case RowVerdict::inconclusive: verdict = "❔ too few runs"; break;
-      case RowVerdict::info: break;
+      case RowVerdict::pass:
+        verdict = "✅";
+        break;
+      case RowVerdict::regression:
+        verdict = "❌ regression";
+        break;
+      case RowVerdict::missed:
+        verdict = "❌ missed";
+        break;
+      case RowVerdict::not_significant:
+        verdict = "⚠️ not significant";
+        break;
+      case RowVerdict::inconclusive:
+        verdict = "❔ too few runs";
+        break;
+      case RowVerdict::info:
+        break;
     }
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                        metric_label(r.metric, r.workload), format_distribution(r, r.baseline),

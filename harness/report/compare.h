@@ -63,7 +63,7 @@ struct Distribution {
 
 struct CompareRow {
   plan::GateMetric metric = plan::GateMetric::p99;
-  std::string workload;           // "" for every workload's main phases together
+  std::string workload;            // "" for every workload's main phases together
   std::optional<plan::Gate> gate;  // none for an information row
   Distribution baseline, candidate;
   // Latency and throughput: (candidate - baseline) / baseline of the medians (+inf when the
@@ -91,7 +91,7 @@ struct Comparison {
   // could reach p < alpha.
   double min_p = 1;
   size_t repetitions_needed = 0;
-  std::vector<CompareRow> rows;  // gates in the order given, then information rows
+  std::vector<CompareRow> rows;    // gates in the order given, then information rows
   std::vector<std::string> notes;  // warnings: different plans, runs whose checks failed
   std::string headline;            // one line, for people
   int exit_code = 0;  // 0 no regression, 1 a regression or a missed fixed gate, 2 inconclusive

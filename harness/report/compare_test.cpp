@@ -199,8 +199,7 @@ TEST(Compare, FixedGateJudgesTheCandidatesMedian) {
   auto missed = compare_runs(base, cand, {.gates = gates({"p99 < 6.5ms"})}).value();
   EXPECT_EQ(row_for(missed, plan::GateMetric::p99).verdict, RowVerdict::missed);
   EXPECT_EQ(missed.exit_code, 1);  // a missed fixed gate needs no statistics
-  EXPECT_NE(missed.headline.find("missed: p99 < 6.5ms (candidate median 7ms)"),
-            std::string::npos)
+  EXPECT_NE(missed.headline.find("missed: p99 < 6.5ms (candidate median 7ms)"), std::string::npos)
       << missed.headline;
   auto met = compare_runs(base, cand, {.gates = gates({"p99 < 7.5ms"})}).value();
   EXPECT_EQ(met.exit_code, 0);
@@ -289,10 +288,10 @@ TEST_F(RunDirs, ResolvesRunDirectoriesRepeatOutputsAndLists) {
   EXPECT_EQ(dirs[0].filename(), "rep-1");
   EXPECT_EQ(dirs[2].filename(), "rep-3");
   EXPECT_EQ(dirs[3].filename(), "rep-10");
-  auto listed = resolve_run_dirs(
-                    fmt::format("{},{}", (root_ / "single").string(),
-                                (root_ / "repeat" / "rep-2" / "results.json").string()))
-                    .value();
+  auto listed =
+      resolve_run_dirs(fmt::format("{},{}", (root_ / "single").string(),
+                                   (root_ / "repeat" / "rep-2" / "results.json").string()))
+          .value();
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_EQ(listed[0], root_ / "single");
   EXPECT_EQ(listed[1], root_ / "repeat" / "rep-2");

@@ -46,8 +46,8 @@ Ranked rank(std::span<const double> x, std::span<const double> y) {
 // P(S <= s) and P(S >= s) for the doubled rank sum S of a random `k`-subset of `ranks`, s the
 // observed doubled rank sum of the first k entries.
 std::pair<double, double> exact_tails(const std::vector<int64_t>& ranks, size_t k) {
-  const int64_t observed = std::accumulate(ranks.begin(), ranks.begin() + static_cast<long>(k),
-                                           int64_t{0});
+  const int64_t observed =
+      std::accumulate(ranks.begin(), ranks.begin() + static_cast<long>(k), int64_t{0});
   std::vector<int64_t> sorted = ranks;
   std::sort(sorted.rbegin(), sorted.rend());
   const int64_t max_sum =
@@ -85,8 +85,8 @@ double normal_upper(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
 
 }  // namespace
 
-MannWhitney mann_whitney_u(std::span<const double> x, std::span<const double> y,
-                           Alternative alt, MwuMethod method) {
+MannWhitney mann_whitney_u(std::span<const double> x, std::span<const double> y, Alternative alt,
+                           MwuMethod method) {
   const double n1 = static_cast<double>(x.size());
   const double n2 = static_cast<double>(y.size());
   const double n = n1 + n2;
@@ -117,11 +117,17 @@ MannWhitney mann_whitney_u(std::span<const double> x, std::span<const double> y,
       p_greater = at_most;
     }
     switch (alt) {
-      case Alternative::less: out.p = p_less; break;
-      case Alternative::greater: out.p = p_greater; break;
+      case Alternative::less:
+        out.p = p_less;
+        break;
+      case Alternative::greater:
+        out.p = p_greater;
+        break;
       // The permutation distribution is symmetric (midranks are too), so doubling the smaller
       // tail is the two-sided p-value.
-      case Alternative::two_sided: out.p = std::min(1.0, 2 * std::min(p_less, p_greater)); break;
+      case Alternative::two_sided:
+        out.p = std::min(1.0, 2 * std::min(p_less, p_greater));
+        break;
     }
     out.p = std::min(out.p, 1.0);
     return out;

@@ -37,8 +37,8 @@ struct MannWhitney {
 };
 
 // REQUIRES: x and y non-empty, every value finite.
-MannWhitney mann_whitney_u(std::span<const double> x, std::span<const double> y,
-                           Alternative alt, MwuMethod method = MwuMethod::automatic);
+MannWhitney mann_whitney_u(std::span<const double> x, std::span<const double> y, Alternative alt,
+                           MwuMethod method = MwuMethod::automatic);
 
 // The smallest p-value the exact test can give for samples of n1 and n2 values (reached when
 // they do not overlap at all, without ties): 1 / C(n1 + n2, n1) one-sided, twice that

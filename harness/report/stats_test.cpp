@@ -46,7 +46,7 @@ TEST(MannWhitney, FiveAgainstFiveSeparatedIsOneIn252) {
   auto greater = mann_whitney_u(x, y, Alternative::greater);
   EXPECT_TRUE(greater.exact);
   EXPECT_EQ(greater.u, 25);
-  EXPECT_NEAR(greater.p, 1.0 / 252, 1e-12);  // 0.00397
+  EXPECT_NEAR(greater.p, 1.0 / 252, 1e-12);                                       // 0.00397
   EXPECT_NEAR(mann_whitney_u(x, y, Alternative::two_sided).p, 2.0 / 252, 1e-12);  // 0.00794
   EXPECT_NEAR(mann_whitney_u(x, y, Alternative::less).p, 1.0, 1e-12);
   // The same with the samples swapped.
