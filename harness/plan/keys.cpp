@@ -52,6 +52,7 @@ constexpr KeySpec kTopKeys[] = {
     {"fault", KeyType::table_array},
     {"network", KeyType::table},
     {"recovery", KeyType::duration},
+    {"gates", KeyType::table},
 };
 
 constexpr KeySpec kClusterKeys[] = {
@@ -257,6 +258,13 @@ constexpr KeySpec kCheckKeys[] = {
     {"max", KeyType::number},               {"aggregate", KeyType::string, kAggregates},
 };
 
+constexpr KeySpec kGatesKeys[] = {
+    {"limits", KeyType::string_array},
+    {"regression", KeyType::string_array},
+    {"alpha", KeyType::number},
+    {"min_effect", KeyType::fraction},
+};
+
 constexpr TableSpec kTables[] = {
     {"", "the top level", kTopKeys},
     {"cluster", "[cluster]", kClusterKeys},
@@ -277,6 +285,7 @@ constexpr TableSpec kTables[] = {
     {"network.region", "[[network.region]]", kRegionKeys},
     {"network.link", "[[network.link]]", kLinkKeys},
     {"network.link.toxics", "toxics entry", kToxicKeys},
+    {"gates", "[gates]", kGatesKeys},
 };
 
 }  // namespace
@@ -305,6 +314,8 @@ std::string_view json_schema_type(KeyType type) {
     case KeyType::signal:
       return "string";
     case KeyType::duration_list:  // or an array of them (the schema says both)
+      return "string";
+    case KeyType::fraction:  // or a number (the schema says both)
       return "string";
     case KeyType::integer:
       return "integer";

@@ -26,6 +26,7 @@ enum class KeyType {
   dependency_array,  // an array whose entries are strings or dependency tables
   duration_list,     // one duration string or an array of them ([[fault]] at)
   string_groups,     // an array of arrays of strings ([[fault]] groups)
+  fraction,          // a number (0.05) or a percentage string ("5%") ([gates] min_effect)
 };
 
 struct KeySpec {

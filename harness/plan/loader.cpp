@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -92,6 +93,7 @@ std::string_view expected_phrase(KeyType t) {
     case KeyType::dependency_array: return "an array of node ids or { node, condition } tables";
     case KeyType::duration_list: return "a duration string like \"5s\" or an array of them";
     case KeyType::string_groups: return "an array of arrays of node ids";
+    case KeyType::fraction: return "a number like 0.05 or a percentage string like \"5%\"";
   }
   return "a value";
 }
@@ -105,6 +107,7 @@ bool has_type(const toml::node& n, KeyType t) {
     case KeyType::integer: return n.is_integer();
     case KeyType::number: return n.is_number();
     case KeyType::boolean: return n.is_boolean();
+    case KeyType::fraction: return n.is_number() || n.is_string();
     case KeyType::string_array:
     case KeyType::dependency_array: return n.is_array();
     case KeyType::duration_list: return n.is_string() || n.is_array();
@@ -241,6 +244,9 @@ class Loader {
   std::optional<Selector> read_selector(const Scope& scope, std::string_view key,
                                         toml::source_region& where);
   void read_network(const Scope& top);
+  void read_gates(const Scope& top);
+  void read_gate_list(const Scope& scope, std::string_view key, bool regression,
+                      std::vector<Gate>& out);
   void check_faults();
   void check_selector(Selector& sel, const toml::source_region& where, const std::string& in,
                       bool roles_ok);
@@ -499,6 +505,89 @@ void Loader::read_top(const toml::table& root) {
     for (size_t i = 0; i < arr.size(); ++i) {
       read_check(*arr[i].as_table(), i, arr.size(), root.contains("workload"));
     }
+  }
+  read_gates(top);
+}
+
+// [gates]: fixed limits and regression limits (gates.h's syntax), and compare's statistics.
+void Loader::read_gates(const Scope& top) {
+  auto scope = sub_table(top, "gates", "[gates]");
+  if (!scope) return;
+  GatesSpec& g = plan_.gates;
+  read_gate_list(*scope, "limits", false, g.limits);
+  read_gate_list(*scope, "regression", true, g.regressions);
+  if (const auto* node = get(*scope, "alpha", KeyType::number)) {
+    const double a = *number_of(*node);
+    if (!(a > 0 && a < 1)) {  // NaN too
+      error(node->source(),
+            fmt::format("'alpha' in [gates] must be greater than 0 and less than 1, got {}", a));
+    } else {
+      g.alpha = a;
+    }
+  }
+  if (const auto* node = get(*scope, "min_effect", KeyType::fraction)) {
+    std::optional<double> v = number_of(*node);
+    if (const auto* text = node->as_string()) {
+      std::string_view s = text->get();
+      double pct = 0;
+      const bool percent = s.size() > 1 && s.back() == '%';
+      const char* end = s.data() + s.size() - (percent ? 1 : 0);
+      auto [ptr, ec] = std::from_chars(s.data(), end, pct);
+      if (percent && ec == std::errc() && ptr == end) v = pct / 100;
+      if (!v) {
+        error(node->source(), fmt::format("'min_effect' in [gates] must be a fraction like 0.05 "
+                                          "or a percentage like \"5%\", got \"{}\"",
+                                          s));
+      }
+    }
+    if (v && (!std::isfinite(*v) || *v < 0 || *v >= 1)) {
+      error(node->source(),
+            fmt::format("'min_effect' in [gates] must be at least 0% and below 100%, got {}",
+                        *v));
+    } else if (v) {
+      g.min_effect = *v;
+    }
+  }
+}
+
+// One [gates] list: each element a gate string; a workload prefix must name a workload.
+void Loader::read_gate_list(const Scope& scope, std::string_view key, bool regression,
+                            std::vector<Gate>& out) {
+  const auto* node = get(scope, key, KeyType::string_array);
+  if (!node) return;
+  const auto& arr = *node->as_array();
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const auto* text = arr[i].as_string();
+    if (!text) {
+      error(arr[i].source(), fmt::format("'{}' in [gates] must be an array of gate strings like "
+                                         "\"p99 < 5ms\", element {} is {}",
+                                         key, i + 1, toml_type_name(arr[i].type())));
+      continue;
+    }
+    auto gate = parse_gate(text->get(), regression);
+    if (!gate) {
+      error(arr[i].source(), fmt::format("'{}' in [gates]: {}", key, gate.error().message));
+      continue;
+    }
+    if (!regression && gate->regression) {
+      error(arr[i].source(),
+            fmt::format("'{}' in [gates]: \"{}\" is a regression limit; put it in 'regression'",
+                        key, text->get()));
+      continue;
+    }
+    if (!gate->workload.empty() && !plan_.find_workload(gate->workload)) {
+      std::vector<std::string_view> names;
+      for (const auto& w : plan_.workloads) names.push_back(w.name);
+      std::string message = fmt::format("'{}' in [gates]: gate '{}' names no workload '{}' of "
+                                        "this plan",
+                                        key, text->get(), gate->workload);
+      if (auto near = closest_match(gate->workload, names)) {
+        message += fmt::format(" (did you mean '{}'?)", *near);
+      }
+      error(arr[i].source(), std::move(message));
+      continue;
+    }
+    out.push_back(std::move(*gate));
   }
 }
 

@@ -109,6 +109,9 @@ TEST_F(SchemaTest, EveryRegistryTableMatchesTheSchema) {
         EXPECT_EQ(prop.at("type"), (json::array{"string", "array"}));
         EXPECT_TRUE(prop.contains("pattern"));
         EXPECT_EQ(prop.at("items").at("pattern"), prop.at("pattern"));
+      } else if (key.type == KeyType::fraction) {
+        EXPECT_EQ(prop.at("type"), (json::array{"number", "string"}));
+        EXPECT_TRUE(prop.contains("pattern"));
       } else {
         EXPECT_EQ(prop.at("type").as_string(), json_schema_type(key.type));
       }

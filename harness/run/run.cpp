@@ -15,6 +15,7 @@
 #include "harness/rundir/run_dir.h"
 #include "harness/run/collect.h"
 #include "harness/run/fault_schedule.h"
+#include "harness/run/gate_check.h"
 #include "harness/run/session.h"
 
 #include <boost/json.hpp>
@@ -508,6 +509,11 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
     r.checks.push_back({spec.kind, spec.kind == "linearizable" ? spec.model : std::string(),
                         std::string(check::to_string(res.verdict)), res.summary, res.details_json,
                         secs, scope});
+  }
+  // Fixed gates after the checks, on the main phase(s)' metrics: a missed one fails the run.
+  r.gates = evaluate_gates(r, plan.gates.limits);
+  for (const auto& g : r.gates) {
+    if (!g.passed) overall = check::worst(overall, check::Verdict::invalid);
   }
   r.verdict = std::string(check::to_string(overall));
   r.exit_code = exit_code_of(overall);
