@@ -24,6 +24,8 @@ Commands:
                         relay TCP connections with link faults until Ctrl-C
   ctl [--run DIR] status|kill|pause|resume|restart|partition|slow|heal|links|metrics
                         control a running `faultline up`
+  compare BASELINE CANDIDATE [--gate EXPR]... [--markdown FILE]
+                        compare repeated runs for performance regressions
 
 Run 'faultline <command> --help' for a command's options.
 
@@ -45,6 +47,7 @@ constexpr Command kCommands[] = {
     {"heal", heal_main},
     {"proxy", proxy_main},
     {"ctl", ctl_main},
+    {"compare", compare_main},
 };
 
 }  // namespace
