@@ -17,6 +17,8 @@ Commands:
   up PLAN [--out DIR]   start a plan's cluster and keep it running until Ctrl-C
   run PLAN [--seed N] [--duration D] [--out DIR]
                         start the cluster, drive the workload, check the history, report
+  sweep PLAN --set KEY=V1,V2,... [--out DIR] [--duration D]
+                        run the plan once per value of one key; table and chart of the runs
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
   heal [--all]          undo what dead runs left (namespaces, nft tables, paused processes)
@@ -45,6 +47,7 @@ constexpr Command kCommands[] = {
     {"heal", heal_main},
     {"proxy", proxy_main},
     {"ctl", ctl_main},
+    {"sweep", sweep_main},
 };
 
 }  // namespace

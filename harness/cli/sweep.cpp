@@ -1,0 +1,457 @@
+// `faultline sweep PLAN --set KEY=V1,V2,...`: one run of PLAN per value of one plan key, then a
+// table and a chart of throughput and latency against the value. The value is set in the plan's
+// TOML before it is validated, and the plan so changed is written next to its run
+// (`<out>/<key>=<value>.toml`), so a bad value is reported against a file the user can open and
+// each run directory's plan.toml replays that run.
+#include "common/exit_codes.h"
+#include "common/units.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/options.h"
+#include "harness/cli/signals.h"
+#include "harness/plan/gates.h"
+#include "harness/plan/plan.h"
+#include "harness/report/results.h"
+#include "harness/rundir/run_dir.h"
+#include "harness/run/run.h"
+
+#include <boost/json.hpp>
+#include <fmt/core.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <cctype>
+#include <sstream>
+#include <variant>
+
+namespace fl::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+constexpr std::string_view kUsage =
+    R"(Usage: faultline sweep PLAN --set KEY=V1,V2,... [--out DIR] [--duration D] [--seed N] [--quiet]
+
+Runs PLAN once for each value of one plan key, with the same seed, and compares the runs. KEY is
+a dotted path into the plan's TOML: cluster.db.shards, cluster.cache.nodes, cluster.lb.nodes,
+workload.rate, workload.concurrency, or any other key (an element of an array of tables by
+its index: workload.1.rate). The value takes the type the key has in the plan (integer,
+float, boolean or string); a key the plan does not have is added, as an integer, float or
+boolean when it reads as one, else a string.
+
+Writes, under DIR (default runs/<plan>-sweep-<UTC time>): <KEY>=<V>.toml (the plan as run) and
+<KEY>=<V>/ (its run directory) for each value, then sweep.json, sweep.md (a table: verdict,
+throughput, p50, p99, error ratio per value) and sweep.svg (throughput and p99 against the
+value). Exits with the worst exit code of the runs (0 all passed, 1 a check failed, 2 unknown,
+3 a bad plan, key or value, or a run the harness could not do).
+)";
+
+using TomlValue = std::variant<int64_t, double, bool, std::string>;
+
+// A value on the command line, typed like the key it replaces (`existing`, may be null: then
+// what it reads as). nullopt with `why` set when it cannot be.
+std::optional<TomlValue> typed_value(std::string_view text, const toml::node* existing,
+                                     std::string& why) {
+  const auto as_int = [&]() -> std::optional<int64_t> {
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+    return v;
+  };
+  const auto as_float = [&]() -> std::optional<double> {
+    double v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v)) {
+      return std::nullopt;
+    }
+    return v;
+  };
+  const auto as_bool = [&]() -> std::optional<bool> {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    return std::nullopt;
+  };
+  if (existing) {
+    switch (existing->type()) {
+      case toml::node_type::integer:
+        if (auto v = as_int()) return TomlValue(*v);
+        why = "an integer";
+        return std::nullopt;
+      case toml::node_type::floating_point:
+        if (auto v = as_float()) return TomlValue(*v);
+        why = "a number";
+        return std::nullopt;
+      case toml::node_type::boolean:
+        if (auto v = as_bool()) return TomlValue(*v);
+        why = "true or false";
+        return std::nullopt;
+      case toml::node_type::string:
+        return TomlValue(std::string(text));
+      default:
+        why = "a plain value, but it holds a table or an array";
+        return std::nullopt;
+    }
+  }
+  if (auto v = as_int()) return TomlValue(*v);
+  if (auto v = as_float()) return TomlValue(*v);
+  if (auto v = as_bool()) return TomlValue(*v);
+  return TomlValue(std::string(text));
+}
+
+std::vector<std::string> split(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    const size_t at = text.find(sep, start);
+    out.emplace_back(text.substr(start, at == std::string_view::npos ? at : at - start));
+    if (at == std::string_view::npos) return out;
+    start = at + 1;
+  }
+}
+
+// Sets the dotted `key` of `root` to `value`, creating missing tables on the way. Returns an
+// error message, or "" on success.
+std::string set_key(toml::table& root, std::string_view key, std::string_view value) {
+  const std::vector<std::string> path = split(key, '.');
+  for (const auto& part : path) {
+    if (part.empty()) return fmt::format("--set: '{}' is not a dotted key", key);
+  }
+  toml::node* at = &root;
+  std::string walked;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    const std::string& part = path[i];
+    walked += (walked.empty() ? "" : ".") + part;
+    if (auto* table = at->as_table()) {
+      if (!table->contains(part)) table->insert(part, toml::table{});
+      at = table->get(part);
+    } else if (auto* array = at->as_array()) {
+      size_t index = 0;
+      auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
+      if (ec != std::errc() || p != part.data() + part.size() || index >= array->size()) {
+        return fmt::format("--set {}: '{}' is an array of {}: name an element by its index", key,
+                           walked.substr(0, walked.size() - part.size() - 1), array->size());
+      }
+      at = array->get(index);
+    } else {
+      return fmt::format("--set {}: '{}' is a value, not a table", key, walked);
+    }
+    if (at->is_array() && !std::isdigit(static_cast<unsigned char>(path[i + 1][0]))) {
+      return fmt::format("--set {}: '{}' is an array of tables: name an element by its index "
+                         "({}.0.{})",
+                         key, walked, walked, path[i + 1]);
+    }
+  }
+  auto* table = at->as_table();
+  if (!table) return fmt::format("--set {}: the key's parent is not a table", key);
+  std::string why;
+  auto typed = typed_value(value, table->get(path.back()), why);
+  if (!typed) return fmt::format("--set {}={}: the plan's '{}' needs {}", key, value, key, why);
+  std::visit([&](auto&& v) { table->insert_or_assign(path.back(), v); }, *typed);
+  return {};
+}
+
+struct Point {
+  std::string value;
+  fs::path run_dir;
+  int exit_code = 3;
+  std::string verdict = "error";
+  std::optional<double> throughput, p50, p99, error_ratio;
+};
+
+std::string fmt_opt(const std::optional<double>& v, plan::GateMetric m) {
+  return v ? plan::format_metric(m, *v) : std::string("-");
+}
+
+std::string sweep_markdown(std::string_view plan, std::string_view key,
+                           const std::vector<Point>& points) {
+  std::string out = fmt::format("# faultline sweep {} --set {}\n\n", plan, key);
+  out += fmt::format("| {} | verdict | throughput | p50 | p99 | error ratio |\n", key);
+  out += "| ---: | --- | ---: | ---: | ---: | ---: |\n";
+  for (const Point& p : points) {
+    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", p.value, p.verdict,
+                       fmt_opt(p.throughput, plan::GateMetric::throughput),
+                       fmt_opt(p.p50, plan::GateMetric::p50), fmt_opt(p.p99, plan::GateMetric::p99),
+                       fmt_opt(p.error_ratio, plan::GateMetric::error_ratio));
+  }
+  return out;
+}
+
+json::value opt_json(const std::optional<double>& v) {
+  if (v) return json::value(*v);
+  return json::value(nullptr);
+}
+
+std::string sweep_json(std::string_view plan, std::string_view key,
+                       const std::vector<Point>& points) {
+  json::array runs;
+  for (const Point& p : points) {
+    runs.push_back(json::object{{"value", p.value},
+                                {"run_dir", p.run_dir.string()},
+                                {"exit_code", p.exit_code},
+                                {"verdict", p.verdict},
+                                {"throughput", opt_json(p.throughput)},
+                                {"p50_ms", opt_json(p.p50)},
+                                {"p99_ms", opt_json(p.p99)},
+                                {"error_ratio", opt_json(p.error_ratio)}});
+  }
+  return json::serialize(json::object{{"plan", plan}, {"key", key}, {"runs", runs}}) + "\n";
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// A self-contained line chart: the values evenly spaced on x (in the order given), throughput on
+// the left axis (blue), p99 on the right (orange), each axis from 0 to its maximum.
+// TODO: move to harness/report/svg.h's chart helper once it exists on main.
+std::string sweep_svg(std::string_view plan, std::string_view key,
+                      const std::vector<Point>& points) {
+  constexpr double kW = 640, kH = 360, kLeft = 70, kRight = 70, kTop = 40, kBottom = 50;
+  const double plot_w = kW - kLeft - kRight, plot_h = kH - kTop - kBottom;
+  double max_tp = 0, max_p99 = 0;
+  for (const Point& p : points) {
+    if (p.throughput) max_tp = std::max(max_tp, *p.throughput);
+    if (p.p99) max_p99 = std::max(max_p99, *p.p99);
+  }
+  if (max_tp <= 0) max_tp = 1;
+  if (max_p99 <= 0) max_p99 = 1;
+  const size_t n = points.size();
+  const auto x_at = [&](size_t i) {
+    constexpr double kInset = 30;  // keeps the end points off the axes
+    return n <= 1 ? kLeft + plot_w / 2
+                  : kLeft + kInset + (plot_w - 2 * kInset) * static_cast<double>(i) / (n - 1);
+  };
+  const auto y_at = [&](double v, double max) { return kTop + plot_h * (1 - v / max); };
+  std::string s = fmt::format(
+      R"x(<svg xmlns="http://www.w3.org/2000/svg" id="sweep" width="{}" height="{}" viewBox="0 0 {} {}" font-family="sans-serif" font-size="12">)x"
+      "\n",
+      kW, kH, kW, kH);
+  s += fmt::format("<title>faultline sweep {}: throughput and p99 against {}</title>\n",
+                   xml_escape(plan), xml_escape(key));
+  s += fmt::format(R"x(<rect width="{}" height="{}" fill="white"/>)x"
+                   "\n",
+                   kW, kH);
+  s += fmt::format(R"x(<text x="{}" y="20" text-anchor="middle" font-size="14">{}: throughput and p99 against {}</text>)x"
+                   "\n",
+                   kW / 2, xml_escape(plan), xml_escape(key));
+  // Axes, with four ticks each.
+  s += fmt::format(R"x(<g stroke="#888"><line x1="{0}" y1="{1}" x2="{0}" y2="{2}"/><line x1="{3}" y1="{1}" x2="{3}" y2="{2}"/><line x1="{0}" y1="{2}" x2="{3}" y2="{2}"/></g>)x"
+                   "\n",
+                   kLeft, kTop, kTop + plot_h, kLeft + plot_w);
+  for (int t = 0; t <= 4; ++t) {
+    const double y = kTop + plot_h * (1 - t / 4.0);
+    s += fmt::format(R"x(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#eee"/>)x"
+                     "\n",
+                     kLeft, y, kLeft + plot_w, y);
+    s += fmt::format(R"x(<text x="{}" y="{:.1f}" text-anchor="end" fill="#1f77b4">{:.0f}</text>)x"
+                     "\n",
+                     kLeft - 6, y + 4, max_tp * t / 4);
+    s += fmt::format(R"x(<text x="{}" y="{:.1f}" fill="#ff7f0e">{:.3g}</text>)x"
+                     "\n",
+                     kLeft + plot_w + 6, y + 4, max_p99 * t / 4);
+  }
+  s += fmt::format(R"x(<text x="16" y="{:.1f}" fill="#1f77b4" transform="rotate(-90 16 {:.1f})" text-anchor="middle">throughput (ok ops/s)</text>)x"
+                   "\n",
+                   kTop + plot_h / 2, kTop + plot_h / 2);
+  s += fmt::format(R"x(<text x="{:.1f}" y="{:.1f}" fill="#ff7f0e" transform="rotate(90 {:.1f} {:.1f})" text-anchor="middle">p99 (ms)</text>)x"
+                   "\n",
+                   kW - 14, kTop + plot_h / 2, kW - 14, kTop + plot_h / 2);
+  s += fmt::format(R"x(<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>)x"
+                   "\n",
+                   kLeft + plot_w / 2, kH - 10, xml_escape(key));
+  for (size_t i = 0; i < n; ++i) {
+    s += fmt::format(R"x(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)x"
+                     "\n",
+                     x_at(i), kTop + plot_h + 18, xml_escape(points[i].value));
+  }
+  const auto series = [&](auto get, double max, std::string_view colour, std::string_view name) {
+    std::string line;
+    std::string dots;
+    for (size_t i = 0; i < n; ++i) {
+      const std::optional<double> v = get(points[i]);
+      if (!v) continue;
+      line += fmt::format("{}{:.1f},{:.1f}", line.empty() ? "" : " ", x_at(i), y_at(*v, max));
+      dots += fmt::format(
+          R"x(<circle cx="{:.1f}" cy="{:.1f}" r="4" fill="{}"><title>{} = {}: {} {:.4g}</title></circle>)x"
+          "\n",
+          x_at(i), y_at(*v, max), colour, xml_escape(key), xml_escape(points[i].value), name, *v);
+    }
+    return fmt::format(R"x(<polyline class="{}" fill="none" stroke="{}" stroke-width="2" points="{}"/>)x"
+                       "\n",
+                       name, colour, line) +
+           dots;
+  };
+  s += series([](const Point& p) { return p.throughput; }, max_tp, "#1f77b4", "throughput");
+  s += series([](const Point& p) { return p.p99; }, max_p99, "#ff7f0e", "p99");
+  s += "</svg>\n";
+  return s;
+}
+
+bool write_file(const fs::path& path, std::string_view text) {
+  auto w = rundir::write_atomic(path, text);
+  if (!w) fmt::print(stderr, "faultline sweep: cannot write {}: {}\n", path.string(),
+                     w.error().message);
+  return static_cast<bool>(w);
+}
+
+// Worse exit codes win: 3 (harness) > 1 (violated) > 2 (unknown) > 0.
+int worse(int a, int b) {
+  const auto rank = [](int c) { return c == 3 ? 3 : c == 1 ? 2 : c == 2 ? 1 : 0; };
+  return rank(b) > rank(a) ? b : a;
+}
+
+}  // namespace
+
+int sweep_main(int argc, char** argv) {
+  po::options_description options("Options");
+  options.add_options()("plan", po::value<std::string>()->required(), "the plan file")(
+      "set", po::value<std::string>()->required(), "KEY=V1,V2,...: the key and its values")(
+      "out", po::value<std::string>(), "directory (default runs/<plan>-sweep-<UTC time>)")(
+      "duration", po::value<std::string>(), "replace the plan's duration in every run")(
+      "seed", po::value<uint64_t>(), "replace the plan's seed in every run")(
+      "quiet", po::bool_switch(), "no live progress line");
+  po::positional_options_description positional;
+  positional.add("plan", 1);
+  int code = kExitOk;
+  auto vm = parse_args(argc, argv, kUsage, options, positional, code);
+  if (!vm) return code;
+
+  const fs::path plan_path = (*vm)["plan"].as<std::string>();
+  const std::string set = (*vm)["set"].as<std::string>();
+  const size_t eq = set.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == set.size()) {
+    fmt::print(stderr, "faultline sweep: --set must be KEY=V1,V2,..., got '{}'\n", set);
+    return kExitHarness;
+  }
+  const std::string key = set.substr(0, eq);
+  const std::vector<std::string> values = split(std::string_view(set).substr(eq + 1), ',');
+  for (const auto& v : values) {
+    if (v.empty() || v.find_first_of("/\\") != std::string::npos) {
+      fmt::print(stderr, "faultline sweep: --set {}: empty value or one with a '/' in '{}'\n",
+                 key, set);
+      return kExitHarness;
+    }
+  }
+
+  run::RunOptions ropts;
+  if (vm->count("seed")) ropts.seed = (*vm)["seed"].as<uint64_t>();
+  if (vm->count("duration")) {
+    auto d = parse_duration((*vm)["duration"].as<std::string>());
+    if (!d) {
+      fmt::print(stderr, "faultline sweep: --duration: {}\n", d.error().message);
+      return kExitHarness;
+    }
+    ropts.duration = *d;
+  }
+  ropts.progress = !(*vm)["quiet"].as<bool>();
+
+  // The plan as written must be valid first, so its own mistakes point into its own file.
+  auto original = plan::load_plan_file(plan_path);
+  if (!original.plan) {
+    for (const auto& d : original.errors) fmt::print(stderr, "{}\n", d.str());
+    return kExitHarness;
+  }
+  toml::table root;
+  try {
+    root = toml::parse_file(plan_path.string());
+  } catch (const toml::parse_error& e) {
+    fmt::print(stderr, "faultline sweep: {}: {}\n", plan_path.string(), e.description());
+    return kExitHarness;
+  }
+
+  std::optional<fs::path> out;
+  if (vm->count("out")) out = fs::path((*vm)["out"].as<std::string>());
+  auto dir = rundir::create(original.plan->name + "-sweep", out);
+  if (!dir) {
+    fmt::print(stderr, "faultline sweep: {}\n", dir.error().message);
+    return kExitHarness;
+  }
+
+  // Every value's plan is written and validated before anything runs.
+  std::vector<plan::Plan> plans;
+  std::vector<Point> points;
+  bool bad = false;
+  for (const auto& value : values) {
+    toml::table copy = root;
+    if (std::string err = set_key(copy, key, value); !err.empty()) {
+      fmt::print(stderr, "faultline sweep: {}\n", err);
+      return kExitHarness;
+    }
+    std::ostringstream text;
+    text << "# " << plan_path.string() << " with " << key << " = " << value
+         << " (faultline sweep)\n"
+         << copy << "\n";
+    const fs::path file = *dir / fmt::format("{}={}.toml", key, value);
+    if (!write_file(file, text.str())) return kExitHarness;
+    auto loaded = plan::load_plan_file(file);
+    if (!loaded.plan) {
+      for (const auto& d : loaded.errors) fmt::print(stderr, "{}\n", d.str());
+      bad = true;
+      continue;
+    }
+    plans.push_back(std::move(*loaded.plan));
+    Point p;
+    p.value = value;
+    p.run_dir = *dir / fmt::format("{}={}", key, value);
+    points.push_back(std::move(p));
+  }
+  if (bad) return kExitHarness;
+
+  StopSignals stop;
+  std::atomic<bool> stopped = false;
+  int exit_code = kExitOk;
+  size_t ran = 0;
+  for (size_t i = 0; i < plans.size() && !stopped; ++i, ++ran) {
+    Point& p = points[i];
+    fmt::print("{} = {}: running into {}\n", key, p.value, p.run_dir.string());
+    std::fflush(stdout);
+    run::RunOptions one = ropts;
+    one.out = p.run_dir;
+    auto outcome = run::execute(plans[i], one, [&](std::function<void()> end_early) {
+      stop.on_stop([&stopped, end_early = std::move(end_early)] {
+        fmt::print(stderr, "\nfaultline sweep: stopping early; checking what was recorded\n");
+        stopped = true;
+        end_early();
+      });
+    });
+    stop.on_stop([&stopped] { stopped = true; });
+    p.exit_code = outcome.exit_code;
+    exit_code = worse(exit_code, outcome.exit_code);
+    auto r = report::read_results(p.run_dir / "results.json");
+    if (!r) {
+      fmt::print(stderr, "faultline sweep: {}\n", r.error().message);
+    } else {
+      p.verdict = r->verdict;
+      p.throughput = report::metric_value(*r, plan::GateMetric::throughput);
+      p.p50 = report::metric_value(*r, plan::GateMetric::p50);
+      p.p99 = report::metric_value(*r, plan::GateMetric::p99);
+      p.error_ratio = report::metric_value(*r, plan::GateMetric::error_ratio);
+    }
+    fmt::print("{} = {}: {} (exit {}), throughput {}, p50 {}, p99 {}\n", key, p.value, p.verdict,
+               p.exit_code, fmt_opt(p.throughput, plan::GateMetric::throughput),
+               fmt_opt(p.p50, plan::GateMetric::p50), fmt_opt(p.p99, plan::GateMetric::p99));
+  }
+  points.resize(ran);  // a stop leaves the values after it out
+  const std::string md = sweep_markdown(original.plan->name, key, points);
+  write_file(*dir / "sweep.json", sweep_json(original.plan->name, key, points));
+  write_file(*dir / "sweep.md", md);
+  write_file(*dir / "sweep.svg", sweep_svg(original.plan->name, key, points));
+  fmt::print("\n{}\nsweep.json, sweep.md and sweep.svg in {}\n", md, dir->string());
+  return exit_code;
+}
+
+}  // namespace fl::cli
