@@ -41,12 +41,13 @@ std::optional<double> as_number(const json::value& v) {
   return std::nullopt;
 }
 
-std::string duration_text(double ns) {
+// `extra` more decimals than usual, to tell close times apart.
+std::string duration_text(double ns, int extra = 0) {
   double a = std::fabs(ns);
   if (a < 1e3) return fmt::format("{:.0f} ns", ns);
-  if (a < 1e6) return fmt::format("{:.1f} µs", ns / 1e3);
-  if (a < 1e9) return fmt::format("{:.2f} ms", ns / 1e6);
-  return fmt::format("{:.3f} s", ns / 1e9);
+  if (a < 1e6) return fmt::format("{:.{}f} µs", ns / 1e3, std::min(1 + extra, 3));
+  if (a < 1e9) return fmt::format("{:.{}f} ms", ns / 1e6, std::min(2 + extra, 6));
+  return fmt::format("{:.{}f} s", ns / 1e9, std::min(3 + extra, 9));
 }
 
 std::string number_text(double x) {
@@ -93,6 +94,17 @@ std::string value_text(std::string_view name, const json::value& v) {
       return fmt::format("{:.2f}%", *x * 100);
     }
     return number_text(*x);
+  }
+  if (v.is_object() && name == "longest_unavailable") {
+    const auto& o = v.get_object();
+    const auto* ns = o.if_contains("ns");
+    const auto* from = o.if_contains("from");
+    const auto* recovered = o.if_contains("recovered");
+    if (ns && from && as_number(*ns) && as_number(*from)) {
+      bool back = recovered && recovered->is_bool() && recovered->get_bool();
+      return fmt::format("{} from {:.3f} s{}", duration_text(*as_number(*ns)),
+                         *as_number(*from) / 1e9, back ? "" : ", not recovered");
+    }
   }
   if (v.is_object()) {
     // Nested quantiles of a duration field keep the parent's unit.
@@ -310,7 +322,7 @@ std::string json_html(const json::value& v, size_t source_size) {
   std::string note;
   if (text.size() > kMaxJsonChars) {
     text = clip(std::move(text), kMaxJsonChars);
-    note = fmt::format(" — first {} KB of {} KB; results.json has all", kMaxJsonChars / 1024,
+    note = fmt::format(" — the first {} KB; results.json has all {} KB", kMaxJsonChars / 1024,
                        (source_size + 1023) / 1024);
   }
   return fmt::format(
@@ -325,6 +337,7 @@ struct TimelineOp {
   std::string process;  // lane label
   std::optional<int64_t> process_number;
   std::string f, label, type, text;
+  std::string result;  // "185", "ok", "fail", "info", "?" (still running)
   int64_t invoke_time = 0;
   std::optional<int64_t> completion_time;
   int64_t index = -1;
@@ -377,13 +390,14 @@ std::optional<TimelineOp> timeline_op(const json::object& e, int64_t failing_ind
   }
   if (op.type != "ok" && op.type != "fail") op.type = "info";
   if (op.pending) result = "?";
+  op.result = result;
   op.label = op.f + (arg.empty() ? "" : " " + arg) + " → " + result;
   return op;
 }
 
-std::string time_offset_text(int64_t ns) {
+std::string time_offset_text(int64_t ns, int extra = 0) {
   if (ns == 0) return "0";
-  return (ns > 0 ? "+" : "−") + duration_text(static_cast<double>(std::llabs(ns)));
+  return (ns > 0 ? "+" : "−") + duration_text(static_cast<double>(std::llabs(ns)), extra);
 }
 
 struct Timeline {
@@ -475,37 +489,30 @@ std::optional<Timeline> read_timeline(const CheckOutcome& c) {
 // Approximate advance of the 11px monospace font the labels use.
 constexpr double kCharWidth = 6.7;
 
-std::string fit_text(const std::string& s, double width) {
-  if (width < kCharWidth * 2) return "";
-  // Count code points, not bytes.
-  auto length = [](const std::string& x) {
-    size_t n = 0;
-    for (unsigned char ch : x) n += (ch & 0xC0) != 0x80;
-    return n;
-  };
-  size_t fits = static_cast<size_t>(width / kCharWidth);
-  if (length(s) <= fits) return s;
-  std::string out;
+std::string process_lane_label(const std::string& p) { return "process " + p; }
+
+size_t text_length(std::string_view s) {
   size_t n = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char ch = static_cast<unsigned char>(s[i]);
-    if ((ch & 0xC0) != 0x80) {
-      if (n + 1 >= fits) break;
-      ++n;
-    }
-    out += s[i];
-  }
-  return out + "…";
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;  // code points, not bytes
+  return n;
 }
 
-std::string process_lane_label(const std::string& p) { return "process " + p; }
+// The longest of an operation's labels that fits `width` (the full one, without the argument,
+// the result only), or "".
+std::string fitting_label(const TimelineOp& op, double width) {
+  for (const std::string& s : {op.label, op.f + " → " + op.result, "→ " + op.result, op.result}) {
+    if (static_cast<double>(text_length(s)) * kCharWidth <= width) return s;
+  }
+  return "";
+}
 
 std::string render_timeline(const Timeline& t) {
   // Lanes: one per process, in process order.
   std::vector<std::string> lanes;
   for (const auto& op : t.ops) {
-    if (std::find(lanes.begin(), lanes.end(), op.process) == lanes.end())
+    if (std::find(lanes.begin(), lanes.end(), op.process) == lanes.end()) {
       lanes.push_back(op.process);
+    }
   }
   std::map<std::string, std::optional<int64_t>> numbers;
   for (const auto& op : t.ops) numbers[op.process] = op.process_number;
@@ -534,23 +541,39 @@ std::string render_timeline(const Timeline& t) {
     return static_cast<size_t>(std::lower_bound(times.begin(), times.end(), time) - times.begin());
   };
 
+  const TimelineOp* failing = nullptr;
+  for (const auto& op : t.ops) {
+    if (op.failing) failing = &op;
+  }
   const double left = 96, top = 34, lane_h = 30, bar_h = 18;
   const size_t n = times.size();
   const double slot_w = std::clamp(1000.0 / static_cast<double>(n), 12.0, 110.0);
   const double plot_left = left + slot_w / 2;
   auto x_of_slot = [&](size_t s) { return plot_left + slot_w * static_cast<double>(s); };
   const double right_edge = x_of_slot(n - 1) + slot_w * 1.5;
-  const double width = right_edge + 24;
+  // The failing operation's label goes right of the illegal point when its bar is too short.
+  double failing_label_end = 0;
+  if (failing && t.failing_time) {
+    failing_label_end = x_of_slot(slot_of(*t.failing_time)) + 8 +
+                        static_cast<double>(text_length(failing->label)) * kCharWidth;
+  }
+  // A wide timeline scrolls, starting at its right end (the illegal point): lane labels are
+  // repeated on the right.
+  const bool wide = right_edge > 1100;
+  const double right_labels = std::max(right_edge, failing_label_end) + 8;
+  const double plot_width = wide ? right_labels + 90 : std::max(right_edge, failing_label_end) + 16;
   const double lanes_bottom = top + lane_h * static_cast<double>(lanes.size());
   const double axis_y = lanes_bottom + 8;
   const double legend_y = axis_y + 46;
-  const double height = legend_y + 28;
+  const double legend_width = 860;
+  const double width = std::max(plot_width, left + legend_width);
+  const double height = legend_y + (t.left_out ? 40 : 24);
 
   std::string s = fmt::format(
-      "<svg class=\"violation-timeline\" width=\"{0:.0f}\" "
-      "height=\"{1:.0f}\" viewBox=\"0 0 {0:.0f} {1:.0f}\" font-family=\"sans-serif\" "
-      "font-size=\"11\" role=\"img\">",
-      width, height);
+      "<svg class=\"violation-timeline\" width=\"{0:.0f}\" height=\"{1:.0f}\" "
+      "viewBox=\"0 0 {0:.0f} {1:.0f}\" font-family=\"sans-serif\" font-size=\"11\" "
+      "direction=\"ltr\" role=\"img\"{2}>",
+      width, height, wide ? " data-scroll=\"end\"" : "");
   s += fmt::format("<title>Failing window of key '{}': {} operations on {} processes{}</title>",
                    html_escape(t.key), t.window_size, lanes.size(),
                    t.left_out ? fmt::format(" ({} earliest not drawn)", t.left_out) : "");
@@ -559,15 +582,20 @@ std::string render_timeline(const Timeline& t) {
   s += "<g class=\"lanes\">";
   for (size_t i = 0; i < lanes.size(); ++i) {
     double y = top + lane_h * static_cast<double>(i);
-    bool failing_lane = lanes[i] == t.failing_process;
+    bool failing_lane = failing && lanes[i] == failing->process;
+    std::string style = failing_lane ? " font-weight=\"bold\" fill=\"#b71c1c\"" : "";
     s += fmt::format(
         "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>", left, y,
         right_edge - left, lane_h, i % 2 ? "#ffffff" : "#f4f6f8");
     s += fmt::format(
         "<text class=\"lane-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" "
         "dominant-baseline=\"middle\"{}>{}</text>",
-        left - 8, y + lane_h / 2, failing_lane ? " font-weight=\"bold\" fill=\"#b71c1c\"" : "",
-        html_escape(process_lane_label(lanes[i])));
+        left - 8, y + lane_h / 2, style, html_escape(process_lane_label(lanes[i])));
+    if (wide) {
+      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" dominant-baseline=\"middle\"{}>{}</text>",
+                       right_labels, y + lane_h / 2, style,
+                       html_escape(process_lane_label(lanes[i])));
+    }
   }
   s += "</g>";
 
@@ -586,69 +614,63 @@ std::string render_timeline(const Timeline& t) {
         "stroke=\"#9aa5b1\" stroke-dasharray=\"2 3\"/><text x=\"{0:.1f}\" y=\"{3:.1f}\" "
         "text-anchor=\"middle\" fill=\"#52606d\" font-size=\"10\">{4} pause</text>"
         "<title>No event of the window for {4}</title></g>",
-        x, top, lanes_bottom + 30, lanes_bottom + 40, duration_text(static_cast<double>(gaps[i])));
+        x, top, axis_y + 20, axis_y + 31, duration_text(static_cast<double>(gaps[i])));
   }
   s += "</g>";
 
-  // Operations. Labels may run past a short bar up to the lane's next operation.
-  std::vector<std::vector<size_t>> by_lane(lanes.size());
-  for (size_t i = 0; i < t.ops.size(); ++i) by_lane[lane_of(t.ops[i].process)].push_back(i);
-  for (auto& l : by_lane) {
-    std::sort(l.begin(), l.end(),
-              [&](size_t a, size_t b) { return t.ops[a].invoke_time < t.ops[b].invoke_time; });
-  }
+  // Operations, each labelled inside its bar as far as it fits (the <title> has everything).
   std::string failing_svg;
-  for (size_t li = 0; li < lanes.size(); ++li) {
-    for (size_t k = 0; k < by_lane[li].size(); ++k) {
-      const TimelineOp& op = t.ops[by_lane[li][k]];
-      double x1 = x_of_slot(slot_of(op.invoke_time)) + 1;
-      double x2 = op.completion_time ? x_of_slot(slot_of(*op.completion_time)) - 1 : right_edge;
-      if (x2 - x1 < 4) x2 = x1 + 4;
-      double next = k + 1 < by_lane[li].size()
-                        ? x_of_slot(slot_of(t.ops[by_lane[li][k + 1]].invoke_time)) - 3
-                        : width - 4;
-      double y = top + lane_h * static_cast<double>(li) + (lane_h - bar_h) / 2;
-      const char* fill = op.type == "ok" ? "#dce8fa" : op.type == "fail" ? "#e9e9e9" : "#fff1c2";
-      const char* stroke = op.type == "ok" ? "#3867b0" : op.type == "fail" ? "#7b8794" : "#a07800";
-      if (op.failing) {
-        fill = "#fdd9d5";
-        stroke = "#c62828";
-      }
-      std::string classes = "op";
-      if (op.pending) classes += " pending";
-      if (op.optional) classes += " optional";
-      if (op.failing) classes += " failing";
-      std::string g = fmt::format(
-          "<g class=\"{}\" data-process=\"{}\" data-type=\"{}\" data-index=\"{}\"{}>", classes,
-          html_escape(op.process), op.type, op.index, op.optional ? " opacity=\"0.45\"" : "");
+  for (const auto& op : t.ops) {
+    size_t li = lane_of(op.process);
+    double x1 = x_of_slot(slot_of(op.invoke_time)) + 1;
+    double x2 = op.completion_time ? x_of_slot(slot_of(*op.completion_time)) - 1 : right_edge;
+    if (x2 - x1 < 4) x2 = x1 + 4;
+    double y = top + lane_h * static_cast<double>(li) + (lane_h - bar_h) / 2;
+    const char* fill = op.type == "ok" ? "#dce8fa" : op.type == "fail" ? "#e9e9e9" : "#fff1c2";
+    const char* stroke = op.type == "ok" ? "#3867b0" : op.type == "fail" ? "#7b8794" : "#a07800";
+    if (op.failing) {
+      fill = "#fdd9d5";
+      stroke = "#c62828";
+    }
+    std::string classes = "op";
+    if (op.pending) classes += " pending";
+    if (op.optional) classes += " optional";
+    if (op.failing) classes += " failing";
+    std::string g = fmt::format(
+        "<g class=\"{}\" data-process=\"{}\" data-type=\"{}\" data-index=\"{}\"{}>", classes,
+        html_escape(op.process), op.type, op.index, op.optional ? " opacity=\"0.45\"" : "");
+    g += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" rx=\"3\" "
+        "fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{}/>",
+        x1, y, x2 - x1, bar_h, fill, stroke, op.failing ? 2.5 : 1,
+        op.pending ? " stroke-dasharray=\"5 3\" fill-opacity=\"0.5\"" : "");
+    std::string label = fitting_label(op, x2 - x1 - 8);
+    double label_x = x1 + 4;
+    if (op.failing && label != op.label) {
+      label = op.label;  // right of the bar, past the illegal point
+      label_x = x2 + 8;
+    }
+    if (!label.empty()) {
       g += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" rx=\"3\" "
-          "fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{}/>",
-          x1, y, x2 - x1, bar_h, fill, stroke, op.failing ? 2.5 : 1,
-          op.pending ? " stroke-dasharray=\"5 3\" fill-opacity=\"0.5\"" : "");
-      std::string label = fit_text(op.label, std::min(next, width) - x1 - 4);
-      if (!label.empty()) {
-        g += fmt::format(
-            "<text x=\"{:.1f}\" y=\"{:.1f}\" dominant-baseline=\"middle\" "
-            "font-family=\"monospace\"{}>{}</text>",
-            x1 + 4, y + bar_h / 2, op.failing ? " font-weight=\"bold\" fill=\"#b71c1c\"" : "",
-            html_escape(label));
-      }
-      std::string when = op.completion_time
-                             ? fmt::format("{} .. {}", time_offset_text(op.invoke_time - t.start),
-                                           time_offset_text(*op.completion_time - t.start))
-                             : fmt::format("from {}, still running at the illegal point",
-                                           time_offset_text(op.invoke_time - t.start));
-      g += fmt::format("<title>{}{}: {} ({}){}</title></g>",
-                       op.failing ? "THE FAILING OPERATION. " : "",
-                       html_escape(process_lane_label(op.process)), html_escape(op.label), when,
-                       op.text.empty() ? "" : "\n" + html_escape(op.text));
-      // The failing operation is drawn last, above the others.
-      if (op.failing) {
-        failing_svg = std::move(g);
-      } else {
-        s += g;
-      }
+          "<text x=\"{:.1f}\" y=\"{:.1f}\" dominant-baseline=\"middle\" "
+          "font-family=\"monospace\"{}>{}</text>",
+          label_x, y + bar_h / 2, op.failing ? " font-weight=\"bold\" fill=\"#b71c1c\"" : "",
+          html_escape(label));
+    }
+    std::string when = op.completion_time
+                           ? fmt::format("{} .. {}", time_offset_text(op.invoke_time - t.start),
+                                         time_offset_text(*op.completion_time - t.start))
+                           : fmt::format("from {}, still running at the illegal point",
+                                         time_offset_text(op.invoke_time - t.start));
+    g += fmt::format("<title>{}{}: {} ({}){}</title></g>",
+                     op.failing ? "The failing operation. " : "",
+                     html_escape(process_lane_label(op.process)), html_escape(op.label), when,
+                     op.text.empty() ? "" : "\n" + html_escape(op.text));
+    // The failing operation is drawn last, above the others.
+    if (op.failing) {
+      failing_svg = std::move(g);
+    } else {
+      s += g;
     }
   }
   s += failing_svg;
@@ -674,7 +696,8 @@ std::string render_timeline(const Timeline& t) {
         "<title>Illegal point: when {5}'s {6} completed, no order of the window's operations "
         "that respects real time is a legal run of the {7} model.</title></g>",
         x, top - 16, lanes_bottom + 4, x + 3, top - 20,
-        html_escape(process_lane_label(t.failing_process)), html_escape(t.failing_label),
+        html_escape(process_lane_label(failing ? failing->process : "?")),
+        html_escape(failing ? failing->label : "operation"),
         html_escape(t.model.empty() ? "sequential" : t.model));
   }
 
@@ -686,26 +709,44 @@ std::string render_timeline(const Timeline& t) {
   size_t every = std::max<size_t>(1, static_cast<size_t>(std::ceil(90.0 / slot_w)));
   std::set<size_t> ticks;
   for (size_t i = 0; i < n; i += every) ticks.insert(i);
-  if (t.failing_time) {
-    size_t f = slot_of(*t.failing_time);
+  std::optional<size_t> illegal_slot;
+  if (t.failing_time) illegal_slot = slot_of(*t.failing_time);
+  if (illegal_slot) {
     // The illegal point's own label wins over a regular one too close to it.
+    size_t f = *illegal_slot;
     for (auto it = ticks.begin(); it != ticks.end();) {
       it = (*it != f && (*it > f ? *it - f : f - *it) < every) ? ticks.erase(it) : std::next(it);
     }
     ticks.insert(f);
   }
+  // Enough decimals that neighbouring labels differ.
+  int extra = 0;
+  for (; extra < 6; ++extra) {
+    std::string previous;
+    bool distinct = true;
+    for (size_t i : ticks) {
+      std::string text = time_offset_text(times[i] - t.start, extra);
+      distinct = distinct && text != previous;
+      previous = std::move(text);
+    }
+    if (distinct) break;
+  }
   for (size_t i : ticks) {
     double x = x_of_slot(i);
-    bool illegal = t.failing_time && i == slot_of(*t.failing_time);
+    bool illegal = illegal_slot && i == *illegal_slot;
+    std::string text = time_offset_text(times[i] - t.start, extra);
+    double half = static_cast<double>(text_length(text)) * 3.2;
     s += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#52606d\"/>"
-        "<text x=\"{0:.1f}\" y=\"{3:.1f}\" text-anchor=\"middle\"{4}>{5}</text>",
-        x, axis_y, axis_y + 5, axis_y + 17, illegal ? " fill=\"#c62828\" font-weight=\"bold\"" : "",
-        time_offset_text(times[i] - t.start));
+        "<text x=\"{3:.1f}\" y=\"{4:.1f}\" text-anchor=\"{5}\"{6}>{7}</text>",
+        x, axis_y, axis_y + 5, x - half < left ? x - 3 : x, axis_y + 17,
+        x - half < left ? "start" : "middle",
+        illegal ? " fill=\"#c62828\" font-weight=\"bold\"" : "", text);
   }
   s += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#52606d\">time since the "
-      "window's start</text></g>",
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#52606d\">time<title>Time "
+      "since the window's start. Operations are placed in the order of events, not to scale; "
+      "long pauses are marked.</title></text></g>",
       left - 8, axis_y + 17);
 
   // Legend.
@@ -731,31 +772,19 @@ std::string render_timeline(const Timeline& t) {
         "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"22\" height=\"12\" rx=\"2\" fill=\"{}\" "
         "stroke=\"{}\"{}/><text x=\"{:.1f}\" y=\"{:.1f}\" dominant-baseline=\"middle\">{}</text>",
         lx, legend_y, k.fill, k.stroke, k.extra, lx + 27, legend_y + 6, k.text);
-    lx += 27 + static_cast<double>(std::string_view(k.text).size()) * 6.0 + 18;
+    lx += 27 + static_cast<double>(std::string_view(k.text).size()) * 5.6 + 16;
   }
   s += "</g>";
   if (t.left_out) {
     s += fmt::format(
         "<text class=\"left-out\" x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#52606d\">{} earlier "
         "operations of the window are not drawn (listed in the evidence JSON)</text>",
-        left, legend_y + 24, t.left_out);
+        left, legend_y + 28, t.left_out);
   }
-  s += "</svg>";
-  // The legend may be wider than a small window's plot.
-  if (lx > width) {
-    std::string w = fmt::format("{:.0f}", lx + 10);
-    std::string old = fmt::format("{:.0f}", width);
-    auto replace_first = [&](const std::string& from, const std::string& to) {
-      auto p = s.find(from);
-      if (p != std::string::npos) s.replace(p, from.size(), to);
-    };
-    replace_first("width=\"" + old + "\"", "width=\"" + w + "\"");
-    replace_first("viewBox=\"0 0 " + old, "viewBox=\"0 0 " + w);
-  }
-  return s;
+  return s + "</svg>";
 }
 
-std::string timeline_caption(const Timeline& t) {
+std::string timeline_caption(const Timeline& t, bool wide) {
   std::string s = fmt::format(
       "<p class=\"illegal-caption\"><strong>Why key '{}' is not linearizable.</strong> ",
       html_escape(t.key));
@@ -770,7 +799,7 @@ std::string timeline_caption(const Timeline& t) {
         "the operations before them did, they alone are a contradiction. ",
         t.window_size);
   }
-  if (t.failing_time) {
+  if (t.failing_time && !t.failing_label.empty()) {
     s += fmt::format(
         "At the red line (the illegal point, {} after the window's start) {}'s "
         "<code>{}</code> completed, and no order of these operations that respects real time "
@@ -787,6 +816,7 @@ std::string timeline_caption(const Timeline& t) {
       "before it, dashed ones were still running at the illegal point (they may take effect "
       "at any later time, or never).",
       t.prefix_ops);
+  if (wide) s += " The timeline opens at its end: scroll left for the earlier operations.";
   if (t.left_out) {
     s += fmt::format(" The {} earliest operations of the window are not drawn.", t.left_out);
   }
@@ -829,6 +859,8 @@ constexpr std::string_view kStyle = R"(<style>
 #checks details pre { max-height: 420px; overflow: auto; background: #f7f8fa; padding: 8px; font-size: 12px; }
 #checks figure.violation { margin: 10px 0; }
 #checks .timeline-scroll { overflow-x: auto; border: 1px solid #d9dee3; border-radius: 4px; background: #fff; }
+#checks .timeline-scroll > svg { direction: ltr; display: block; }
+#checks .timeline-scroll.from-end { direction: rtl; }
 #checks .illegal-caption { max-width: 60em; font-size: 13px; }
 #checks .window-ops li.failing { color: #b71c1c; font-weight: bold; }
 #checks .window-ops ol { font-family: monospace; font-size: 12px; }
@@ -877,9 +909,13 @@ std::string check_html(const CheckOutcome& c, size_t number) {
   }
   if (c.verdict == "invalid") {
     if (auto t = read_timeline(c)) {
-      s += "<figure class=\"violation\"><div class=\"timeline-scroll\">" + render_timeline(*t) +
-           "</div><figcaption>" + timeline_caption(*t) + "</figcaption>" + window_list(*t) +
-           "</figure>";
+      // A wide timeline opens scrolled to its right end, where the illegal point is.
+      std::string svg = render_timeline(*t);
+      bool wide = svg.find("data-scroll=\"end\"") != std::string::npos;
+      s += fmt::format(
+          "<figure class=\"violation\"><div class=\"timeline-scroll{}\">{}</div><figcaption>{}"
+          "</figcaption>{}</figure>",
+          wide ? " from-end" : "", svg, timeline_caption(*t, wide), window_list(*t));
     }
   }
   if (!(d.is_object() && d.get_object().empty())) s += json_html(d, c.details_json.size());
