@@ -106,6 +106,25 @@ std::string value_text(std::string_view name, const json::value& v) {
                          *as_number(*from) / 1e9, back ? "" : ", not recovered");
     }
   }
+  if (v.is_object() && name == "latency_ns") {
+    // perf: the quantiles people read first.
+    std::string out;
+    for (std::string_view q : {"p50", "p90", "p99", "p999", "max"}) {
+      if (const auto* e = v.get_object().if_contains(q); e && as_number(*e)) {
+        out += (out.empty() ? "" : ", ") + std::string(q) + " " + duration_text(*as_number(*e));
+      }
+    }
+    if (!out.empty()) return out;
+  }
+  if (v.is_object() && v.get_object().contains("latency_ns")) {
+    // perf's overall: counts and latency (the throughput is a fact of its own).
+    const auto& o = v.get_object();
+    std::string out;
+    for (std::string_view c : {"ok", "fail", "info"}) {
+      if (const auto* e = o.if_contains(c)) out += std::string(c) + " " + value_text(c, *e) + ", ";
+    }
+    return out + "latency " + value_text("latency_ns", o.at("latency_ns"));
+  }
   if (v.is_object()) {
     // Nested quantiles of a duration field keep the parent's unit.
     const auto& o = v.get_object();
@@ -233,7 +252,7 @@ const std::vector<EvidenceSpec>& evidence_specs() {
       {"failover",
        {"failover_median_ns", "failover_max_ns", "keyless_ops", "reason"},
        {{"failovers", "Failovers"}, {"shards", "Per shard"}}},
-      {"perf", {"throughput", "span_ns", "overall", "reason"}, {{"by_f", "Per operation"}}},
+      {"perf", {"throughput", "overall", "span_ns", "reason"}, {{"by_f", "Per operation"}}},
   };
   return specs;
 }
@@ -560,7 +579,7 @@ std::string render_timeline(const Timeline& t) {
   // A wide timeline scrolls, starting at its right end (the illegal point): lane labels are
   // repeated on the right.
   const bool wide = right_edge > 1100;
-  const double right_labels = std::max(right_edge, failing_label_end) + 8;
+  const double right_labels = std::max(right_edge, failing_label_end) + 16;
   const double plot_width = wide ? right_labels + 90 : std::max(right_edge, failing_label_end) + 16;
   const double lanes_bottom = top + lane_h * static_cast<double>(lanes.size());
   const double axis_y = lanes_bottom + 8;
@@ -766,7 +785,8 @@ std::string render_timeline(const Timeline& t) {
       {"the failing operation", "#fdd9d5", "#c62828", " stroke-width=\"2.5\""},
   };
   s += "<g class=\"legend\">";
-  double lx = left;
+  // At the end a wide timeline opens at.
+  double lx = wide ? width - legend_width : left;
   for (const auto& k : keys) {
     s += fmt::format(
         "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"22\" height=\"12\" rx=\"2\" fill=\"{}\" "
@@ -779,7 +799,7 @@ std::string render_timeline(const Timeline& t) {
     s += fmt::format(
         "<text class=\"left-out\" x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#52606d\">{} earlier "
         "operations of the window are not drawn (listed in the evidence JSON)</text>",
-        left, legend_y + 28, t.left_out);
+        wide ? width - legend_width : left, legend_y + 28, t.left_out);
   }
   return s + "</svg>";
 }
@@ -825,8 +845,8 @@ std::string timeline_caption(const Timeline& t, bool wide) {
 
 std::string window_list(const Timeline& t) {
   std::string s = fmt::format(
-      "<details class=\"window-ops\"><summary>The window's {} operations as text</summary><ol>",
-      t.window_size);
+      "<details class=\"window-ops\"{}><summary>The window's {} operations as text</summary><ol>",
+      t.window_size <= 12 ? " open" : "", t.window_size);
   for (const auto& op : t.ops) {
     s += fmt::format("<li{}>{}</li>", op.failing ? " class=\"failing\"" : "",
                      html_escape(op.text.empty() ? op.label : op.text));
