@@ -201,6 +201,13 @@ TEST(ViolationTimeline, BoundsLargeWindowsAndSaysHowManyWereLeftOut) {
   EXPECT_NE(svg.find("300 earlier operations of the window are not drawn"), std::string::npos);
   EXPECT_NE(svg.find("<title>Failing window of key 'k5': 500 operations"), std::string::npos);
   EXPECT_EQ(count(svg, "<g class=\"illegal-point\">"), 1u);
+  // Too wide for a page: it opens scrolled to its end, where the illegal point is.
+  EXPECT_NE(svg.find("data-scroll=\"end\""), std::string::npos);
+  RunReport r;
+  r.checks = {invalid_register_check(ops)};
+  EXPECT_NE(checks_section(r).find("<div class=\"timeline-scroll from-end\">"), std::string::npos);
+  EXPECT_EQ(violation_timeline_svg(invalid_register_check(stale_read_window())).find("data-scroll"),
+            std::string::npos);
 }
 
 TEST(ChecksSection, OneDivPerCheckInOrderThenGates) {
