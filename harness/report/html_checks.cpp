@@ -356,7 +356,8 @@ struct TimelineOp {
   std::string process;  // lane label
   std::optional<int64_t> process_number;
   std::string f, label, type, text;
-  std::string result;  // "185", "ok", "fail", "info", "?" (still running)
+  std::string result;      // "185", "ok", "fail", "info", "?" (still running)
+  json::value arg, value;  // of the invocation and of the completion
   int64_t invoke_time = 0;
   std::optional<int64_t> completion_time;
   int64_t index = -1;
@@ -393,6 +394,7 @@ std::optional<TimelineOp> timeline_op(const json::object& e, int64_t failing_ind
   if (const auto* v = e.if_contains("optional")) op.optional = v->is_bool() && v->get_bool();
   op.failing = op.index >= 0 && op.index == failing_index;
   std::string arg = str_of(i.if_contains("value"));
+  if (const auto* a = i.if_contains("value")) op.arg = *a;
   std::string result = "?";
   op.type = "info";
   const auto* comp = e.if_contains("completion");
@@ -401,6 +403,7 @@ std::optional<TimelineOp> timeline_op(const json::object& e, int64_t failing_ind
     op.type = str_of(c.if_contains("type"));
     if (!op.pending) op.completion_time = int_of(c.if_contains("time"));
     std::string value = str_of(c.if_contains("value"));
+    if (const auto* cv = c.if_contains("value")) op.value = *cv;
     if (op.type == "ok") {
       result = !value.empty() && value != arg ? value : "ok";
     } else {
@@ -804,6 +807,62 @@ std::string render_timeline(const Timeline& t) {
   return s + "</svg>";
 }
 
+// What the failing operation had to come after: the window's operations that completed before
+// it was invoked (real time orders them first), and for a read of a register, whether anything
+// in the window writes the value it returned.
+std::string failing_context(const Timeline& t) {
+  const TimelineOp* failing = nullptr;
+  for (const auto& op : t.ops) {
+    if (op.failing) failing = &op;
+  }
+  if (!failing) return "";
+  std::vector<const TimelineOp*> before;
+  for (const auto& op : t.ops) {
+    if (!op.failing && op.completion_time && *op.completion_time < failing->invoke_time) {
+      before.push_back(&op);
+    }
+  }
+  std::sort(before.begin(), before.end(), [](const TimelineOp* a, const TimelineOp* b) {
+    return *a->completion_time > *b->completion_time;
+  });
+  std::string s;
+  if (!before.empty()) {
+    constexpr size_t kNamed = 3;
+    std::string names;
+    for (size_t i = 0; i < before.size() && i < kNamed; ++i) {
+      names += fmt::format("{}{}'s <code>{}</code>", i ? ", " : "",
+                           html_escape(process_lane_label(before[i]->process)),
+                           html_escape(before[i]->label));
+    }
+    s += fmt::format(
+        "It was invoked after {} of the window's operations had completed, so it must take "
+        "effect after them: {}{}. ",
+        before.size(), names,
+        before.size() > kNamed ? fmt::format(" and {} more", before.size() - kNamed) : "");
+  }
+  bool register_like = t.model == "register" || t.model == "cas-register" || t.model == "kv";
+  bool read = failing->f == "read" || failing->f == "get";
+  if (register_like && read && failing->type == "ok" && !failing->value.is_null()) {
+    bool written = false;
+    for (const auto& op : t.ops) {
+      if (op.f == "write" || op.f == "put" || op.f == "set") {
+        written = written || op.arg == failing->value;
+      } else if (op.f == "cas" && op.arg.is_array() && op.arg.get_array().size() == 2) {
+        written = written || op.arg.get_array()[1] == failing->value;
+      }
+    }
+    if (!written) {
+      s += fmt::format(
+          "No operation of the window writes {}: the read can only have seen the value the "
+          "register held before the window, and the window's other operations rule that out "
+          "(with {} held at the start, they still admit no legal order). ",
+          html_escape(json::serialize(failing->value)),
+          html_escape(json::serialize(failing->value)));
+    }
+  }
+  return s;
+}
+
 std::string timeline_caption(const Timeline& t, bool wide) {
   std::string s = fmt::format(
       "<p class=\"illegal-caption\"><strong>Why key '{}' is not linearizable.</strong> ",
@@ -829,6 +888,7 @@ std::string timeline_caption(const Timeline& t, bool wide) {
         html_escape(process_lane_label(t.failing_process)), html_escape(t.failing_label),
         html_escape(t.model.empty() ? "sequential" : t.model));
   }
+  s += failing_context(t);
   s += fmt::format(
       "The key's history is linearizable up to {} completed operations. Each bar runs from an "
       "operation's invocation to its completion, placed in the order of events (long pauses "

@@ -255,6 +255,11 @@ TEST(ChecksSection, OneDivPerCheckInOrderThenGates) {
   EXPECT_LT(svg, b);
   EXPECT_NE(html.find("class=\"illegal-caption\""), std::string::npos);
   EXPECT_NE(html.find("<code>read → 185</code> completed"), std::string::npos);
+  EXPECT_NE(html.find("It was invoked after 2 of the window's operations had completed, so it "
+                      "must take effect after them: process 2's <code>write 185 → ok</code>, "
+                      "process 3's <code>read → 201</code>."),
+            std::string::npos);
+  EXPECT_EQ(html.find("No operation of the window writes"), std::string::npos) << "p2 writes 185";
   // Evidence: the chosen facts, formatted by unit, a table, the whole JSON collapsed.
   EXPECT_NE(html.find("<dt>keys invalid</dt><dd>2</dd>"), std::string::npos);
   EXPECT_NE(html.find("<dt>ok ratio</dt><dd>100.00%</dd>"), std::string::npos);
@@ -272,6 +277,18 @@ TEST(ChecksSection, OneDivPerCheckInOrderThenGates) {
   EXPECT_GT(html.find("<div class=\"gate\""), c);
   EXPECT_NE(html.find("no such metric in this run"), std::string::npos);
   EXPECT_EQ(html.find("http"), std::string::npos);
+}
+
+TEST(ChecksSection, CaptionSaysWhenNothingInTheWindowWritesTheValueRead) {
+  // tests/data/report-violation's window: one process reads 315, then 247.
+  RunReport r;
+  r.checks = {invalid_register_check(
+      {{6, "read", nullptr, 315, 0, 661'000}, {6, "read", nullptr, 247, 60'034'000, 60'610'000}})};
+  std::string html = checks_section(r);
+  EXPECT_NE(html.find("so it must take effect after them: process 6's <code>read → 315</code>."),
+            std::string::npos);
+  EXPECT_NE(html.find("No operation of the window writes 247"), std::string::npos);
+  EXPECT_NE(html.find("<details class=\"window-ops\" open>"), std::string::npos);
 }
 
 TEST(ChecksSection, EvidenceIsBounded) {
