@@ -809,7 +809,7 @@ std::string render_timeline(const Timeline& t) {
 
 // What the failing operation had to come after: the window's operations that completed before
 // it was invoked (real time orders them first), and for a read of a register, whether anything
-// in the window writes the value it returned.
+// in the window writes the value it returned. Each an <li>.
 std::string failing_context(const Timeline& t) {
   const TimelineOp* failing = nullptr;
   for (const auto& op : t.ops) {
@@ -835,8 +835,8 @@ std::string failing_context(const Timeline& t) {
                            html_escape(before[i]->label));
     }
     s += fmt::format(
-        "It was invoked after {} of the window's operations had completed, so it must take "
-        "effect after them: {}{}. ",
+        "<li>It was invoked after {} of the window's operations had completed, so it must take "
+        "effect after them: {}{}.</li>",
         before.size(), names,
         before.size() > kNamed ? fmt::format(" and {} more", before.size() - kNamed) : "");
   }
@@ -852,12 +852,12 @@ std::string failing_context(const Timeline& t) {
       }
     }
     if (!written) {
+      std::string v = html_escape(json::serialize(failing->value));
       s += fmt::format(
-          "No operation of the window writes {}: the read can only have seen the value the "
-          "register held before the window, and the window's other operations rule that out "
-          "(with {} held at the start, they still admit no legal order). ",
-          html_escape(json::serialize(failing->value)),
-          html_escape(json::serialize(failing->value)));
+          "<li>No operation of the window writes {0}: the read can only have seen a {0} the "
+          "register held before the window, and even starting from {0} the window's "
+          "operations have no legal order.</li>",
+          v);
     }
   }
   return s;
@@ -865,42 +865,44 @@ std::string failing_context(const Timeline& t) {
 
 std::string timeline_caption(const Timeline& t, bool wide) {
   std::string s = fmt::format(
-      "<p class=\"illegal-caption\"><strong>Why key '{}' is not linearizable.</strong> ",
+      "<div class=\"illegal-caption\"><p><strong>Why key '{}' is not linearizable</strong></p><ul>",
       html_escape(t.key));
-  if (t.from_start) {
-    s += fmt::format(
-        "These {} operations are the key's history up to the failing point, from its initial "
-        "state (no smaller window that fails on its own was found). ",
-        t.window_size);
-  } else {
-    s += fmt::format(
-        "These {} operations cannot be linearized from <em>any</em> starting state: whatever "
-        "the operations before them did, they alone are a contradiction. ",
-        t.window_size);
-  }
   if (t.failing_time && !t.failing_label.empty()) {
     s += fmt::format(
-        "At the red line (the illegal point, {} after the window's start) {}'s "
-        "<code>{}</code> completed, and no order of these operations that respects real time "
-        "(an operation takes effect once, between its invocation and its completion) is a "
-        "legal run of the {} model. ",
+        "<li>At the <strong>illegal point</strong> (the red line, {} after the window's start) "
+        "{}'s <code>{}</code> completed, and no order of the window's operations that respects "
+        "real time (each takes effect once, between its invocation and its completion) is a "
+        "legal run of the {} model.</li>",
         time_offset_text(*t.failing_time - t.start),
         html_escape(process_lane_label(t.failing_process)), html_escape(t.failing_label),
         html_escape(t.model.empty() ? "sequential" : t.model));
   }
   s += failing_context(t);
+  if (t.from_start) {
+    s += fmt::format(
+        "<li>These {} operations are the key's history up to that point, from its initial "
+        "state (no smaller window that fails on its own was found).</li>",
+        t.window_size);
+  } else {
+    s += fmt::format(
+        "<li>These {} operations fail from <em>any</em> starting state: whatever the "
+        "operations before them did, they alone are a contradiction.</li>",
+        t.window_size);
+  }
   s += fmt::format(
-      "The key's history is linearizable up to {} completed operations. Each bar runs from an "
-      "operation's invocation to its completion, placed in the order of events (long pauses "
-      "are marked); dimmed operations began before the window and may have taken effect "
-      "before it, dashed ones were still running at the illegal point (they may take effect "
-      "at any later time, or never).",
+      "<li>The key's history is linearizable up to {} completed operations (the green "
+      "line).</li></ul>",
       t.prefix_ops);
+  s += "<p class=\"how\">Each bar runs from an operation's invocation to its completion; bars "
+       "are placed in the order of events, not to scale (long pauses are marked). Dimmed "
+       "operations began before the window and may have taken effect before it; dashed ones were "
+       "still running at the illegal point (they may take effect later, or never). Hover a bar "
+       "for its times.";
   if (wide) s += " The timeline opens at its end: scroll left for the earlier operations.";
   if (t.left_out) {
     s += fmt::format(" The {} earliest operations of the window are not drawn.", t.left_out);
   }
-  return s + "</p>";
+  return s + "</p></div>";
 }
 
 std::string window_list(const Timeline& t) {
@@ -941,7 +943,10 @@ constexpr std::string_view kStyle = R"(<style>
 #checks .timeline-scroll { overflow-x: auto; border: 1px solid #d9dee3; border-radius: 4px; background: #fff; }
 #checks .timeline-scroll > svg { direction: ltr; display: block; }
 #checks .timeline-scroll.from-end { direction: rtl; }
-#checks .illegal-caption { max-width: 60em; font-size: 13px; }
+#checks .illegal-caption { max-width: 62em; font-size: 13px; }
+#checks .illegal-caption p { margin: 6px 0; }
+#checks .illegal-caption ul { margin: 4px 0; padding-left: 20px; }
+#checks .illegal-caption .how { color: #52606d; }
 #checks .window-ops li.failing { color: #b71c1c; font-weight: bold; }
 #checks .window-ops ol { font-family: monospace; font-size: 12px; }
 </style>

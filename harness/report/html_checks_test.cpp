@@ -285,8 +285,9 @@ TEST(ChecksSection, CaptionSaysWhenNothingInTheWindowWritesTheValueRead) {
   r.checks = {invalid_register_check(
       {{6, "read", nullptr, 315, 0, 661'000}, {6, "read", nullptr, 247, 60'034'000, 60'610'000}})};
   std::string html = checks_section(r);
-  EXPECT_NE(html.find("so it must take effect after them: process 6's <code>read → 315</code>."),
-            std::string::npos);
+  EXPECT_NE(
+      html.find("so it must take effect after them: process 6's <code>read → 315</code>.</li>"),
+      std::string::npos);
   EXPECT_NE(html.find("No operation of the window writes 247"), std::string::npos);
   EXPECT_NE(html.find("<details class=\"window-ops\" open>"), std::string::npos);
 }
