@@ -569,7 +569,7 @@ std::string render_timeline(const Timeline& t) {
   }
   const double left = 96, top = 34, lane_h = 30, bar_h = 18;
   const size_t n = times.size();
-  const double slot_w = std::clamp(1000.0 / static_cast<double>(n), 12.0, 110.0);
+  const double slot_w = std::clamp(880.0 / static_cast<double>(n), 12.0, 110.0);
   const double plot_left = left + slot_w / 2;
   auto x_of_slot = [&](size_t s) { return plot_left + slot_w * static_cast<double>(s); };
   const double right_edge = x_of_slot(n - 1) + slot_w * 1.5;
@@ -581,7 +581,7 @@ std::string render_timeline(const Timeline& t) {
   }
   // A wide timeline scrolls, starting at its right end (the illegal point): lane labels are
   // repeated on the right.
-  const bool wide = right_edge > 1100;
+  const bool wide = right_edge > 1150;
   const double right_labels = std::max(right_edge, failing_label_end) + 16;
   const double plot_width = wide ? right_labels + 90 : std::max(right_edge, failing_label_end) + 16;
   const double lanes_bottom = top + lane_h * static_cast<double>(lanes.size());
