@@ -19,6 +19,8 @@ Commands:
                         start the cluster, drive the workload, check the history, report
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
+  report RUNDIR [--out FILE]
+                        make a run directory's report.html again
   heal [--all]          undo what dead runs left (namespaces, nft tables, paused processes)
   proxy LISTEN UPSTREAM [--latency D] [--jitter D] [--loss P] [--bandwidth R] ...
                         relay TCP connections with link faults until Ctrl-C
@@ -45,6 +47,7 @@ constexpr Command kCommands[] = {
     {"heal", heal_main},
     {"proxy", proxy_main},
     {"ctl", ctl_main},
+    {"report", report_main},
 };
 
 }  // namespace
