@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools haproxy procps
   iproute2 nftables libfaketime faketime
+  chromium  # tests/report: report.html rendered headless (fonts come with it: fontconfig's DejaVu)
 )
 
 missing=()

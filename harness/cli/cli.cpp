@@ -21,6 +21,8 @@ Commands:
                         run the plan once per value of one key; table and chart of the runs
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
+  report RUNDIR [--out FILE]
+                        make a run directory's report.html again
   heal [--all]          undo what dead runs left (namespaces, nft tables, paused processes)
   proxy LISTEN UPSTREAM [--latency D] [--jitter D] [--loss P] [--bandwidth R] ...
                         relay TCP connections with link faults until Ctrl-C
@@ -47,6 +49,7 @@ constexpr Command kCommands[] = {
     {"heal", heal_main},
     {"proxy", proxy_main},
     {"ctl", ctl_main},
+    {"report", report_main},
     {"sweep", sweep_main},
 };
 

@@ -11,6 +11,7 @@
 #include "harness/history/history.h"
 #include "harness/load/runner.h"
 #include "harness/plan/fault.h"
+#include "harness/report/html.h"
 #include "harness/report/results.h"
 #include "harness/rundir/run_dir.h"
 #include "harness/run/collect.h"
@@ -257,6 +258,9 @@ RunOutcome finish(report::RunReport& r, const fs::path& dir) {
   if (!dir.empty()) {
     if (auto w = rundir::write_atomic(dir / "results.json", report::results_json(r)); !w) {
       log::error("{}", w.error().message);
+    }
+    if (auto h = report::write_html_report(dir); !h) {
+      log::error("report.html: {}", h.error().message);
     }
   }
   out.summary = report::terminal_summary(r, ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
