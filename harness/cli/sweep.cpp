@@ -10,7 +10,9 @@
 #include "harness/cli/signals.h"
 #include "harness/plan/gates.h"
 #include "harness/plan/plan.h"
+#include "harness/report/html_sections.h"
 #include "harness/report/results.h"
+#include "harness/report/svg.h"
 #include "harness/rundir/run_dir.h"
 #include "harness/run/run.h"
 
@@ -201,103 +203,63 @@ std::string sweep_json(std::string_view plan, std::string_view key,
   return json::serialize(json::object{{"plan", plan}, {"key", key}, {"runs", runs}}) + "\n";
 }
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-// A self-contained line chart: the values evenly spaced on x (in the order given), throughput on
-// the left axis (blue), p99 on the right (orange), each axis from 0 to its maximum.
-// TODO: move to harness/report/svg.h's chart helper once it exists on main.
+// A self-contained SVG file: two charts one above the other, throughput and p99 against the
+// value (the values evenly spaced in the order given), drawn with report's chart writer and
+// styled by an inline <style>.
 std::string sweep_svg(std::string_view plan, std::string_view key,
                       const std::vector<Point>& points) {
-  constexpr double kW = 640, kH = 360, kLeft = 70, kRight = 70, kTop = 40, kBottom = 50;
-  const double plot_w = kW - kLeft - kRight, plot_h = kH - kTop - kBottom;
-  double max_tp = 0, max_p99 = 0;
-  for (const Point& p : points) {
-    if (p.throughput) max_tp = std::max(max_tp, *p.throughput);
-    if (p.p99) max_p99 = std::max(max_p99, *p.p99);
+  constexpr int kWidth = 640, kHeight = 250;
+  const double n = static_cast<double>(points.size());
+  std::vector<report::svg::Tick> x_ticks;
+  for (size_t i = 0; i < points.size(); ++i) {
+    x_ticks.push_back({static_cast<double>(i), points[i].value, true});
   }
-  if (max_tp <= 0) max_tp = 1;
-  if (max_p99 <= 0) max_p99 = 1;
-  const size_t n = points.size();
-  const auto x_at = [&](size_t i) {
-    constexpr double kInset = 30;  // keeps the end points off the axes
-    return n <= 1 ? kLeft + plot_w / 2
-                  : kLeft + kInset + (plot_w - 2 * kInset) * static_cast<double>(i) / (n - 1);
-  };
-  const auto y_at = [&](double v, double max) { return kTop + plot_h * (1 - v / max); };
-  std::string s = fmt::format(
-      R"x(<svg xmlns="http://www.w3.org/2000/svg" id="sweep" width="{}" height="{}" viewBox="0 0 {} {}" font-family="sans-serif" font-size="12">)x"
-      "\n",
-      kW, kH, kW, kH);
-  s += fmt::format("<title>faultline sweep {}: throughput and p99 against {}</title>\n",
-                   xml_escape(plan), xml_escape(key));
-  s += fmt::format(R"x(<rect width="{}" height="{}" fill="white"/>)x"
-                   "\n",
-                   kW, kH);
-  s += fmt::format(R"x(<text x="{}" y="20" text-anchor="middle" font-size="14">{}: throughput and p99 against {}</text>)x"
-                   "\n",
-                   kW / 2, xml_escape(plan), xml_escape(key));
-  // Axes, with four ticks each.
-  s += fmt::format(R"x(<g stroke="#888"><line x1="{0}" y1="{1}" x2="{0}" y2="{2}"/><line x1="{3}" y1="{1}" x2="{3}" y2="{2}"/><line x1="{0}" y1="{2}" x2="{3}" y2="{2}"/></g>)x"
-                   "\n",
-                   kLeft, kTop, kTop + plot_h, kLeft + plot_w);
-  for (int t = 0; t <= 4; ++t) {
-    const double y = kTop + plot_h * (1 - t / 4.0);
-    s += fmt::format(R"x(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#eee"/>)x"
-                     "\n",
-                     kLeft, y, kLeft + plot_w, y);
-    s += fmt::format(R"x(<text x="{}" y="{:.1f}" text-anchor="end" fill="#1f77b4">{:.0f}</text>)x"
-                     "\n",
-                     kLeft - 6, y + 4, max_tp * t / 4);
-    s += fmt::format(R"x(<text x="{}" y="{:.1f}" fill="#ff7f0e">{:.3g}</text>)x"
-                     "\n",
-                     kLeft + plot_w + 6, y + 4, max_p99 * t / 4);
-  }
-  s += fmt::format(R"x(<text x="16" y="{:.1f}" fill="#1f77b4" transform="rotate(-90 16 {:.1f})" text-anchor="middle">throughput (ok ops/s)</text>)x"
-                   "\n",
-                   kTop + plot_h / 2, kTop + plot_h / 2);
-  s += fmt::format(R"x(<text x="{:.1f}" y="{:.1f}" fill="#ff7f0e" transform="rotate(90 {:.1f} {:.1f})" text-anchor="middle">p99 (ms)</text>)x"
-                   "\n",
-                   kW - 14, kTop + plot_h / 2, kW - 14, kTop + plot_h / 2);
-  s += fmt::format(R"x(<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>)x"
-                   "\n",
-                   kLeft + plot_w / 2, kH - 10, xml_escape(key));
-  for (size_t i = 0; i < n; ++i) {
-    s += fmt::format(R"x(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)x"
-                     "\n",
-                     x_at(i), kTop + plot_h + 18, xml_escape(points[i].value));
-  }
-  const auto series = [&](auto get, double max, std::string_view colour, std::string_view name) {
-    std::string line;
-    std::string dots;
-    for (size_t i = 0; i < n; ++i) {
-      const std::optional<double> v = get(points[i]);
-      if (!v) continue;
-      line += fmt::format("{}{:.1f},{:.1f}", line.empty() ? "" : " ", x_at(i), y_at(*v, max));
-      dots += fmt::format(
-          R"x(<circle cx="{:.1f}" cy="{:.1f}" r="4" fill="{}"><title>{} = {}: {} {:.4g}</title></circle>)x"
-          "\n",
-          x_at(i), y_at(*v, max), colour, xml_escape(key), xml_escape(points[i].value), name, *v);
+  const auto chart = [&](std::string id, std::string title, std::string y_label,
+                         std::optional<double> Point::*field, std::string_view css) {
+    double max = 0;
+    for (const Point& p : points) max = std::max(max, (p.*field).value_or(0));
+    report::svg::Chart::Options o;
+    o.id = std::move(id);
+    o.title = std::move(title);
+    o.width = kWidth;
+    o.height = kHeight;
+    o.x_label = std::string(key);
+    o.y_label = std::move(y_label);
+    o.x_grid = false;
+    report::svg::Chart c(o, report::svg::Scale{-0.5, n - 0.5},
+                         report::svg::nice_linear(0, max > 0 ? max : 1));
+    c.set_x_ticks(x_ticks);
+    std::vector<std::pair<double, double>> line;
+    for (size_t i = 0; i < points.size(); ++i) {
+      const std::optional<double> v = points[i].*field;
+      line.emplace_back(static_cast<double>(i), v ? *v : std::nan(""));
     }
-    return fmt::format(R"x(<polyline class="{}" fill="none" stroke="{}" stroke-width="2" points="{}"/>)x"
-                       "\n",
-                       name, colour, line) +
-           dots;
+    c.polyline(line, fmt::format("line {}", css));
+    for (size_t i = 0; i < points.size(); ++i) {
+      if (const std::optional<double> v = points[i].*field) {
+        c.marker(static_cast<double>(i), *v, report::svg::Shape::circle,
+                 fmt::format("sweep-point {}", css),
+                 fmt::format("{} = {}: {:.4g}", key, points[i].value, *v));
+      }
+    }
+    return c.finish();
   };
-  s += series([](const Point& p) { return p.throughput; }, max_tp, "#1f77b4", "throughput");
-  s += series([](const Point& p) { return p.p99; }, max_p99, "#ff7f0e", "p99");
-  s += "</svg>\n";
+  std::string s = fmt::format(
+      R"x(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}">)x"
+      "\n<title>faultline sweep {2}: throughput and p99 against {3}</title>\n",
+      kWidth, 2 * kHeight, report::html_escape(plan), report::html_escape(key));
+  s += "<style>svg{font-family:system-ui,sans-serif}.chart-title{font-weight:600;font-size:13px}"
+       ".tick,.legend-label{font-size:11px;fill:#4b5563}.axis-label{font-size:12px;fill:#6b7280}"
+       ".grid{stroke:#eef0f3}.grid.minor{stroke:#f5f6f8}.frame{fill:none;stroke:#cfd4dc}"
+       ".line{fill:none;stroke-width:2}.line.tp{stroke:#1f77b4}.line.p99{stroke:#ff7f0e}"
+       ".sweep-point{stroke-width:4}.sweep-point.tp{fill:#1f77b4;stroke:#1f77b4}"
+       ".sweep-point.p99{fill:#ff7f0e;stroke:#ff7f0e}</style>\n";
+  s += chart("sweep-throughput", fmt::format("{}: throughput against {}", plan, key),
+             "ok ops/s", &Point::throughput, "tp");
+  s += fmt::format(R"x(<g transform="translate(0,{})">)x", kHeight);
+  s += chart("sweep-p99", fmt::format("{}: p99 against {}", plan, key), "p99 (ms)", &Point::p99,
+             "p99");
+  s += "</g>\n</svg>\n";
   return s;
 }
 

@@ -31,7 +31,10 @@ done
 grep -Eq '^\| 1 \| valid \| [0-9.]+/s \|' "$s/sweep.md" || fail "sweep.md row 1"
 grep -Eq '^\| 2 \| valid \| [0-9.]+/s \|' "$s/sweep.md" || fail "sweep.md row 2"
 grep -q '<svg' "$s/sweep.svg" || fail "sweep.svg is no SVG"
-[ "$(grep -c '<circle' "$s/sweep.svg")" -eq 4 ] || fail "sweep.svg: want 4 points (2 series x 2)"
+grep -q 'id="sweep-throughput"' "$s/sweep.svg" || fail "sweep.svg has no throughput chart"
+grep -q 'id="sweep-p99"' "$s/sweep.svg" || fail "sweep.svg has no p99 chart"
+[ "$(grep -o 'class="sweep-point' "$s/sweep.svg" | wc -l)" -eq 4 ] ||
+  fail "sweep.svg: want 4 points (2 charts x 2 values)"
 
 # A value of the wrong type, and one the plan's rules refuse: exit 3 before any run.
 for bad in cluster.db.shards=two cluster.db.shards=0; do
