@@ -1,13 +1,14 @@
 // `faultline sweep PLAN --set KEY=V1,V2,...`: one run of PLAN per value of one plan key, then a
 // table and a chart of throughput and latency against the value. The value is set in the plan's
-// TOML before it is validated, and the plan so changed is written next to its run
-// (`<out>/<key>=<value>.toml`), so a bad value is reported against a file the user can open and
-// each run directory's plan.toml replays that run.
+// TOML before it is validated (sweep_plan.h), and the plan so changed is written next to its
+// run (`<out>/<key>=<value>.toml`), so a bad value is reported against a file the user can open
+// and each run directory's plan.toml replays that run.
 #include "common/exit_codes.h"
 #include "common/units.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/options.h"
 #include "harness/cli/signals.h"
+#include "harness/cli/sweep_plan.h"
 #include "harness/plan/gates.h"
 #include "harness/plan/plan.h"
 #include "harness/report/html_sections.h"
@@ -18,17 +19,13 @@
 
 #include <boost/json.hpp>
 #include <fmt/core.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <limits>
-#include <cctype>
 #include <sstream>
-#include <variant>
 
 namespace fl::cli {
 namespace {
@@ -52,109 +49,6 @@ throughput, p50, p99, error ratio per value) and sweep.svg (throughput and p99 a
 value). Exits with the worst exit code of the runs (0 all passed, 1 a check failed, 2 unknown,
 3 a bad plan, key or value, or a run the harness could not do).
 )";
-
-using TomlValue = std::variant<int64_t, double, bool, std::string>;
-
-// A value on the command line, typed like the key it replaces (`existing`, may be null: then
-// what it reads as). nullopt with `why` set when it cannot be.
-std::optional<TomlValue> typed_value(std::string_view text, const toml::node* existing,
-                                     std::string& why) {
-  const auto as_int = [&]() -> std::optional<int64_t> {
-    int64_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-    return v;
-  };
-  const auto as_float = [&]() -> std::optional<double> {
-    double v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v)) {
-      return std::nullopt;
-    }
-    return v;
-  };
-  const auto as_bool = [&]() -> std::optional<bool> {
-    if (text == "true") return true;
-    if (text == "false") return false;
-    return std::nullopt;
-  };
-  if (existing) {
-    switch (existing->type()) {
-      case toml::node_type::integer:
-        if (auto v = as_int()) return TomlValue(*v);
-        why = "an integer";
-        return std::nullopt;
-      case toml::node_type::floating_point:
-        if (auto v = as_float()) return TomlValue(*v);
-        why = "a number";
-        return std::nullopt;
-      case toml::node_type::boolean:
-        if (auto v = as_bool()) return TomlValue(*v);
-        why = "true or false";
-        return std::nullopt;
-      case toml::node_type::string:
-        return TomlValue(std::string(text));
-      default:
-        why = "a plain value, but it holds a table or an array";
-        return std::nullopt;
-    }
-  }
-  if (auto v = as_int()) return TomlValue(*v);
-  if (auto v = as_float()) return TomlValue(*v);
-  if (auto v = as_bool()) return TomlValue(*v);
-  return TomlValue(std::string(text));
-}
-
-std::vector<std::string> split(std::string_view text, char sep) {
-  std::vector<std::string> out;
-  for (size_t start = 0;;) {
-    const size_t at = text.find(sep, start);
-    out.emplace_back(text.substr(start, at == std::string_view::npos ? at : at - start));
-    if (at == std::string_view::npos) return out;
-    start = at + 1;
-  }
-}
-
-// Sets the dotted `key` of `root` to `value`, creating missing tables on the way. Returns an
-// error message, or "" on success.
-std::string set_key(toml::table& root, std::string_view key, std::string_view value) {
-  const std::vector<std::string> path = split(key, '.');
-  for (const auto& part : path) {
-    if (part.empty()) return fmt::format("--set: '{}' is not a dotted key", key);
-  }
-  toml::node* at = &root;
-  std::string walked;
-  for (size_t i = 0; i + 1 < path.size(); ++i) {
-    const std::string& part = path[i];
-    walked += (walked.empty() ? "" : ".") + part;
-    if (auto* table = at->as_table()) {
-      if (!table->contains(part)) table->insert(part, toml::table{});
-      at = table->get(part);
-    } else if (auto* array = at->as_array()) {
-      size_t index = 0;
-      auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
-      if (ec != std::errc() || p != part.data() + part.size() || index >= array->size()) {
-        return fmt::format("--set {}: '{}' is an array of {}: name an element by its index", key,
-                           walked.substr(0, walked.size() - part.size() - 1), array->size());
-      }
-      at = array->get(index);
-    } else {
-      return fmt::format("--set {}: '{}' is a value, not a table", key, walked);
-    }
-    if (at->is_array() && !std::isdigit(static_cast<unsigned char>(path[i + 1][0]))) {
-      return fmt::format("--set {}: '{}' is an array of tables: name an element by its index "
-                         "({}.0.{})",
-                         key, walked, walked, path[i + 1]);
-    }
-  }
-  auto* table = at->as_table();
-  if (!table) return fmt::format("--set {}: the key's parent is not a table", key);
-  std::string why;
-  auto typed = typed_value(value, table->get(path.back()), why);
-  if (!typed) return fmt::format("--set {}={}: the plan's '{}' needs {}", key, value, key, why);
-  std::visit([&](auto&& v) { table->insert_or_assign(path.back(), v); }, *typed);
-  return {};
-}
 
 struct Point {
   std::string value;
@@ -300,7 +194,7 @@ int sweep_main(int argc, char** argv) {
     return kExitHarness;
   }
   const std::string key = set.substr(0, eq);
-  const std::vector<std::string> values = split(std::string_view(set).substr(eq + 1), ',');
+  const std::vector<std::string> values = split_values(std::string_view(set).substr(eq + 1));
   for (const auto& v : values) {
     if (v.empty() || v.find_first_of("/\\") != std::string::npos) {
       fmt::print(stderr, "faultline sweep: --set {}: empty value or one with a '/' in '{}'\n",
@@ -327,12 +221,12 @@ int sweep_main(int argc, char** argv) {
     for (const auto& d : original.errors) fmt::print(stderr, "{}\n", d.str());
     return kExitHarness;
   }
-  toml::table root;
-  try {
-    root = toml::parse_file(plan_path.string());
-  } catch (const toml::parse_error& e) {
-    fmt::print(stderr, "faultline sweep: {}: {}\n", plan_path.string(), e.description());
-    return kExitHarness;
+  std::string plan_text;
+  {
+    std::ifstream in(plan_path, std::ios::binary);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    plan_text = buf.str();
   }
 
   std::optional<fs::path> out;
@@ -348,17 +242,16 @@ int sweep_main(int argc, char** argv) {
   std::vector<Point> points;
   bool bad = false;
   for (const auto& value : values) {
-    toml::table copy = root;
-    if (std::string err = set_key(copy, key, value); !err.empty()) {
-      fmt::print(stderr, "faultline sweep: {}\n", err);
+    auto text = with_key_set(plan_text, key, value);
+    if (!text) {
+      fmt::print(stderr, "faultline sweep: {}\n", text.error().message);
       return kExitHarness;
     }
-    std::ostringstream text;
-    text << "# " << plan_path.string() << " with " << key << " = " << value
-         << " (faultline sweep)\n"
-         << copy << "\n";
     const fs::path file = *dir / fmt::format("{}={}.toml", key, value);
-    if (!write_file(file, text.str())) return kExitHarness;
+    if (!write_file(file, fmt::format("# {} with {} = {} (faultline sweep)\n{}",
+                                      plan_path.string(), key, value, *text))) {
+      return kExitHarness;
+    }
     auto loaded = plan::load_plan_file(file);
     if (!loaded.plan) {
       for (const auto& d : loaded.errors) fmt::print(stderr, "{}\n", d.str());
