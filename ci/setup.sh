@@ -11,6 +11,7 @@ packages=(
   redis-server redis-tools haproxy procps
   iproute2 nftables libfaketime faketime
   libxml2-utils
+  chromium  # tests/report: report.html rendered headless (fonts come with it: fontconfig's DejaVu)
 )
 
 missing=()

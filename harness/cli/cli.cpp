@@ -17,8 +17,12 @@ Commands:
   up PLAN [--out DIR]   start a plan's cluster and keep it running until Ctrl-C
   run PLAN [--seed N] [--duration D] [--out DIR]
                         start the cluster, drive the workload, check the history, report
+  sweep PLAN --set KEY=V1,V2,... [--out DIR] [--duration D]
+                        run the plan once per value of one key; table and chart of the runs
   check FILE... --model M [--format jsonl|edn|jepsen-log]
                         judge recorded histories for linearizability
+  report RUNDIR [--out FILE]
+                        make a run directory's report.html again
   heal [--all]          undo what dead runs left (namespaces, nft tables, paused processes)
   proxy LISTEN UPSTREAM [--latency D] [--jitter D] [--loss P] [--bandwidth R] ...
                         relay TCP connections with link faults until Ctrl-C
@@ -48,6 +52,8 @@ constexpr Command kCommands[] = {
     {"proxy", proxy_main},
     {"ctl", ctl_main},
     {"compare", compare_main},
+    {"report", report_main},
+    {"sweep", sweep_main},
 };
 
 }  // namespace

@@ -15,5 +15,7 @@ int heal_main(int argc, char** argv);
 int proxy_main(int argc, char** argv);
 int ctl_main(int argc, char** argv);
 int compare_main(int argc, char** argv);
+int report_main(int argc, char** argv);
+int sweep_main(int argc, char** argv);
 
 }  // namespace fl::cli

@@ -45,6 +45,7 @@ constexpr KeySpec kTopKeys[] = {
     {"seed", KeyType::integer},
     {"duration", KeyType::duration},
     {"expect", KeyType::string},
+    {"ci_duration", KeyType::duration},
     {"cluster", KeyType::table},
     {"node", KeyType::table_array},
     {"workload", KeyType::table_or_array},

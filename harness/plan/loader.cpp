@@ -488,6 +488,8 @@ void Loader::read_top(const toml::table& root) {
   }
   if (auto d = get_duration(top, "duration", true)) plan_.duration = *d;
   read_expect(top);
+  // Read only by CI (tests/cli/CMakeLists.txt passes it as --duration): validated here.
+  get_duration(top, "ci_duration", true);
   read_cluster(top);
   if (const auto* nodes = get(top, "node", KeyType::table_array)) {
     const auto& arr = *nodes->as_array();

@@ -13,6 +13,7 @@
 #include "harness/load/runner.h"
 #include "harness/plan/fault.h"
 #include "harness/report/junit.h"
+#include "harness/report/html.h"
 #include "harness/report/results.h"
 #include "harness/report/run_facts.h"
 #include "harness/rundir/run_dir.h"
@@ -269,6 +270,9 @@ RunOutcome finish(report::RunReport& r, const fs::path& dir) {
     }
     if (auto w = rundir::write_atomic(dir / "junit.xml", report::junit_xml(r)); !w) {
       log::error("{}", w.error().message);
+    }
+    if (auto h = report::write_html_report(dir); !h) {
+      log::error("report.html: {}", h.error().message);
     }
   }
   out.summary = report::terminal_summary(r, ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));

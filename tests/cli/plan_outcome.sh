@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs one shipped plan at its full length and asserts the outcome its documentation promises:
-#   plan_outcome.sh FAULTLINE PLAN pass              exit 0, every check valid
-#   plan_outcome.sh FAULTLINE PLAN fail:CHECK[,..]   exit 1, and each named check kind invalid
+# Runs one shipped plan and asserts the outcome its documentation promises:
+#   plan_outcome.sh FAULTLINE PLAN pass [DURATION]             exit 0, every check valid
+#   plan_outcome.sh FAULTLINE PLAN fail:CHECK[,..] [DURATION]  exit 1, each named check invalid
+# at the plan's own length, or DURATION (the plan's `ci_duration`) when given.
 # Used for the plans that demonstrate a guarantee (db-failover: nothing acknowledged is lost)
 # or its absence (a seeded bug, async failover): a plan that stops finding what it should
 # find fails CI. On failure the terminal summary and the tail of every node log are printed.
@@ -9,11 +10,13 @@ set -euo pipefail
 fl="$1"
 plan="$2"
 expect="$3"
+duration=()
+if [ $# -ge 4 ] && [ -n "$4" ]; then duration=(--duration "$4"); fi
 out="$(mktemp -d /tmp/fl-outcome-XXXXXX)"
 trap 'rm -rf "$out"' EXIT
 
 status=0
-"$fl" run "$plan" --out "$out/run" >"$out/stdout" 2>"$out/stderr" || status=$?
+"$fl" run "$plan" "${duration[@]}" --out "$out/run" >"$out/stdout" 2>"$out/stderr" || status=$?
 
 show() {
   echo "--- faultline run $plan: exit $status"
