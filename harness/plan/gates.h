@@ -27,8 +27,9 @@ struct Gate {
   bool below = true;
   // Fixed limits in the metric's unit: milliseconds for latency, operations per second for
   // throughput, a fraction for ratios ("1%" = 0.01). Regressions: the largest allowed
-  // worsening as a fraction of the baseline ("10%" = 0.10): lower throughput, higher latency
-  // or ratio.
+  // worsening ("10%" = 0.10): for throughput and latency a fraction of the baseline (lower
+  // throughput, higher latency); for ratios an absolute rise in points ("1%": from 0.2% to
+  // 1.2%), since a relative change from a zero baseline means nothing.
   double limit = 0;
 };
 
