@@ -46,10 +46,10 @@ dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;overflow-wrap:anywhere}
 code,pre{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 code#replay{display:block;background:#0f172a;color:#e2e8f0;padding:8px 12px;border-radius:6px;
 margin-top:10px;overflow-x:auto;white-space:pre}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:10px;margin:0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 14px}
 .card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card .v{font-size:20px;font-weight:650;margin-top:2px}
+.card .v{font-size:20px;font-weight:650;margin-top:2px;white-space:nowrap}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:right;padding:5px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
 th{color:var(--muted);font-weight:600;background:#fafafa}
@@ -157,8 +157,41 @@ svg::Scale time_scale(const RunData& d) {
   return {0, end, false};
 }
 
-double bin_mid(const RunData& d, size_t i) {
-  return (static_cast<double>(i) + 0.5) * static_cast<double>(d.ops.width()) / kNs;
+// Neighbouring bins taken together, so that a quantile or a rate is computed over enough
+// operations: each group spans k bins, k the least for which groups hold `min_ops` operations on
+// average and number at most `max_groups`, and there are still at least 12 groups.
+struct Group {
+  double t0 = 0, t1 = 0;  // seconds
+  std::array<int64_t, kOutcomes> counts{};     // invoked in the group
+  std::array<int64_t, kOutcomes> completed{};  // completed in the group
+  LatencyHistogram latency;
+};
+
+std::vector<Group> group_bins(const RunData& d, int64_t min_ops, size_t max_groups, bool latency) {
+  const auto& bins = d.ops.bins();
+  std::vector<Group> out;
+  if (bins.empty()) return out;
+  const auto n = static_cast<int64_t>(bins.size());
+  const int64_t total = std::max<int64_t>(d.ops.total(), 1);
+  int64_t k = std::max<int64_t>((min_ops * n + total - 1) / total,
+                                (n + static_cast<int64_t>(max_groups) - 1) /
+                                    static_cast<int64_t>(max_groups));
+  k = std::clamp<int64_t>(k, 1, std::max<int64_t>(n / 12, 1));
+  const double w = static_cast<double>(d.ops.width()) / kNs;
+  for (int64_t i = 0; i < n; i += k) {
+    Group g;
+    const int64_t j = std::min(n, i + k);
+    g.t0 = static_cast<double>(i) * w;
+    g.t1 = static_cast<double>(j) * w;
+    for (int64_t b = i; b < j; ++b) {
+      const Bin& bin = bins[static_cast<size_t>(b)];
+      for (size_t ci = 0; ci < bin.cells.size(); ++ci) g.counts[ci % kOutcomes] += bin.cells[ci].count;
+      for (size_t o = 0; o < kOutcomes; ++o) g.completed[o] += bin.completed[o];
+      if (latency) g.latency.merge(bin.latency);
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 std::string_view outcome_name(Outcome o) {
@@ -226,18 +259,19 @@ std::string latency_plot(const RunData& d) {
       }
     }
   }
+  const auto groups = group_bins(d, 100, 300, true);
+  const double group_ms = groups.empty() ? 0 : (groups[0].t1 - groups[0].t0) * 1e3;
   for (auto [q, cls, name] : {std::tuple{0.5, "q q50", "p50"}, std::tuple{0.99, "q q99", "p99"},
                               std::tuple{0.999, "q q999", "p99.9"}}) {
     std::vector<std::pair<double, double>> pts;
-    for (size_t i = 0; i < bins.size(); ++i) {
-      if (bins[i].latency.count() == 0) {
+    for (const auto& g : groups) {
+      if (g.latency.count() == 0) {
         pts.emplace_back(kNaN, kNaN);
         continue;
       }
-      pts.emplace_back(bin_mid(d, i), std::max(bins[i].latency.quantile(q) / 1e6, y.lo));
+      pts.emplace_back((g.t0 + g.t1) / 2, std::max(g.latency.quantile(q) / 1e6, y.lo));
     }
-    c.polyline(pts, cls, fmt::format("{} per {} bin", name,
-                                     ms_label(static_cast<double>(d.ops.width()) / 1e6)));
+    c.polyline(pts, cls, fmt::format("{} of every operation per {}", name, ms_label(group_ms)));
   }
   std::vector<svg::LegendEntry> legend{
       {"ok", "op ok", svg::LegendEntry::Swatch::marker},
@@ -269,22 +303,20 @@ std::string kinds_legend(const RunData& d) {
 }
 
 std::string throughput_plot(const RunData& d) {
-  const auto& bins = d.ops.bins();
-  const double width_s = static_cast<double>(d.ops.width()) / kNs;
+  const auto groups = group_bins(d, 40, 300, false);
   std::array<std::vector<std::pair<double, double>>, kOutcomes> series;
   double hi = 1;
-  for (size_t i = 0; i < bins.size(); ++i) {
-    std::array<int64_t, kOutcomes> n{};
-    for (size_t ci = 0; ci < bins[i].cells.size(); ++ci) n[ci % kOutcomes] += bins[i].cells[ci].count;
+  for (const auto& g : groups) {
     for (size_t o = 0; o < kOutcomes; ++o) {
-      const double rate = static_cast<double>(n[o]) / width_s;
+      const double rate = static_cast<double>(g.completed[o]) / std::max(g.t1 - g.t0, 1e-9);
       hi = std::max(hi, rate);
-      series[o].emplace_back(bin_mid(d, i), rate);
+      series[o].emplace_back((g.t0 + g.t1) / 2, rate);
     }
   }
+  const double width_s = groups.empty() ? 0 : groups[0].t1 - groups[0].t0;
   Chart::Options o;
   o.id = "plot-throughput";
-  o.title = fmt::format("Throughput over time: completed operations per second ({} bins)",
+  o.title = fmt::format("Throughput over time: operations completed per second, by outcome ({} bins)",
                         ms_label(width_s * 1e3));
   o.height = 300;
   o.x_label = "time since the run began (s)";
@@ -513,8 +545,9 @@ std::string cards(const RunData& d) {
     const auto tp = metric_value(*d.results, plan::GateMetric::throughput);
     const auto p50 = metric_value(*d.results, plan::GateMetric::p50);
     const auto p99 = metric_value(*d.results, plan::GateMetric::p99);
-    if (tp) card("throughput (main)", svg::short_number(*tp) + "/s");
-    if (p50 && p99) card("p50 / p99 (main)", fmt::format("{} / {}", ms_label(*p50), ms_label(*p99)));
+    if (tp) card("throughput", svg::short_number(*tp) + "/s");
+    if (p50) card("p50 (main)", ms_label(*p50));
+    if (p99) card("p99 (main)", ms_label(*p99));
   }
   card("slowest", ms_label(static_cast<double>(std::max<int64_t>(d.ops.max_latency().latency, 0)) / 1e6));
   card("faults", std::to_string(d.faults.size()));
@@ -637,10 +670,12 @@ std::string render_html(const RunData& d) {
     s += "</ul></section>";
   }
   s += "<section id=\"latency\"><h2>Latency</h2><p class=\"note\">Each mark is one operation at "
-       "the time it was invoked (its intended start), its height how long it took. Per time bin a "
-       "bounded sample is drawn plus the fastest and slowest operation of each kind and outcome; "
-       "the lines are quantiles over every operation of the bin. Shaded: fault windows (hover "
-       "for details).</p>";
+       "the time it was sent, its height how long it took to complete (completion − invocation in "
+       "history.jsonl). Per time bin a bounded sample is drawn plus the fastest and slowest "
+       "operation of each kind and outcome; the lines are quantiles over every operation. An "
+       "open-loop run's phase table counts latency from each operation's intended start, so an "
+       "operation that waited for a free process (late) weighs more there than here. Shaded: "
+       "fault windows (hover for details).</p>";
   s += latency_plot(d);
   s += kinds_legend(d);
   s += "</section>";

@@ -48,7 +48,7 @@ TEST(OpBinner, StaysBoundedAndKeepsEveryBinsExtremes) {
   ASSERT_LE(b.bins().size(), o.max_bins);
   ASSERT_GT(b.bins().size(), o.max_bins / 4);  // not collapsed into a handful
   EXPECT_EQ(b.total(), n + 2);
-  int64_t counted = 0, shard_total = 0;
+  int64_t counted = 0, shard_total = 0, completed = 0;
   bool saw_slowest = false, saw_fastest = false;
   for (size_t i = 0; i < b.bins().size(); ++i) {
     const Bin& bin = b.bins()[i];
@@ -66,9 +66,11 @@ TEST(OpBinner, StaysBoundedAndKeepsEveryBinsExtremes) {
       if (c.min.time == fastest.time && c.min.latency == fastest.latency) saw_fastest = true;
     }
     for (auto s : bin.shard_total) shard_total += s;
+    for (auto c : bin.completed) completed += c;
   }
   EXPECT_EQ(counted, n + 2);
   EXPECT_EQ(shard_total, n + 2);
+  EXPECT_EQ(completed, n + 2);  // the slowest completes at 40.2 s, still inside the bins
   EXPECT_TRUE(saw_slowest);
   EXPECT_TRUE(saw_fastest);
   EXPECT_EQ(b.max_latency().latency, slowest.latency);
@@ -97,6 +99,11 @@ TEST(OpBinner, CellExtremesAreExactPerBin) {
       if (static_cast<size_t>(p.time / b.width()) != i) continue;
       lo = std::min(lo, p.latency);
       hi = std::max(hi, p.latency);
+    }
+    // Bins past the last invocation hold only completions.
+    if (b.bins()[i].cells.empty()) {
+      EXPECT_EQ(hi, -1) << "bin " << i;
+      continue;
     }
     const Cell& c = b.bins()[i].cells[0];
     EXPECT_EQ(c.min.latency, lo) << "bin " << i;

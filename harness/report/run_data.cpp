@@ -131,6 +131,7 @@ void OpBinner::merge_pairs() {
     if (into.cells.size() < from.cells.size()) into.cells.resize(from.cells.size());
     for (size_t c = 0; c < from.cells.size(); ++c) merge_cell(into.cells[c], std::move(from.cells[c]));
     into.latency.merge(from.latency);
+    for (size_t o = 0; o < kOutcomes; ++o) into.completed[o] += from.completed[o];
     if (into.shard_total.size() < from.shard_total.size()) {
       into.shard_total.resize(from.shard_total.size(), 0);
       into.shard_served.resize(from.shard_served.size(), 0);
@@ -153,12 +154,12 @@ void OpBinner::add(uint16_t f, Outcome outcome, OpPoint p, int shard, bool serve
   if (f >= kinds_.size()) return;
   p.time = std::max<int64_t>(p.time, 0);
   p.latency = std::max<int64_t>(p.latency, 0);
-  auto index = static_cast<size_t>(p.time / width_);
-  while (index >= o_.max_bins) {
-    merge_pairs();
-    index = static_cast<size_t>(p.time / width_);
-  }
-  grow_to(index);
+  const int64_t done = p.time + p.latency;
+  while (static_cast<size_t>(done / width_) >= o_.max_bins) merge_pairs();
+  const auto index = static_cast<size_t>(p.time / width_);
+  const auto done_index = static_cast<size_t>(done / width_);
+  grow_to(done_index);
+  ++bins_[done_index].completed[static_cast<size_t>(outcome)];
   Bin& bin = bins_[index];
   const size_t c = f * kOutcomes + static_cast<size_t>(outcome);
   if (bin.cells.size() <= c) bin.cells.resize(kinds_.size() * kOutcomes);
@@ -393,8 +394,16 @@ void load_events(RunData& d) {
       if (type == "node.spawned") s = NodeSpan::State::starting;
       if (type == "node.ready" || type == "node.resumed") s = NodeSpan::State::up;
       if (type == "node.exited" || type == "node.failed" || type == "node.restarting") {
+        // Stopped on purpose (the end of the run, a requested restart) unless a fault on the
+        // node is open: a kill the fault schedule made is "expected" by the supervisor too.
         auto* e = o.if_contains("expected");
-        s = e && e->is_bool() && e->as_bool() ? NodeSpan::State::stopped : NodeSpan::State::down;
+        bool faulted = false;
+        for (size_t k : open) {
+          const auto& ns = d.faults[k].nodes;
+          if (std::find(ns.begin(), ns.end(), node) != ns.end()) faulted = true;
+        }
+        s = e && e->is_bool() && e->as_bool() && !faulted ? NodeSpan::State::stopped
+                                                          : NodeSpan::State::down;
       }
       if (type == "node.paused") s = NodeSpan::State::paused;
       if (!s) return;

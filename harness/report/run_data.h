@@ -55,6 +55,8 @@ struct Cell {
 struct Bin {
   std::vector<Cell> cells;  // index f * kOutcomes + outcome; grows with the kinds seen
   LatencyHistogram latency;  // every completed operation of the bin
+  // Operations that completed in this bin (by completion time, unlike the cells), per outcome.
+  std::array<int64_t, kOutcomes> completed{};
   // Per shard: operations with a key of the shard, and how many of them were served (ok, or a
   // fail answered on purpose). Sized to the shard count.
   std::vector<int64_t> shard_total, shard_served;

@@ -233,9 +233,14 @@ void Chart::vline(double x, std::string_view css_class, std::string_view label) 
                        num(a), num(plot_top()), num(plot_bottom()));
   if (!label.empty()) {
     // Near the right edge the label goes to the line's left.
-    const bool left = a > plot_right() - 8.0 * static_cast<double>(label.size());
+    const double w = 6.0 * static_cast<double>(label.size());
+    const bool left = a > plot_right() - w - 6;
+    const double x0 = left ? a - 3 - w : a + 3, x1 = x0 + w;
+    vline_row_ = x0 < vline_label_right_ + 4 && x1 > vline_label_left_ - 4 ? vline_row_ + 1 : 0;
+    vline_label_left_ = x0;
+    vline_label_right_ = x1;
     front_ += fmt::format(R"(<text class="vline-label" x="{}" y="{}" text-anchor="{}">{}</text>)",
-                          num(left ? a - 3 : a + 3), num(plot_bottom() - 4),
+                          num(left ? a - 3 : a + 3), num(plot_bottom() - 4 - 12 * vline_row_),
                           left ? "end" : "start", html_escape(label));
   }
 }
@@ -304,7 +309,7 @@ std::string Chart::legend_svg() const {
   double x = plot_right();
   const double y = plot_top() - 12;
   for (auto it = legend_.rbegin(); it != legend_.rend(); ++it) {
-    double w = 6.5 * static_cast<double>(it->label.size()) + 22;
+    double w = 6.3 * static_cast<double>(it->label.size()) + (it->swatch == LegendEntry::Swatch::line ? 34 : 28);
     x -= w;
     switch (it->swatch) {
       case LegendEntry::Swatch::box:
@@ -312,7 +317,7 @@ std::string Chart::legend_svg() const {
                          it->css_class, num(x), num(y - 5));
         break;
       case LegendEntry::Swatch::line:
-        s += fmt::format(R"(<path class="{}" d="M{} {}h14"/>)", it->css_class, num(x - 1),
+        s += fmt::format(R"(<path class="{}" d="M{} {}h16"/>)", it->css_class, num(x - 4),
                          num(y));
         break;
       case LegendEntry::Swatch::marker:
