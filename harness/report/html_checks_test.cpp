@@ -99,6 +99,7 @@ TEST(ViolationTimeline, DrawsOneBarPerOpInALanePerProcessAndMarksTheIllegalPoint
   EXPECT_EQ(count(svg, "<g class=\"op failing\" data-process=\"5\" data-type=\"ok\""), 1u);
   EXPECT_EQ(count(svg, "<g class=\"op pending\" data-process=\"1\" data-type=\"info\""), 1u);
   EXPECT_EQ(count(svg, "<g class=\"op optional\" data-process=\"2\""), 1u);
+  EXPECT_EQ(count(svg, "style=\"opacity:0.45\""), 1u);
   EXPECT_NE(svg.find("read → 185"), std::string::npos);
   EXPECT_NE(svg.find("read → 201"), std::string::npos);
   EXPECT_NE(svg.find("write 7 → ?"), std::string::npos);
