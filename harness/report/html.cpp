@@ -56,32 +56,33 @@ th{color:var(--muted);font-weight:600;background:#fafafa}
 th:first-child,td:first-child{text-align:left}
 td.l,th.l{text-align:left;white-space:normal}
 svg.chart{display:block;width:100%;height:auto;max-width:100%}
-svg .chart-title{font-weight:650;font-size:13px;fill:var(--ink)}
-svg .tick,svg .row-label,svg .legend-label{font-size:11px;fill:#4b5563}
-svg .axis-label{font-size:12px;fill:var(--muted)}
-svg .grid{stroke:#eef0f3;stroke-width:1}svg .grid.minor{stroke:#f5f6f8}
-svg .frame{fill:none;stroke:#cfd4dc}
-svg .fault-window{fill:rgba(214,47,47,.09);stroke:rgba(214,47,47,.45);stroke-width:1;stroke-dasharray:3 2}
-svg .fault-swatch{fill:rgba(214,47,47,.09);stroke:rgba(214,47,47,.45);stroke-dasharray:3 2}
-svg .fault-shade{fill:rgba(214,47,47,.06)}
-svg .band-label{font-size:10.5px;fill:#9b1c1c;font-weight:600}
-svg .phase{stroke:#94a3b8;stroke-dasharray:4 3}svg .vline-label{font-size:10.5px;fill:#64748b}
-svg .op{stroke:none;opacity:.62}svg .op.ok{fill:var(--ok)}svg .op.fail{fill:var(--fail);opacity:.9}
-svg .op.info{fill:var(--info);opacity:.9}svg .op.x{fill:none;stroke-width:1.2}
-svg .op.x.ok{stroke:var(--ok)}svg .op.x.fail{stroke:var(--fail)}svg .op.x.info{stroke:var(--info)}
-svg .op.kind{fill:#6b7280;opacity:1}svg .op.kind.x{fill:none;stroke:#6b7280}
-svg .q{fill:none;stroke-width:1.6;stroke-linejoin:round}
-svg .q50{stroke:#111827}svg .q99{stroke:#7c3aed;stroke-dasharray:6 3}
-svg .q999{stroke:#db2777;stroke-dasharray:2 2}
-svg .tp{fill:none;stroke-width:1.6;stroke-linejoin:round}svg .tp.ok{stroke:var(--ok)}
-svg .tp.fail{stroke:var(--fail)}svg .tp.info{stroke:var(--info)}
-svg .tp-area{fill:rgba(63,127,191,.14);stroke:none}
-svg .st-up{fill:#86c98f}svg .st-starting{fill:#bfdbfe}svg .st-down{fill:#d62f2f}
-svg .st-paused{fill:#f59e0b}svg .st-cut{fill:#7c3aed}svg .st-slow{fill:#c4b5fd}
-svg .st-none{fill:#eef0f3}svg .st-stopped{fill:#cbd5e1}
-svg .av-100{fill:#4caf64}svg .av-99{fill:#a3d977}svg .av-90{fill:#f5d94a}svg .av-50{fill:#f59e0b}
-svg .av-0{fill:#d62f2f}svg .av-none{fill:#eef0f3}
-svg rect:hover,svg circle:hover,svg path.op:hover{stroke:#111;stroke-width:1}
+svg.chart .chart-title{font-weight:650;font-size:13px;fill:var(--ink)}
+svg.chart .tick,svg.chart .row-label,svg.chart .legend-label{font-size:11px;fill:#4b5563}
+svg.chart .axis-label{font-size:12px;fill:var(--muted)}
+svg.chart .grid{stroke:#eef0f3;stroke-width:1}svg.chart .grid.minor{stroke:#f5f6f8}
+svg.chart .frame{fill:none;stroke:#cfd4dc}
+svg.chart .fault-window{fill:rgba(214,47,47,.09);stroke:rgba(214,47,47,.45);stroke-width:1;stroke-dasharray:3 2}
+svg.chart .fault-swatch{fill:rgba(214,47,47,.09);stroke:rgba(214,47,47,.45);stroke-dasharray:3 2}
+svg.chart .fault-shade{fill:rgba(214,47,47,.06)}
+svg.chart .band-label{font-size:10.5px;fill:#9b1c1c;font-weight:600}
+svg.chart .phase{stroke:#94a3b8;stroke-dasharray:4 3}svg.chart .vline-label{font-size:10.5px;fill:#64748b}
+svg.chart .op{stroke:none;opacity:.62}svg.chart .op.ok{fill:var(--ok)}svg.chart .op.fail{fill:var(--fail);opacity:.9}
+svg.chart .op.info{fill:var(--info);opacity:.9}svg.chart .op.x{fill:none;stroke-width:1.2}
+svg.chart .op.x.ok{stroke:var(--ok)}svg.chart .op.x.fail{stroke:var(--fail)}svg.chart .op.x.info{stroke:var(--info)}
+svg.chart .op.kind{fill:#6b7280;opacity:1}svg.chart .op.kind.x{fill:none;stroke:#6b7280}
+svg.chart .q{fill:none;stroke-width:1.6;stroke-linejoin:round}
+svg.chart .q50{stroke:#111827}svg.chart .q99{stroke:#7c3aed;stroke-dasharray:6 3}
+svg.chart .q999{stroke:#db2777;stroke-dasharray:2 2}
+svg.chart .tp{fill:none;stroke-width:1.6;stroke-linejoin:round}svg.chart .tp.ok{stroke:var(--ok)}
+svg.chart .tp.fail{stroke:var(--fail)}svg.chart .tp.info{stroke:var(--info)}
+svg.chart .tp-area{fill:rgba(63,127,191,.14);stroke:none}
+svg.chart .st-up{fill:#86c98f}svg.chart .st-starting{fill:#bfdbfe}svg.chart .st-down{fill:#d62f2f}
+svg.chart .st-paused{fill:#f59e0b}svg.chart .st-cut{fill:#7c3aed}svg.chart .st-slow{fill:#c4b5fd}
+svg.chart .st-none{fill:#eef0f3}svg.chart .st-stopped{fill:#cbd5e1}
+svg.chart .av-100{fill:#4caf64}svg.chart .av-99{fill:#a3d977}svg.chart .av-90{fill:#f5d94a}svg.chart .av-50{fill:#f59e0b}
+svg.chart .av-0{fill:#d62f2f}svg.chart .av-none{fill:#eef0f3}
+svg.chart rect:hover,svg.chart circle:hover,svg.chart path.op:hover{stroke:#111;stroke-width:1}
+svg.swatch .kind{fill:#6b7280}svg.swatch .kind.x{fill:none;stroke:#6b7280;stroke-width:1.2}
 .legend-kinds{display:flex;gap:14px;flex-wrap:wrap;color:#4b5563;font-size:12px;margin:6px 0 0 70px}
 .legend-kinds span{display:inline-flex;align-items:center;gap:5px}
 .warn{background:#fffbeb;border-color:#fde68a}
