@@ -108,8 +108,8 @@ std::string ms_label(double ms) {
 
 std::string fault_title(const FaultWindow& w, size_t k, int64_t run_end) {
   const double a = static_cast<double>(w.start) / kNs;
-  std::string s = fmt::format("fault {}", w.fault >= 0 ? fmt::format("#{}", w.fault)
-                                                       : fmt::format("({})", k + 1));
+  std::string s = fmt::format(
+      "fault {}", w.fault >= 0 ? fmt::format("#{}", w.fault) : fmt::format("({})", k + 1));
   s += ": " + w.detail;
   if (!w.target.empty() && w.detail.find(w.target) == std::string::npos) {
     s += fmt::format(" [target {}]", w.target);
@@ -127,7 +127,11 @@ std::string fault_title(const FaultWindow& w, size_t k, int64_t run_end) {
 
 std::string fault_label(const FaultWindow& w) {
   std::string s = w.action.empty() ? "fault" : w.action;
-  if (w.nodes.size() == 1) s += " " + w.nodes.front();
+  if (w.nodes.size() == 1) {
+    s += " " + w.nodes.front();
+  } else if (!w.target.empty() && w.target.size() <= 24) {
+    s += " " + w.target;
+  }
   return s;
 }
 
@@ -142,7 +146,8 @@ void shade_faults(Chart& c, const RunData& d, std::string_view css_class, bool l
     const double b = static_cast<double>(w.end.value_or(d.end)) / kNs;
     const std::string label = labels ? fault_label(w) : "";
     row = c.px(a) < last_label_end ? (row + 1) % 4 : 0;
-    last_label_end = std::max(last_label_end, c.px(a) + 6.2 * static_cast<double>(label.size()) + 6);
+    last_label_end =
+        std::max(last_label_end, c.px(a) + 6.2 * static_cast<double>(label.size()) + 6);
     c.band(a, b, css_class, fault_title(w, k, d.end), label, row);
   }
 }
@@ -162,7 +167,7 @@ svg::Scale time_scale(const RunData& d) {
 // operations: each group spans k bins, k the least for which groups hold `min_ops` operations on
 // average and number at most `max_groups`, and there are still at least 12 groups.
 struct Group {
-  double t0 = 0, t1 = 0;  // seconds
+  double t0 = 0, t1 = 0;                       // seconds
   std::array<int64_t, kOutcomes> counts{};     // invoked in the group
   std::array<int64_t, kOutcomes> completed{};  // completed in the group
   LatencyHistogram latency;
@@ -174,9 +179,9 @@ std::vector<Group> group_bins(const RunData& d, int64_t min_ops, size_t max_grou
   if (bins.empty()) return out;
   const auto n = static_cast<int64_t>(bins.size());
   const int64_t total = std::max<int64_t>(d.ops.total(), 1);
-  int64_t k = std::max<int64_t>((min_ops * n + total - 1) / total,
-                                (n + static_cast<int64_t>(max_groups) - 1) /
-                                    static_cast<int64_t>(max_groups));
+  int64_t k = std::max<int64_t>(
+      (min_ops * n + total - 1) / total,
+      (n + static_cast<int64_t>(max_groups) - 1) / static_cast<int64_t>(max_groups));
   k = std::clamp<int64_t>(k, 1, std::max<int64_t>(n / 12, 1));
   const double w = static_cast<double>(d.ops.width()) / kNs;
   for (int64_t i = 0; i < n; i += k) {
@@ -186,7 +191,8 @@ std::vector<Group> group_bins(const RunData& d, int64_t min_ops, size_t max_grou
     g.t1 = static_cast<double>(j) * w;
     for (int64_t b = i; b < j; ++b) {
       const Bin& bin = bins[static_cast<size_t>(b)];
-      for (size_t ci = 0; ci < bin.cells.size(); ++ci) g.counts[ci % kOutcomes] += bin.cells[ci].count;
+      for (size_t ci = 0; ci < bin.cells.size(); ++ci)
+        g.counts[ci % kOutcomes] += bin.cells[ci].count;
       for (size_t o = 0; o < kOutcomes; ++o) g.completed[o] += bin.completed[o];
       if (latency) g.latency.merge(bin.latency);
     }
@@ -197,9 +203,12 @@ std::vector<Group> group_bins(const RunData& d, int64_t min_ops, size_t max_grou
 
 std::string_view outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::ok: return "ok";
-    case Outcome::fail: return "fail";
-    case Outcome::info: return "info";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::fail:
+      return "fail";
+    case Outcome::info:
+      return "info";
   }
   return "info";
 }
@@ -253,10 +262,10 @@ std::string latency_plot(const RunData& d) {
         const size_t n = std::min(quota, cell.sample.size());
         for (size_t i = 0; i < n; ++i) point(cell.sample[i * cell.sample.size() / n], {});
         if (cell.count > 1) point(cell.min, {});
-        point(cell.max, fmt::format("{} {}: {} at {:.3f} s (slowest of {} in this bin)", kinds[f],
-                                    outcome_name(oc),
-                                    ms_label(static_cast<double>(cell.max.latency) / 1e6),
-                                    static_cast<double>(cell.max.time) / kNs, cell.count));
+        point(cell.max,
+              fmt::format("{} {}: {} at {:.3f} s (slowest of {} in this bin)", kinds[f],
+                          outcome_name(oc), ms_label(static_cast<double>(cell.max.latency) / 1e6),
+                          static_cast<double>(cell.max.time) / kNs, cell.count));
       }
     }
   }
@@ -274,14 +283,13 @@ std::string latency_plot(const RunData& d) {
     }
     c.polyline(pts, cls, fmt::format("{} of every operation per {}", name, ms_label(group_ms)));
   }
-  std::vector<svg::LegendEntry> legend{
-      {"ok", "op ok", svg::LegendEntry::Swatch::marker},
-      {"fail", "op fail", svg::LegendEntry::Swatch::marker},
-      {"info", "op info", svg::LegendEntry::Swatch::marker},
-      {"p50", "q q50", svg::LegendEntry::Swatch::line},
-      {"p99", "q q99", svg::LegendEntry::Swatch::line},
-      {"p99.9", "q q999", svg::LegendEntry::Swatch::line},
-      {"fault", "fault-swatch", svg::LegendEntry::Swatch::box}};
+  std::vector<svg::LegendEntry> legend{{"ok", "op ok", svg::LegendEntry::Swatch::marker},
+                                       {"fail", "op fail", svg::LegendEntry::Swatch::marker},
+                                       {"info", "op info", svg::LegendEntry::Swatch::marker},
+                                       {"p50", "q q50", svg::LegendEntry::Swatch::line},
+                                       {"p99", "q q99", svg::LegendEntry::Swatch::line},
+                                       {"p99.9", "q q999", svg::LegendEntry::Swatch::line},
+                                       {"fault", "fault-swatch", svg::LegendEntry::Swatch::box}};
   c.legend(std::move(legend));
   return c.finish();
 }
@@ -296,9 +304,10 @@ std::string kinds_legend(const RunData& d) {
     for (Outcome o : {Outcome::ok, Outcome::fail, Outcome::info}) {
       n += d.ops.count(static_cast<uint16_t>(f), o);
     }
-    s += fmt::format("<span>{}{} <small>({})</small></span>",
-                     svg::marker_swatch(shape, shape == svg::Shape::cross ? "op kind x" : "op kind"),
-                     esc(kinds[f]), svg::short_number(static_cast<double>(n)));
+    s +=
+        fmt::format("<span>{}{} <small>({})</small></span>",
+                    svg::marker_swatch(shape, shape == svg::Shape::cross ? "op kind x" : "op kind"),
+                    esc(kinds[f]), svg::short_number(static_cast<double>(n)));
   }
   return s + "</div>";
 }
@@ -317,8 +326,9 @@ std::string throughput_plot(const RunData& d) {
   const double width_s = groups.empty() ? 0 : groups[0].t1 - groups[0].t0;
   Chart::Options o;
   o.id = "plot-throughput";
-  o.title = fmt::format("Throughput over time: operations completed per second, by outcome ({} bins)",
-                        ms_label(width_s * 1e3));
+  o.title =
+      fmt::format("Throughput over time: operations completed per second, by outcome ({} bins)",
+                  ms_label(width_s * 1e3));
   o.height = 300;
   o.x_label = "time since the run began (s)";
   o.y_label = "ops/s";
@@ -327,7 +337,8 @@ std::string throughput_plot(const RunData& d) {
   phase_lines(c, d);
   if (!series[0].empty()) {
     // The ok rate as an area under its line.
-    std::string area = fmt::format(R"(<path class="tp-area" d="M{:.1f} {:.1f})", c.px(series[0].front().first), c.py(0));
+    std::string area = fmt::format(R"(<path class="tp-area" d="M{:.1f} {:.1f})",
+                                   c.px(series[0].front().first), c.py(0));
     for (const auto& [x, y] : series[0]) area += fmt::format("L{:.1f} {:.1f}", c.px(x), c.py(y));
     area += fmt::format(R"(L{:.1f} {:.1f}z"/>)", c.px(series[0].back().first), c.py(0));
     c.raw(area);
@@ -344,13 +355,20 @@ std::string throughput_plot(const RunData& d) {
 
 std::string_view state_name(NodeSpan::State s) {
   switch (s) {
-    case NodeSpan::State::starting: return "starting";
-    case NodeSpan::State::up: return "up";
-    case NodeSpan::State::down: return "down";
-    case NodeSpan::State::paused: return "paused";
-    case NodeSpan::State::cut: return "cut";
-    case NodeSpan::State::slow: return "slow";
-    case NodeSpan::State::stopped: return "stopped";
+    case NodeSpan::State::starting:
+      return "starting";
+    case NodeSpan::State::up:
+      return "up";
+    case NodeSpan::State::down:
+      return "down";
+    case NodeSpan::State::paused:
+      return "paused";
+    case NodeSpan::State::cut:
+      return "cut";
+    case NodeSpan::State::slow:
+      return "slow";
+    case NodeSpan::State::stopped:
+      return "stopped";
   }
   return "up";
 }
@@ -375,16 +393,17 @@ std::string node_plot(const RunData& d) {
                 fmt::format("{}: no events", n.id));
     for (const auto& s : n.spans) {
       const double a = static_cast<double>(s.start) / kNs, b = static_cast<double>(s.end) / kNs;
-      c.rect_px_y(a, b, top, kRow, fmt::format("st-{}", state_name(s.state)),
-                  fmt::format("{}: {} from {:.2f} s to {:.2f} s ({:.2f} s){}", n.id,
-                              state_name(s.state), a, b, b - a,
-                              s.why.empty() ? "" : " — " + s.why));
+      c.rect_px_y(
+          a, b, top, kRow, fmt::format("st-{}", state_name(s.state)),
+          fmt::format("{}: {} from {:.2f} s to {:.2f} s ({:.2f} s){}", n.id, state_name(s.state), a,
+                      b, b - a, s.why.empty() ? "" : " — " + s.why));
     }
     std::string label = n.id;
     c.row_label(top + kRow - 5, label);
     top += kRow + kRowGap;
   }
-  if (d.nodes.empty()) c.text(c.plot_left() + 8, top + 12, "no nodes in cluster.json or events.jsonl", "tick");
+  if (d.nodes.empty())
+    c.text(c.plot_left() + 8, top + 12, "no nodes in cluster.json or events.jsonl", "tick");
   c.legend({{"up", "st-up"},
             {"starting", "st-starting"},
             {"down", "st-down"},
@@ -443,18 +462,17 @@ std::string shard_plot(const RunData& d) {
       const double a = static_cast<double>(i) * w, b = static_cast<double>(j) * w;
       std::string title =
           total == 0 ? fmt::format("shard {}, {:.2f}–{:.2f} s: no operations", s, a, b)
-                     : fmt::format("shard {}, {:.2f}–{:.2f} s: {:.2f}% served ({} of {})", s, a,
-                                   b, 100.0 * static_cast<double>(served) /
-                                          static_cast<double>(total),
+                     : fmt::format("shard {}, {:.2f}–{:.2f} s: {:.2f}% served ({} of {})", s, a, b,
+                                   100.0 * static_cast<double>(served) / static_cast<double>(total),
                                    served, total);
       c.rect_px_y(a, b, top, kRow, cls, title);
       i = j;
     }
-    c.row_label(top + kRow - 5,
-                all_total == 0 ? fmt::format("shard {}", s)
-                               : fmt::format("shard {} {:.1f}%", s,
-                                             100.0 * static_cast<double>(all_served) /
-                                                 static_cast<double>(all_total)));
+    c.row_label(top + kRow - 5, all_total == 0
+                                    ? fmt::format("shard {}", s)
+                                    : fmt::format("shard {} {:.1f}%", s,
+                                                  100.0 * static_cast<double>(all_served) /
+                                                      static_cast<double>(all_total)));
     top += kRow + kRowGap;
   }
   c.legend({{"≥ 99.9%", "av-100"},
@@ -494,13 +512,14 @@ std::string meta_section(const RunData& d) {
   item("seed", r ? std::to_string(r->seed) : "?");
   item("verdict", r ? r->verdict : "unknown (no results.json)");
   item("started", r ? r->started_at : "");
-  item("elapsed", r ? fmt::format("{:.1f} s (planned {:.1f} s)", r->elapsed_seconds,
-                                  r->planned_seconds)
-                    : seconds_label(static_cast<double>(d.end) / kNs));
+  item("elapsed",
+       r ? fmt::format("{:.1f} s (planned {:.1f} s)", r->elapsed_seconds, r->planned_seconds)
+         : seconds_label(static_cast<double>(d.end) / kNs));
   if (r) {
     std::string w = r->workload;
     if (!r->mode.empty()) w += ", " + r->mode + " loop";
-    if (r->target_rate > 0) w += fmt::format(", {} ops/s target", svg::short_number(r->target_rate));
+    if (r->target_rate > 0)
+      w += fmt::format(", {} ops/s target", svg::short_number(r->target_rate));
     if (r->concurrency > 0) w += fmt::format(", concurrency {}", r->concurrency);
     item("workload", w);
   }
@@ -520,8 +539,7 @@ std::string meta_section(const RunData& d) {
   s += "</dl>";
   std::string replay = fmt::format("faultline run {}/plan.toml", dir);
   if (r) replay += fmt::format(" --seed {}", r->seed);
-  s += fmt::format("<code id=\"replay\">{}</code>",
-                   esc(replay));
+  s += fmt::format("<code id=\"replay\">{}</code>", esc(replay));
   if (r && !r->error.empty()) s += fmt::format("<p class=\"note\">error: {}</p>", esc(r->error));
   return s + "</section>";
 }
@@ -550,7 +568,8 @@ std::string cards(const RunData& d) {
     if (p50) card("p50 (main)", ms_label(*p50));
     if (p99) card("p99 (main)", ms_label(*p99));
   }
-  card("slowest", ms_label(static_cast<double>(std::max<int64_t>(d.ops.max_latency().latency, 0)) / 1e6));
+  card("slowest",
+       ms_label(static_cast<double>(std::max<int64_t>(d.ops.max_latency().latency, 0)) / 1e6));
   card("faults", std::to_string(d.faults.size()));
   return s + "</div>";
 }
@@ -611,10 +630,11 @@ std::string faults_section(const RunData& d) {
 
 std::string nodes_section(const RunData& d) {
   if (!d.results || d.results->nodes.empty()) return {};
-  std::string s = "<section id=\"nodes\"><h2>Nodes</h2><table><thead><tr><th>node</th>"
-                  "<th class=\"l\">kind</th><th class=\"l\">group</th><th>shard</th>"
-                  "<th class=\"l\">address</th><th>not up</th><th class=\"l\">at the end</th>"
-                  "</tr></thead><tbody>";
+  std::string s =
+      "<section id=\"nodes\"><h2>Nodes</h2><table><thead><tr><th>node</th>"
+      "<th class=\"l\">kind</th><th class=\"l\">group</th><th>shard</th>"
+      "<th class=\"l\">address</th><th>not up</th><th class=\"l\">at the end</th>"
+      "</tr></thead><tbody>";
   for (const auto& n : d.results->nodes) {
     double not_up = 0;
     for (const auto& cn : d.nodes) {
@@ -699,8 +719,8 @@ std::string render_html(const RunData& d) {
   s += phases_section(d);
   s += faults_section(d);
   s += nodes_section(d);
-  s += fmt::format("<footer>faultline {} · report of {}</footer>", esc(r ? r->faultline_version : ""),
-                   esc(d.dir.string()));
+  s += fmt::format("<footer>faultline {} · report of {}</footer>",
+                   esc(r ? r->faultline_version : ""), esc(d.dir.string()));
   s += "</main></body></html>\n";
   return s;
 }

@@ -58,7 +58,8 @@ double LatencyHistogram::quantile(double q) const {
 // ---------------------------------------------------------------------------------------------
 // OpBinner
 
-OpBinner::OpBinner(Options options) : o_(options), width_(std::max<int64_t>(options.initial_width, 1)) {
+OpBinner::OpBinner(Options options)
+    : o_(options), width_(std::max<int64_t>(options.initial_width, 1)) {
   o_.max_bins = std::max<size_t>(o_.max_bins, 2);
 }
 
@@ -129,7 +130,8 @@ void OpBinner::merge_pairs() {
     Bin& into = merged[i / 2];
     Bin& from = bins_[i];
     if (into.cells.size() < from.cells.size()) into.cells.resize(from.cells.size());
-    for (size_t c = 0; c < from.cells.size(); ++c) merge_cell(into.cells[c], std::move(from.cells[c]));
+    for (size_t c = 0; c < from.cells.size(); ++c)
+      merge_cell(into.cells[c], std::move(from.cells[c]));
     into.latency.merge(from.latency);
     for (size_t o = 0; o < kOutcomes; ++o) into.completed[o] += from.completed[o];
     if (into.shard_total.size() < from.shard_total.size()) {
@@ -244,7 +246,8 @@ std::vector<std::string> strings(const json::object& o, std::string_view key) {
 // memory). False when the file cannot be opened.
 template <class Fn>
 bool for_each_line(const fs::path& path, Fn&& fn) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
   if (!file) return false;
   std::string buf;
   std::vector<char> chunk(1 << 20);
@@ -564,8 +567,8 @@ bool scan_line(std::string_view s, LineFields& out) {
     if (c == '"') {
       std::string_view v;
       if (!string(v, escaped)) return false;
-      const bool wanted = name == "type" || name == "f" || name == "key" || name == "error" ||
-                          name == "process";
+      const bool wanted =
+          name == "type" || name == "f" || name == "key" || name == "error" || name == "process";
       if (wanted && escaped) return false;
       if (name == "type") out.type = v;
       if (name == "f") out.f = v;
@@ -738,7 +741,8 @@ void load_history(const fs::path& path, RunData& d, const LoadOptions& options) 
   }
   d.never_completed = static_cast<int64_t>(pending.size());
   d.end = std::max(d.end, last);
-  if (bad > 0) d.warnings.push_back(fmt::format("history.jsonl: {} malformed line(s) skipped", bad));
+  if (bad > 0)
+    d.warnings.push_back(fmt::format("history.jsonl: {} malformed line(s) skipped", bad));
   if (orphans > 0) {
     d.warnings.push_back(
         fmt::format("history.jsonl: {} completion(s) without an invoke skipped", orphans));
