@@ -608,7 +608,8 @@ std::string phases_section(const RunData& d) {
 std::string faults_section(const RunData& d) {
   std::string s = "<section id=\"faults\"><h2>Faults</h2>";
   if (d.faults.empty()) return s + "<p class=\"note\">No faults were injected.</p></section>";
-  s += "<table><thead><tr><th>#</th><th>start</th><th>end</th><th>duration</th><th>action</th>"
+  s += "<table><thead><tr><th>#</th><th>start</th><th>end</th><th>duration</th><th "
+       "class=\"l\">action</th>"
        "<th class=\"l\">target</th><th class=\"l\">what happened</th></tr></thead><tbody>";
   for (size_t k = 0; k < d.faults.size(); ++k) {
     const auto& w = d.faults[k];
@@ -620,7 +621,8 @@ std::string faults_section(const RunData& d) {
       dur = fmt::format("{:.2f} s", b - a);
     }
     s += fmt::format(
-        "<tr><td>{}</td><td>{:.2f} s</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}"
+        "<tr><td>{}</td><td>{:.2f} s</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td "
+        "class=\"l\">{}"
         "</td><td class=\"l\">{}{}</td></tr>",
         w.fault >= 0 ? std::to_string(w.fault) : "–", a, end, dur, esc(w.action), esc(w.target),
         esc(w.detail), w.source.empty() ? "" : " (" + esc(w.source) + ")");
