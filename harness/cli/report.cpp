@@ -38,8 +38,9 @@ int report_main(int argc, char** argv) {
     return kExitHarness;
   }
   const std::filesystem::path dir = (*vm)["run-dir"].as<std::string>();
-  const std::filesystem::path out =
-      vm->count("out") ? std::filesystem::path((*vm)["out"].as<std::string>()) : dir / "report.html";
+  const std::filesystem::path out = vm->count("out")
+                                        ? std::filesystem::path((*vm)["out"].as<std::string>())
+                                        : dir / "report.html";
   if (auto r = report::write_html_report(dir, out); !r) {
     fmt::print(stderr, "faultline report: {}\n", r.error().message);
     return kExitHarness;

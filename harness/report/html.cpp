@@ -46,42 +46,43 @@ dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;overflow-wrap:anywhere}
 code,pre{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 code#replay{display:block;background:#0f172a;color:#e2e8f0;padding:8px 12px;border-radius:6px;
 margin-top:10px;overflow-x:auto;white-space:pre}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:10px;margin:0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 14px}
 .card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card .v{font-size:20px;font-weight:650;margin-top:2px}
+.card .v{font-size:20px;font-weight:650;margin-top:2px;white-space:nowrap}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:right;padding:5px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
 th{color:var(--muted);font-weight:600;background:#fafafa}
 th:first-child,td:first-child{text-align:left}
 td.l,th.l{text-align:left;white-space:normal}
 svg.chart{display:block;width:100%;height:auto;max-width:100%}
-svg .chart-title{font-weight:650;font-size:13px;fill:var(--ink)}
-svg .tick,svg .row-label,svg .legend-label{font-size:11px;fill:#4b5563}
-svg .axis-label{font-size:12px;fill:var(--muted)}
-svg .grid{stroke:#eef0f3;stroke-width:1}svg .grid.minor{stroke:#f5f6f8}
-svg .frame{fill:none;stroke:#cfd4dc}
-svg .fault-window{fill:rgba(214,47,47,.09);stroke:rgba(214,47,47,.45);stroke-width:1;stroke-dasharray:3 2}
-svg .fault-swatch{fill:rgba(214,47,47,.09);stroke:rgba(214,47,47,.45);stroke-dasharray:3 2}
-svg .fault-shade{fill:rgba(214,47,47,.06)}
-svg .band-label{font-size:10.5px;fill:#9b1c1c;font-weight:600}
-svg .phase{stroke:#94a3b8;stroke-dasharray:4 3}svg .vline-label{font-size:10.5px;fill:#64748b}
-svg .op{stroke:none;opacity:.62}svg .op.ok{fill:var(--ok)}svg .op.fail{fill:var(--fail);opacity:.9}
-svg .op.info{fill:var(--info);opacity:.9}svg .op.x{fill:none;stroke-width:1.2}
-svg .op.x.ok{stroke:var(--ok)}svg .op.x.fail{stroke:var(--fail)}svg .op.x.info{stroke:var(--info)}
-svg .op.kind{fill:#6b7280;opacity:1}svg .op.kind.x{fill:none;stroke:#6b7280}
-svg .q{fill:none;stroke-width:1.6;stroke-linejoin:round}
-svg .q50{stroke:#111827}svg .q99{stroke:#7c3aed;stroke-dasharray:6 3}
-svg .q999{stroke:#db2777;stroke-dasharray:2 2}
-svg .tp{fill:none;stroke-width:1.6;stroke-linejoin:round}svg .tp.ok{stroke:var(--ok)}
-svg .tp.fail{stroke:var(--fail)}svg .tp.info{stroke:var(--info)}
-svg .tp-area{fill:rgba(63,127,191,.14);stroke:none}
-svg .st-up{fill:#86c98f}svg .st-starting{fill:#bfdbfe}svg .st-down{fill:#d62f2f}
-svg .st-paused{fill:#f59e0b}svg .st-cut{fill:#7c3aed}svg .st-slow{fill:#c4b5fd}
-svg .st-none{fill:#eef0f3}svg .st-stopped{fill:#cbd5e1}
-svg .av-100{fill:#4caf64}svg .av-99{fill:#a3d977}svg .av-90{fill:#f5d94a}svg .av-50{fill:#f59e0b}
-svg .av-0{fill:#d62f2f}svg .av-none{fill:#eef0f3}
-svg rect:hover,svg circle:hover,svg path.op:hover{stroke:#111;stroke-width:1}
+svg.chart .chart-title{font-weight:650;font-size:13px;fill:var(--ink)}
+svg.chart .tick,svg.chart .row-label,svg.chart .legend-label{font-size:11px;fill:#4b5563}
+svg.chart .axis-label{font-size:12px;fill:var(--muted)}
+svg.chart .grid{stroke:#eef0f3;stroke-width:1}svg.chart .grid.minor{stroke:#f5f6f8}
+svg.chart .frame{fill:none;stroke:#cfd4dc}
+svg.chart .fault-window{fill:rgba(214,47,47,.09);stroke:rgba(214,47,47,.45);stroke-width:1;stroke-dasharray:3 2}
+svg.chart .fault-swatch{fill:rgba(214,47,47,.09);stroke:rgba(214,47,47,.45);stroke-dasharray:3 2}
+svg.chart .fault-shade{fill:rgba(214,47,47,.06)}
+svg.chart .band-label{font-size:10.5px;fill:#9b1c1c;font-weight:600}
+svg.chart .phase{stroke:#94a3b8;stroke-dasharray:4 3}svg.chart .vline-label{font-size:10.5px;fill:#64748b}
+svg.chart .op{stroke:none;opacity:.62}svg.chart .op.ok{fill:var(--ok)}svg.chart .op.fail{fill:var(--fail);opacity:.9}
+svg.chart .op.info{fill:var(--info);opacity:.9}svg.chart .op.x{fill:none;stroke-width:1.2}
+svg.chart .op.x.ok{stroke:var(--ok)}svg.chart .op.x.fail{stroke:var(--fail)}svg.chart .op.x.info{stroke:var(--info)}
+svg.chart .op.kind{fill:#6b7280;opacity:1}svg.chart .op.kind.x{fill:none;stroke:#6b7280}
+svg.chart .q{fill:none;stroke-width:1.6;stroke-linejoin:round}
+svg.chart .q50{stroke:#111827}svg.chart .q99{stroke:#7c3aed;stroke-dasharray:6 3}
+svg.chart .q999{stroke:#db2777;stroke-dasharray:2 2}
+svg.chart .tp{fill:none;stroke-width:1.6;stroke-linejoin:round}svg.chart .tp.ok{stroke:var(--ok)}
+svg.chart .tp.fail{stroke:var(--fail)}svg.chart .tp.info{stroke:var(--info)}
+svg.chart .tp-area{fill:rgba(63,127,191,.14);stroke:none}
+svg.chart .st-up{fill:#86c98f}svg.chart .st-starting{fill:#bfdbfe}svg.chart .st-down{fill:#d62f2f}
+svg.chart .st-paused{fill:#f59e0b}svg.chart .st-cut{fill:#7c3aed}svg.chart .st-slow{fill:#c4b5fd}
+svg.chart .st-none{fill:#eef0f3}svg.chart .st-stopped{fill:#cbd5e1}
+svg.chart .av-100{fill:#4caf64}svg.chart .av-99{fill:#a3d977}svg.chart .av-90{fill:#f5d94a}svg.chart .av-50{fill:#f59e0b}
+svg.chart .av-0{fill:#d62f2f}svg.chart .av-none{fill:#eef0f3}
+svg.chart rect:hover,svg.chart circle:hover,svg.chart path.op:hover{stroke:#111;stroke-width:1}
+svg.swatch .kind{fill:#6b7280}svg.swatch .kind.x{fill:none;stroke:#6b7280;stroke-width:1.2}
 .legend-kinds{display:flex;gap:14px;flex-wrap:wrap;color:#4b5563;font-size:12px;margin:6px 0 0 70px}
 .legend-kinds span{display:inline-flex;align-items:center;gap:5px}
 .warn{background:#fffbeb;border-color:#fde68a}
@@ -107,8 +108,8 @@ std::string ms_label(double ms) {
 
 std::string fault_title(const FaultWindow& w, size_t k, int64_t run_end) {
   const double a = static_cast<double>(w.start) / kNs;
-  std::string s = fmt::format("fault {}", w.fault >= 0 ? fmt::format("#{}", w.fault)
-                                                       : fmt::format("({})", k + 1));
+  std::string s = fmt::format(
+      "fault {}", w.fault >= 0 ? fmt::format("#{}", w.fault) : fmt::format("({})", k + 1));
   s += ": " + w.detail;
   if (!w.target.empty() && w.detail.find(w.target) == std::string::npos) {
     s += fmt::format(" [target {}]", w.target);
@@ -126,7 +127,11 @@ std::string fault_title(const FaultWindow& w, size_t k, int64_t run_end) {
 
 std::string fault_label(const FaultWindow& w) {
   std::string s = w.action.empty() ? "fault" : w.action;
-  if (w.nodes.size() == 1) s += " " + w.nodes.front();
+  if (w.nodes.size() == 1) {
+    s += " " + w.nodes.front();
+  } else if (!w.target.empty() && w.target.size() <= 24) {
+    s += " " + w.target;
+  }
   return s;
 }
 
@@ -141,7 +146,8 @@ void shade_faults(Chart& c, const RunData& d, std::string_view css_class, bool l
     const double b = static_cast<double>(w.end.value_or(d.end)) / kNs;
     const std::string label = labels ? fault_label(w) : "";
     row = c.px(a) < last_label_end ? (row + 1) % 4 : 0;
-    last_label_end = std::max(last_label_end, c.px(a) + 6.2 * static_cast<double>(label.size()) + 6);
+    last_label_end =
+        std::max(last_label_end, c.px(a) + 6.2 * static_cast<double>(label.size()) + 6);
     c.band(a, b, css_class, fault_title(w, k, d.end), label, row);
   }
 }
@@ -157,15 +163,52 @@ svg::Scale time_scale(const RunData& d) {
   return {0, end, false};
 }
 
-double bin_mid(const RunData& d, size_t i) {
-  return (static_cast<double>(i) + 0.5) * static_cast<double>(d.ops.width()) / kNs;
+// Neighbouring bins taken together, so that a quantile or a rate is computed over enough
+// operations: each group spans k bins, k the least for which groups hold `min_ops` operations on
+// average and number at most `max_groups`, and there are still at least 12 groups.
+struct Group {
+  double t0 = 0, t1 = 0;                       // seconds
+  std::array<int64_t, kOutcomes> counts{};     // invoked in the group
+  std::array<int64_t, kOutcomes> completed{};  // completed in the group
+  LatencyHistogram latency;
+};
+
+std::vector<Group> group_bins(const RunData& d, int64_t min_ops, size_t max_groups, bool latency) {
+  const auto& bins = d.ops.bins();
+  std::vector<Group> out;
+  if (bins.empty()) return out;
+  const auto n = static_cast<int64_t>(bins.size());
+  const int64_t total = std::max<int64_t>(d.ops.total(), 1);
+  int64_t k = std::max<int64_t>(
+      (min_ops * n + total - 1) / total,
+      (n + static_cast<int64_t>(max_groups) - 1) / static_cast<int64_t>(max_groups));
+  k = std::clamp<int64_t>(k, 1, std::max<int64_t>(n / 12, 1));
+  const double w = static_cast<double>(d.ops.width()) / kNs;
+  for (int64_t i = 0; i < n; i += k) {
+    Group g;
+    const int64_t j = std::min(n, i + k);
+    g.t0 = static_cast<double>(i) * w;
+    g.t1 = static_cast<double>(j) * w;
+    for (int64_t b = i; b < j; ++b) {
+      const Bin& bin = bins[static_cast<size_t>(b)];
+      for (size_t ci = 0; ci < bin.cells.size(); ++ci)
+        g.counts[ci % kOutcomes] += bin.cells[ci].count;
+      for (size_t o = 0; o < kOutcomes; ++o) g.completed[o] += bin.completed[o];
+      if (latency) g.latency.merge(bin.latency);
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 std::string_view outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::ok: return "ok";
-    case Outcome::fail: return "fail";
-    case Outcome::info: return "info";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::fail:
+      return "fail";
+    case Outcome::info:
+      return "info";
   }
   return "info";
 }
@@ -219,34 +262,34 @@ std::string latency_plot(const RunData& d) {
         const size_t n = std::min(quota, cell.sample.size());
         for (size_t i = 0; i < n; ++i) point(cell.sample[i * cell.sample.size() / n], {});
         if (cell.count > 1) point(cell.min, {});
-        point(cell.max, fmt::format("{} {}: {} at {:.3f} s (slowest of {} in this bin)", kinds[f],
-                                    outcome_name(oc),
-                                    ms_label(static_cast<double>(cell.max.latency) / 1e6),
-                                    static_cast<double>(cell.max.time) / kNs, cell.count));
+        point(cell.max,
+              fmt::format("{} {}: {} at {:.3f} s (slowest of {} in this bin)", kinds[f],
+                          outcome_name(oc), ms_label(static_cast<double>(cell.max.latency) / 1e6),
+                          static_cast<double>(cell.max.time) / kNs, cell.count));
       }
     }
   }
+  const auto groups = group_bins(d, 100, 300, true);
+  const double group_ms = groups.empty() ? 0 : (groups[0].t1 - groups[0].t0) * 1e3;
   for (auto [q, cls, name] : {std::tuple{0.5, "q q50", "p50"}, std::tuple{0.99, "q q99", "p99"},
                               std::tuple{0.999, "q q999", "p99.9"}}) {
     std::vector<std::pair<double, double>> pts;
-    for (size_t i = 0; i < bins.size(); ++i) {
-      if (bins[i].latency.count() == 0) {
+    for (const auto& g : groups) {
+      if (g.latency.count() == 0) {
         pts.emplace_back(kNaN, kNaN);
         continue;
       }
-      pts.emplace_back(bin_mid(d, i), std::max(bins[i].latency.quantile(q) / 1e6, y.lo));
+      pts.emplace_back((g.t0 + g.t1) / 2, std::max(g.latency.quantile(q) / 1e6, y.lo));
     }
-    c.polyline(pts, cls, fmt::format("{} per {} bin", name,
-                                     ms_label(static_cast<double>(d.ops.width()) / 1e6)));
+    c.polyline(pts, cls, fmt::format("{} of every operation per {}", name, ms_label(group_ms)));
   }
-  std::vector<svg::LegendEntry> legend{
-      {"ok", "op ok", svg::LegendEntry::Swatch::marker},
-      {"fail", "op fail", svg::LegendEntry::Swatch::marker},
-      {"info", "op info", svg::LegendEntry::Swatch::marker},
-      {"p50", "q q50", svg::LegendEntry::Swatch::line},
-      {"p99", "q q99", svg::LegendEntry::Swatch::line},
-      {"p99.9", "q q999", svg::LegendEntry::Swatch::line},
-      {"fault", "fault-swatch", svg::LegendEntry::Swatch::box}};
+  std::vector<svg::LegendEntry> legend{{"ok", "op ok", svg::LegendEntry::Swatch::marker},
+                                       {"fail", "op fail", svg::LegendEntry::Swatch::marker},
+                                       {"info", "op info", svg::LegendEntry::Swatch::marker},
+                                       {"p50", "q q50", svg::LegendEntry::Swatch::line},
+                                       {"p99", "q q99", svg::LegendEntry::Swatch::line},
+                                       {"p99.9", "q q999", svg::LegendEntry::Swatch::line},
+                                       {"fault", "fault-swatch", svg::LegendEntry::Swatch::box}};
   c.legend(std::move(legend));
   return c.finish();
 }
@@ -261,31 +304,31 @@ std::string kinds_legend(const RunData& d) {
     for (Outcome o : {Outcome::ok, Outcome::fail, Outcome::info}) {
       n += d.ops.count(static_cast<uint16_t>(f), o);
     }
-    s += fmt::format("<span>{}{} <small>({})</small></span>",
-                     svg::marker_swatch(shape, shape == svg::Shape::cross ? "op kind x" : "op kind"),
-                     esc(kinds[f]), svg::short_number(static_cast<double>(n)));
+    s +=
+        fmt::format("<span>{}{} <small>({})</small></span>",
+                    svg::marker_swatch(shape, shape == svg::Shape::cross ? "op kind x" : "op kind"),
+                    esc(kinds[f]), svg::short_number(static_cast<double>(n)));
   }
   return s + "</div>";
 }
 
 std::string throughput_plot(const RunData& d) {
-  const auto& bins = d.ops.bins();
-  const double width_s = static_cast<double>(d.ops.width()) / kNs;
+  const auto groups = group_bins(d, 40, 300, false);
   std::array<std::vector<std::pair<double, double>>, kOutcomes> series;
   double hi = 1;
-  for (size_t i = 0; i < bins.size(); ++i) {
-    std::array<int64_t, kOutcomes> n{};
-    for (size_t ci = 0; ci < bins[i].cells.size(); ++ci) n[ci % kOutcomes] += bins[i].cells[ci].count;
+  for (const auto& g : groups) {
     for (size_t o = 0; o < kOutcomes; ++o) {
-      const double rate = static_cast<double>(n[o]) / width_s;
+      const double rate = static_cast<double>(g.completed[o]) / std::max(g.t1 - g.t0, 1e-9);
       hi = std::max(hi, rate);
-      series[o].emplace_back(bin_mid(d, i), rate);
+      series[o].emplace_back((g.t0 + g.t1) / 2, rate);
     }
   }
+  const double width_s = groups.empty() ? 0 : groups[0].t1 - groups[0].t0;
   Chart::Options o;
   o.id = "plot-throughput";
-  o.title = fmt::format("Throughput over time: completed operations per second ({} bins)",
-                        ms_label(width_s * 1e3));
+  o.title =
+      fmt::format("Throughput over time: operations completed per second, by outcome ({} bins)",
+                  ms_label(width_s * 1e3));
   o.height = 300;
   o.x_label = "time since the run began (s)";
   o.y_label = "ops/s";
@@ -294,7 +337,8 @@ std::string throughput_plot(const RunData& d) {
   phase_lines(c, d);
   if (!series[0].empty()) {
     // The ok rate as an area under its line.
-    std::string area = fmt::format(R"(<path class="tp-area" d="M{:.1f} {:.1f})", c.px(series[0].front().first), c.py(0));
+    std::string area = fmt::format(R"(<path class="tp-area" d="M{:.1f} {:.1f})",
+                                   c.px(series[0].front().first), c.py(0));
     for (const auto& [x, y] : series[0]) area += fmt::format("L{:.1f} {:.1f}", c.px(x), c.py(y));
     area += fmt::format(R"(L{:.1f} {:.1f}z"/>)", c.px(series[0].back().first), c.py(0));
     c.raw(area);
@@ -311,13 +355,20 @@ std::string throughput_plot(const RunData& d) {
 
 std::string_view state_name(NodeSpan::State s) {
   switch (s) {
-    case NodeSpan::State::starting: return "starting";
-    case NodeSpan::State::up: return "up";
-    case NodeSpan::State::down: return "down";
-    case NodeSpan::State::paused: return "paused";
-    case NodeSpan::State::cut: return "cut";
-    case NodeSpan::State::slow: return "slow";
-    case NodeSpan::State::stopped: return "stopped";
+    case NodeSpan::State::starting:
+      return "starting";
+    case NodeSpan::State::up:
+      return "up";
+    case NodeSpan::State::down:
+      return "down";
+    case NodeSpan::State::paused:
+      return "paused";
+    case NodeSpan::State::cut:
+      return "cut";
+    case NodeSpan::State::slow:
+      return "slow";
+    case NodeSpan::State::stopped:
+      return "stopped";
   }
   return "up";
 }
@@ -342,16 +393,17 @@ std::string node_plot(const RunData& d) {
                 fmt::format("{}: no events", n.id));
     for (const auto& s : n.spans) {
       const double a = static_cast<double>(s.start) / kNs, b = static_cast<double>(s.end) / kNs;
-      c.rect_px_y(a, b, top, kRow, fmt::format("st-{}", state_name(s.state)),
-                  fmt::format("{}: {} from {:.2f} s to {:.2f} s ({:.2f} s){}", n.id,
-                              state_name(s.state), a, b, b - a,
-                              s.why.empty() ? "" : " — " + s.why));
+      c.rect_px_y(
+          a, b, top, kRow, fmt::format("st-{}", state_name(s.state)),
+          fmt::format("{}: {} from {:.2f} s to {:.2f} s ({:.2f} s){}", n.id, state_name(s.state), a,
+                      b, b - a, s.why.empty() ? "" : " — " + s.why));
     }
     std::string label = n.id;
     c.row_label(top + kRow - 5, label);
     top += kRow + kRowGap;
   }
-  if (d.nodes.empty()) c.text(c.plot_left() + 8, top + 12, "no nodes in cluster.json or events.jsonl", "tick");
+  if (d.nodes.empty())
+    c.text(c.plot_left() + 8, top + 12, "no nodes in cluster.json or events.jsonl", "tick");
   c.legend({{"up", "st-up"},
             {"starting", "st-starting"},
             {"down", "st-down"},
@@ -410,18 +462,17 @@ std::string shard_plot(const RunData& d) {
       const double a = static_cast<double>(i) * w, b = static_cast<double>(j) * w;
       std::string title =
           total == 0 ? fmt::format("shard {}, {:.2f}–{:.2f} s: no operations", s, a, b)
-                     : fmt::format("shard {}, {:.2f}–{:.2f} s: {:.2f}% served ({} of {})", s, a,
-                                   b, 100.0 * static_cast<double>(served) /
-                                          static_cast<double>(total),
+                     : fmt::format("shard {}, {:.2f}–{:.2f} s: {:.2f}% served ({} of {})", s, a, b,
+                                   100.0 * static_cast<double>(served) / static_cast<double>(total),
                                    served, total);
       c.rect_px_y(a, b, top, kRow, cls, title);
       i = j;
     }
-    c.row_label(top + kRow - 5,
-                all_total == 0 ? fmt::format("shard {}", s)
-                               : fmt::format("shard {} {:.1f}%", s,
-                                             100.0 * static_cast<double>(all_served) /
-                                                 static_cast<double>(all_total)));
+    c.row_label(top + kRow - 5, all_total == 0
+                                    ? fmt::format("shard {}", s)
+                                    : fmt::format("shard {} {:.1f}%", s,
+                                                  100.0 * static_cast<double>(all_served) /
+                                                      static_cast<double>(all_total)));
     top += kRow + kRowGap;
   }
   c.legend({{"≥ 99.9%", "av-100"},
@@ -461,13 +512,14 @@ std::string meta_section(const RunData& d) {
   item("seed", r ? std::to_string(r->seed) : "?");
   item("verdict", r ? r->verdict : "unknown (no results.json)");
   item("started", r ? r->started_at : "");
-  item("elapsed", r ? fmt::format("{:.1f} s (planned {:.1f} s)", r->elapsed_seconds,
-                                  r->planned_seconds)
-                    : seconds_label(static_cast<double>(d.end) / kNs));
+  item("elapsed",
+       r ? fmt::format("{:.1f} s (planned {:.1f} s)", r->elapsed_seconds, r->planned_seconds)
+         : seconds_label(static_cast<double>(d.end) / kNs));
   if (r) {
     std::string w = r->workload;
     if (!r->mode.empty()) w += ", " + r->mode + " loop";
-    if (r->target_rate > 0) w += fmt::format(", {} ops/s target", svg::short_number(r->target_rate));
+    if (r->target_rate > 0)
+      w += fmt::format(", {} ops/s target", svg::short_number(r->target_rate));
     if (r->concurrency > 0) w += fmt::format(", concurrency {}", r->concurrency);
     item("workload", w);
   }
@@ -487,8 +539,7 @@ std::string meta_section(const RunData& d) {
   s += "</dl>";
   std::string replay = fmt::format("faultline run {}/plan.toml", dir);
   if (r) replay += fmt::format(" --seed {}", r->seed);
-  s += fmt::format("<code id=\"replay\">{}</code>",
-                   esc(replay));
+  s += fmt::format("<code id=\"replay\">{}</code>", esc(replay));
   if (r && !r->error.empty()) s += fmt::format("<p class=\"note\">error: {}</p>", esc(r->error));
   return s + "</section>";
 }
@@ -513,10 +564,12 @@ std::string cards(const RunData& d) {
     const auto tp = metric_value(*d.results, plan::GateMetric::throughput);
     const auto p50 = metric_value(*d.results, plan::GateMetric::p50);
     const auto p99 = metric_value(*d.results, plan::GateMetric::p99);
-    if (tp) card("throughput (main)", svg::short_number(*tp) + "/s");
-    if (p50 && p99) card("p50 / p99 (main)", fmt::format("{} / {}", ms_label(*p50), ms_label(*p99)));
+    if (tp) card("throughput", svg::short_number(*tp) + "/s");
+    if (p50) card("p50 (main)", ms_label(*p50));
+    if (p99) card("p99 (main)", ms_label(*p99));
   }
-  card("slowest", ms_label(static_cast<double>(std::max<int64_t>(d.ops.max_latency().latency, 0)) / 1e6));
+  card("slowest",
+       ms_label(static_cast<double>(std::max<int64_t>(d.ops.max_latency().latency, 0)) / 1e6));
   card("faults", std::to_string(d.faults.size()));
   return s + "</div>";
 }
@@ -555,7 +608,8 @@ std::string phases_section(const RunData& d) {
 std::string faults_section(const RunData& d) {
   std::string s = "<section id=\"faults\"><h2>Faults</h2>";
   if (d.faults.empty()) return s + "<p class=\"note\">No faults were injected.</p></section>";
-  s += "<table><thead><tr><th>#</th><th>start</th><th>end</th><th>duration</th><th>action</th>"
+  s += "<table><thead><tr><th>#</th><th>start</th><th>end</th><th>duration</th><th "
+       "class=\"l\">action</th>"
        "<th class=\"l\">target</th><th class=\"l\">what happened</th></tr></thead><tbody>";
   for (size_t k = 0; k < d.faults.size(); ++k) {
     const auto& w = d.faults[k];
@@ -567,7 +621,8 @@ std::string faults_section(const RunData& d) {
       dur = fmt::format("{:.2f} s", b - a);
     }
     s += fmt::format(
-        "<tr><td>{}</td><td>{:.2f} s</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}"
+        "<tr><td>{}</td><td>{:.2f} s</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td "
+        "class=\"l\">{}"
         "</td><td class=\"l\">{}{}</td></tr>",
         w.fault >= 0 ? std::to_string(w.fault) : "–", a, end, dur, esc(w.action), esc(w.target),
         esc(w.detail), w.source.empty() ? "" : " (" + esc(w.source) + ")");
@@ -577,10 +632,11 @@ std::string faults_section(const RunData& d) {
 
 std::string nodes_section(const RunData& d) {
   if (!d.results || d.results->nodes.empty()) return {};
-  std::string s = "<section id=\"nodes\"><h2>Nodes</h2><table><thead><tr><th>node</th>"
-                  "<th class=\"l\">kind</th><th class=\"l\">group</th><th>shard</th>"
-                  "<th class=\"l\">address</th><th>not up</th><th class=\"l\">at the end</th>"
-                  "</tr></thead><tbody>";
+  std::string s =
+      "<section id=\"nodes\"><h2>Nodes</h2><table><thead><tr><th>node</th>"
+      "<th class=\"l\">kind</th><th class=\"l\">group</th><th>shard</th>"
+      "<th class=\"l\">address</th><th>not up</th><th class=\"l\">at the end</th>"
+      "</tr></thead><tbody>";
   for (const auto& n : d.results->nodes) {
     double not_up = 0;
     for (const auto& cn : d.nodes) {
@@ -637,10 +693,12 @@ std::string render_html(const RunData& d) {
     s += "</ul></section>";
   }
   s += "<section id=\"latency\"><h2>Latency</h2><p class=\"note\">Each mark is one operation at "
-       "the time it was invoked (its intended start), its height how long it took. Per time bin a "
-       "bounded sample is drawn plus the fastest and slowest operation of each kind and outcome; "
-       "the lines are quantiles over every operation of the bin. Shaded: fault windows (hover "
-       "for details).</p>";
+       "the time it was sent, its height how long it took to complete (completion − invocation in "
+       "history.jsonl). Per time bin a bounded sample is drawn plus the fastest and slowest "
+       "operation of each kind and outcome; the lines are quantiles over every operation. An "
+       "open-loop run's phase table counts latency from each operation's intended start, so an "
+       "operation that waited for a free process (late) weighs more there than here. Shaded: "
+       "fault windows (hover for details).</p>";
   s += latency_plot(d);
   s += kinds_legend(d);
   s += "</section>";
@@ -663,8 +721,8 @@ std::string render_html(const RunData& d) {
   s += phases_section(d);
   s += faults_section(d);
   s += nodes_section(d);
-  s += fmt::format("<footer>faultline {} · report of {}</footer>", esc(r ? r->faultline_version : ""),
-                   esc(d.dir.string()));
+  s += fmt::format("<footer>faultline {} · report of {}</footer>",
+                   esc(r ? r->faultline_version : ""), esc(d.dir.string()));
   s += "</main></body></html>\n";
   return s;
 }

@@ -660,7 +660,9 @@ std::string render_timeline(const Timeline& t) {
     if (op.failing) classes += " failing";
     std::string g = fmt::format(
         "<g class=\"{}\" data-process=\"{}\" data-type=\"{}\" data-index=\"{}\"{}>", classes,
-        html_escape(op.process), op.type, op.index, op.optional ? " opacity=\"0.45\"" : "");
+        html_escape(op.process), op.type, op.index,
+        // Inline, so that a page's rules for other charts' `.op` cannot fade or colour these.
+        op.optional ? " style=\"opacity:0.45\"" : " style=\"opacity:1\"");
     g += fmt::format(
         "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" rx=\"3\" "
         "fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{}/>",
@@ -676,7 +678,8 @@ std::string render_timeline(const Timeline& t) {
       g += fmt::format(
           "<text x=\"{:.1f}\" y=\"{:.1f}\" dominant-baseline=\"middle\" "
           "font-family=\"monospace\"{}>{}</text>",
-          label_x, y + bar_h / 2, op.failing ? " font-weight=\"bold\" fill=\"#b71c1c\"" : "",
+          label_x, y + bar_h / 2,
+          op.failing ? " font-weight=\"bold\" fill=\"#b71c1c\"" : " fill=\"#1f2933\"",
           html_escape(label));
     }
     std::string when = op.completion_time
@@ -933,9 +936,9 @@ constexpr std::string_view kStyle = R"(<style>
 #checks dl.facts div { display: flex; gap: 6px; }
 #checks dl.facts dt { color: #52606d; }
 #checks dl.facts dd { margin: 0; font-weight: 600; }
-#checks table.evidence { border-collapse: collapse; font-size: 12px; margin: 8px 0; }
+#checks table.evidence { border-collapse: collapse; font-size: 12px; margin: 8px 0; width: auto; }
 #checks table.evidence caption { text-align: left; font-weight: 600; padding: 2px 0; }
-#checks table.evidence th, #checks table.evidence td { border: 1px solid #d9dee3; padding: 2px 6px; text-align: left; }
+#checks table.evidence th, #checks table.evidence td { border: 1px solid #d9dee3; padding: 2px 6px; text-align: left; white-space: normal; }
 #checks table.evidence th { background: #f4f6f8; }
 #checks .more { font-size: 12px; color: #52606d; margin: 0 0 8px; }
 #checks details pre { max-height: 420px; overflow: auto; background: #f7f8fa; padding: 8px; font-size: 12px; }

@@ -99,6 +99,7 @@ TEST(ViolationTimeline, DrawsOneBarPerOpInALanePerProcessAndMarksTheIllegalPoint
   EXPECT_EQ(count(svg, "<g class=\"op failing\" data-process=\"5\" data-type=\"ok\""), 1u);
   EXPECT_EQ(count(svg, "<g class=\"op pending\" data-process=\"1\" data-type=\"info\""), 1u);
   EXPECT_EQ(count(svg, "<g class=\"op optional\" data-process=\"2\""), 1u);
+  EXPECT_EQ(count(svg, "style=\"opacity:0.45\""), 1u);
   EXPECT_NE(svg.find("read → 185"), std::string::npos);
   EXPECT_NE(svg.find("read → 201"), std::string::npos);
   EXPECT_NE(svg.find("write 7 → ?"), std::string::npos);
@@ -320,6 +321,24 @@ TEST(ChecksSection, EvidenceIsBounded) {
   r.checks = {c};
   html = checks_section(r);
   EXPECT_NE(html.find("not json &lt;b&gt;"), std::string::npos);
+}
+
+// The violation fixture's results.json, as the linearizable checker wrote it in a real run: the
+// timeline reads what the checker writes.
+TEST(ChecksSection, RealViolationFixture) {
+  auto r = read_results(std::string(FL_SOURCE_DIR) + "/tests/data/report-violation/results.json");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_FALSE(r->checks.empty());
+  const CheckOutcome& lin = r->checks.front();
+  ASSERT_EQ(lin.kind, "linearizable");
+  ASSERT_EQ(lin.verdict, "invalid");
+  std::string svg = violation_timeline_svg(lin);
+  EXPECT_EQ(count(svg, "<g class=\"illegal-point\">"), 1u);
+  EXPECT_EQ(count(svg, "<g class=\"op failing\""), 1u);
+  EXPECT_GE(count(svg, "<g class=\"op"), 2u);
+  std::string html = checks_section(*r);
+  EXPECT_EQ(count(html, "<div class=\"check\""), r->checks.size());
+  EXPECT_NE(html.find("No operation of the window writes"), std::string::npos);
 }
 
 TEST(ChecksSection, NoChecks) {

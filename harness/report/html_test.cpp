@@ -1,5 +1,7 @@
 // report.html: the time binning (bounded, extremes kept) and the page made from a synthetic run
 // directory (the contract's element ids, fault windows, no external URL).
+#include "harness/report/html.h"
+
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
@@ -10,8 +12,8 @@
 #include <regex>
 #include <sstream>
 
-#include "harness/report/html.h"
 #include "harness/report/run_data.h"
+#include "harness/report/svg.h"
 
 namespace fl::report {
 namespace {
@@ -48,7 +50,7 @@ TEST(OpBinner, StaysBoundedAndKeepsEveryBinsExtremes) {
   ASSERT_LE(b.bins().size(), o.max_bins);
   ASSERT_GT(b.bins().size(), o.max_bins / 4);  // not collapsed into a handful
   EXPECT_EQ(b.total(), n + 2);
-  int64_t counted = 0, shard_total = 0;
+  int64_t counted = 0, shard_total = 0, completed = 0;
   bool saw_slowest = false, saw_fastest = false;
   for (size_t i = 0; i < b.bins().size(); ++i) {
     const Bin& bin = b.bins()[i];
@@ -66,9 +68,11 @@ TEST(OpBinner, StaysBoundedAndKeepsEveryBinsExtremes) {
       if (c.min.time == fastest.time && c.min.latency == fastest.latency) saw_fastest = true;
     }
     for (auto s : bin.shard_total) shard_total += s;
+    for (auto c : bin.completed) completed += c;
   }
   EXPECT_EQ(counted, n + 2);
   EXPECT_EQ(shard_total, n + 2);
+  EXPECT_EQ(completed, n + 2);  // the slowest completes at 40.2 s, still inside the bins
   EXPECT_TRUE(saw_slowest);
   EXPECT_TRUE(saw_fastest);
   EXPECT_EQ(b.max_latency().latency, slowest.latency);
@@ -98,6 +102,11 @@ TEST(OpBinner, CellExtremesAreExactPerBin) {
       lo = std::min(lo, p.latency);
       hi = std::max(hi, p.latency);
     }
+    // Bins past the last invocation hold only completions.
+    if (b.bins()[i].cells.empty()) {
+      EXPECT_EQ(hi, -1) << "bin " << i;
+      continue;
+    }
     const Cell& c = b.bins()[i].cells[0];
     EXPECT_EQ(c.min.latency, lo) << "bin " << i;
     EXPECT_EQ(c.max.latency, hi) << "bin " << i;
@@ -110,6 +119,34 @@ TEST(LatencyHistogram, QuantilesWithinABucket) {
   EXPECT_NEAR(h.quantile(0.5), 50'000'000, 50'000'000 * 0.05);
   EXPECT_NEAR(h.quantile(0.99), 99'000'000, 99'000'000 * 0.05);
   EXPECT_LE(h.quantile(1.0), 100'000'000);
+}
+
+TEST(Svg, NiceTicks) {
+  std::vector<double> v;
+  for (const auto& t : svg::linear_ticks(0, 19.5, 5)) v.push_back(t.value);
+  EXPECT_EQ(v, (std::vector<double>{0, 5, 10, 15}));
+  v.clear();
+  for (const auto& t : svg::log_ticks(0.01, 1000, "ms")) {
+    if (t.major) v.push_back(t.value);
+  }
+  ASSERT_EQ(v.size(), 6u);  // 10µs .. 1s, every power of ten labelled
+  EXPECT_EQ(svg::log_ticks(0.01, 1000, "ms").front().label, "10µs");
+  EXPECT_EQ(svg::duration_label(3141.6), "3.14s");
+  EXPECT_EQ(svg::duration_label(0.444), "444µs");
+  auto s = svg::nice_log(0.23, 870);
+  EXPECT_DOUBLE_EQ(s.lo, 0.1);
+  EXPECT_DOUBLE_EQ(s.hi, 1000);
+  svg::Chart::Options o;
+  o.id = "c";
+  o.title = "t <&>";
+  svg::Chart c(o, {0, 10, false}, s);
+  EXPECT_DOUBLE_EQ(c.px(0), c.plot_left());
+  EXPECT_DOUBLE_EQ(c.py(1000), c.plot_top());
+  c.band(2, 3, "fault-window", "a \"title\"", "kill");
+  const std::string out = c.finish();
+  EXPECT_EQ(out.rfind(R"(<svg id="c")", 0), 0u);
+  EXPECT_NE(out.find("<title>t &lt;&amp;&gt;</title>"), std::string::npos);
+  EXPECT_NE(out.find("<title>a &quot;title&quot;</title>"), std::string::npos);
 }
 
 // A run directory like `faultline run` leaves: 3 db shards of 2 nodes, a kill and a partition,
@@ -140,15 +177,29 @@ struct SyntheticRun {
                               s, r);
       }
     }
-    events << R"({"time":3000000,"type":"phase.main","duration_ns":10000000000})" "\n";
-    events << R"({"time":2000000000,"type":"fault.start","node":"db-s0-r0","nodes":["db-s0-r0"],"detail":"kill db:shard=0:master","fault":0,"action":"kill","target":"db:shard=0:master","shard":0})" "\n";
-    events << R"({"time":2000100000,"type":"node.exited","node":"db-s0-r0","expected":false,"detail":"killed by signal 9"})" "\n";
-    events << R"({"time":4000000000,"type":"node.spawned","node":"db-s0-r0"})" "\n";
-    events << R"({"time":4100000000,"type":"node.ready","node":"db-s0-r0"})" "\n";
-    events << R"({"time":4100000001,"type":"fault.end","node":"db-s0-r0","nodes":["db-s0-r0"],"detail":"restart ready again","fault":0,"action":"kill","target":"db:shard=0:master"})" "\n";
-    events << R"({"time":6000000000,"type":"fault.start","detail":"partition isolate: 2 cut links","fault":1,"action":"partition","target":"db-s1-r1","nodes":["db-s1-r0","db-s1-r1"],"cuts":[["db-s1-r0","db-s1-r1"],["db-s1-r1","db-s1-r0"]]})" "\n";
-    events << R"({"time":8000000000,"type":"fault.end","detail":"heal after 2s","fault":1,"action":"partition","target":"db-s1-r1","nodes":["db-s1-r0","db-s1-r1"],"handle":1})" "\n";
-    events << R"({"time":10000000000,"type":"run.stop","reason":"done"})" "\n";
+    events << R"({"time":3000000,"type":"phase.main","duration_ns":10000000000})"
+              "\n";
+    events
+        << R"({"time":2000000000,"type":"fault.start","node":"db-s0-r0","nodes":["db-s0-r0"],"detail":"kill db:shard=0:master","fault":0,"action":"kill","target":"db:shard=0:master","shard":0})"
+           "\n";
+    events
+        << R"({"time":2000100000,"type":"node.exited","node":"db-s0-r0","expected":false,"detail":"killed by signal 9"})"
+           "\n";
+    events << R"({"time":4000000000,"type":"node.spawned","node":"db-s0-r0"})"
+              "\n";
+    events << R"({"time":4100000000,"type":"node.ready","node":"db-s0-r0"})"
+              "\n";
+    events
+        << R"({"time":4100000001,"type":"fault.end","node":"db-s0-r0","nodes":["db-s0-r0"],"detail":"restart ready again","fault":0,"action":"kill","target":"db:shard=0:master"})"
+           "\n";
+    events
+        << R"({"time":6000000000,"type":"fault.start","detail":"partition isolate: 2 cut links","fault":1,"action":"partition","target":"db-s1-r1","nodes":["db-s1-r0","db-s1-r1"],"cuts":[["db-s1-r0","db-s1-r1"],["db-s1-r1","db-s1-r0"]]})"
+           "\n";
+    events
+        << R"({"time":8000000000,"type":"fault.end","detail":"heal after 2s","fault":1,"action":"partition","target":"db-s1-r1","nodes":["db-s1-r0","db-s1-r1"],"handle":1})"
+           "\n";
+    events << R"({"time":10000000000,"type":"run.stop","reason":"done"})"
+              "\n";
     std::ofstream history(dir / "history.jsonl");
     int64_t index = 0;
     for (int64_t i = 0; i < 20'000; ++i) {
@@ -168,9 +219,15 @@ struct SyntheticRun {
           down ? R"(,"error":"connection refused")" : "");
     }
     // A nemesis line and a line the fast scanner declines (escaped key) both read fine.
-    history << R"({"index":40000,"time":2000000000,"process":"nemesis","type":"info","f":"kill","value":"db-s0-r0"})" "\n";
-    history << R"({"index":40001,"time":9000000000,"process":99,"type":"invoke","f":"cas","key":"we\"ird","value":[1,2]})" "\n";
-    history << R"({"index":40002,"time":9001000000,"process":99,"type":"ok","f":"cas","key":"we\"ird","value":[1,2]})" "\n";
+    history
+        << R"({"index":40000,"time":2000000000,"process":"nemesis","type":"info","f":"kill","value":"db-s0-r0"})"
+           "\n";
+    history
+        << R"({"index":40001,"time":9000000000,"process":99,"type":"invoke","f":"cas","key":"we\"ird","value":[1,2]})"
+           "\n";
+    history
+        << R"({"index":40002,"time":9001000000,"process":99,"type":"ok","f":"cas","key":"we\"ird","value":[1,2]})"
+           "\n";
     if (with_results) {
       RunReport r;
       r.faultline_version = "0.1.0";
@@ -254,8 +311,8 @@ TEST(HtmlReport, HasTheContractsElementsAndNoExternalUrl) {
             std::string::npos);
   // Two fault windows on each of the two time plots, each with a <title>.
   std::regex window(R"(<rect class="fault-window"[^>]*><title>fault #[01]: )");
-  const auto windows = std::distance(std::sregex_iterator(page.begin(), page.end(), window),
-                                     std::sregex_iterator());
+  const auto windows =
+      std::distance(std::sregex_iterator(page.begin(), page.end(), window), std::sregex_iterator());
   EXPECT_EQ(windows, 4);
   // Every <svg> of a plot carries a <title> as its first child.
   std::regex svg_open(R"(<svg id="[^"]+"[^>]*>)");

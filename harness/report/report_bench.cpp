@@ -30,17 +30,33 @@ const fs::path& synthetic_run() {
                R"({"id":"db-s2-r0","kind":"db","group":"db","shard":2}]})";
     std::ofstream events(d / "events.jsonl");
     for (int s = 0; s < 3; ++s) {
-      events << fmt::format(R"({{"time":1000,"type":"node.spawned","node":"db-s{}-r0"}})" "\n", s);
-      events << fmt::format(R"({{"time":900000,"type":"node.ready","node":"db-s{}-r0"}})" "\n", s);
+      events << fmt::format(R"({{"time":1000,"type":"node.spawned","node":"db-s{}-r0"}})"
+                            "\n",
+                            s);
+      events << fmt::format(R"({{"time":900000,"type":"node.ready","node":"db-s{}-r0"}})"
+                            "\n",
+                            s);
     }
-    events << R"({"time":1000000,"type":"phase.main","duration_ns":300000000000})" "\n";
-    events << R"({"time":100000000000,"type":"fault.start","node":"db-s0-r0","nodes":["db-s0-r0"],"detail":"pause db-s0-r0 for 20s","fault":0,"action":"pause","target":"db-s0-r0"})" "\n";
-    events << R"({"time":100000100000,"type":"node.paused","node":"db-s0-r0"})" "\n";
-    events << R"({"time":120000000000,"type":"node.resumed","node":"db-s0-r0"})" "\n";
-    events << R"({"time":120000000001,"type":"fault.end","node":"db-s0-r0","nodes":["db-s0-r0"],"detail":"resume","fault":0,"action":"pause","target":"db-s0-r0"})" "\n";
-    events << R"({"time":200000000000,"type":"fault.start","detail":"partition","fault":1,"action":"partition","target":"db","nodes":["db-s1-r0","db-s2-r0"],"cuts":[["db-s1-r0","db-s2-r0"]]})" "\n";
-    events << R"({"time":230000000000,"type":"fault.end","detail":"heal","fault":1,"action":"partition","target":"db","handle":1})" "\n";
-    events << R"({"time":301000000000,"type":"run.stop","reason":"done"})" "\n";
+    events << R"({"time":1000000,"type":"phase.main","duration_ns":300000000000})"
+              "\n";
+    events
+        << R"({"time":100000000000,"type":"fault.start","node":"db-s0-r0","nodes":["db-s0-r0"],"detail":"pause db-s0-r0 for 20s","fault":0,"action":"pause","target":"db-s0-r0"})"
+           "\n";
+    events << R"({"time":100000100000,"type":"node.paused","node":"db-s0-r0"})"
+              "\n";
+    events << R"({"time":120000000000,"type":"node.resumed","node":"db-s0-r0"})"
+              "\n";
+    events
+        << R"({"time":120000000001,"type":"fault.end","node":"db-s0-r0","nodes":["db-s0-r0"],"detail":"resume","fault":0,"action":"pause","target":"db-s0-r0"})"
+           "\n";
+    events
+        << R"({"time":200000000000,"type":"fault.start","detail":"partition","fault":1,"action":"partition","target":"db","nodes":["db-s1-r0","db-s2-r0"],"cuts":[["db-s1-r0","db-s2-r0"]]})"
+           "\n";
+    events
+        << R"({"time":230000000000,"type":"fault.end","detail":"heal","fault":1,"action":"partition","target":"db","handle":1})"
+           "\n";
+    events << R"({"time":301000000000,"type":"run.stop","reason":"done"})"
+              "\n";
     std::FILE* h = std::fopen((d / "history.jsonl").c_str(), "w");
     std::mt19937_64 rng(1);
     std::exponential_distribution<double> lat(1.0 / 800'000);
@@ -55,11 +71,12 @@ const fs::path& synthetic_run() {
       const int64_t l = paused ? 1'000'000'000 : static_cast<int64_t>(lat(rng)) + 50'000;
       const char* type = paused ? "info" : (rng() % 200 == 0 ? "fail" : "ok");
       const uint64_t key = rng() % 1000;
-      std::fprintf(h,
-                   "{\"index\":%lld,\"time\":%lld,\"process\":%lld,\"type\":\"invoke\",\"f\":\"%s\","
-                   "\"key\":\"register:k%llu\",\"value\":null}\n",
-                   static_cast<long long>(index++), static_cast<long long>(t),
-                   static_cast<long long>(p), f, static_cast<unsigned long long>(key));
+      std::fprintf(
+          h,
+          "{\"index\":%lld,\"time\":%lld,\"process\":%lld,\"type\":\"invoke\",\"f\":\"%s\","
+          "\"key\":\"register:k%llu\",\"value\":null}\n",
+          static_cast<long long>(index++), static_cast<long long>(t), static_cast<long long>(p), f,
+          static_cast<unsigned long long>(key));
       std::fprintf(h,
                    "{\"index\":%lld,\"time\":%lld,\"process\":%lld,\"type\":\"%s\",\"f\":\"%s\","
                    "\"key\":\"register:k%llu\",\"value\":%lld%s}\n",
@@ -68,7 +85,9 @@ const fs::path& synthetic_run() {
                    static_cast<long long>(i), paused ? ",\"error\":\"timeout\"" : "");
     }
     std::fclose(h);
-    std::atexit([] { fs::remove_all(fs::temp_directory_path() / fmt::format("report-bench-{}", ::getpid())); });
+    std::atexit([] {
+      fs::remove_all(fs::temp_directory_path() / fmt::format("report-bench-{}", ::getpid()));
+    });
     return d;
   }();
   return dir;

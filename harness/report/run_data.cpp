@@ -58,7 +58,8 @@ double LatencyHistogram::quantile(double q) const {
 // ---------------------------------------------------------------------------------------------
 // OpBinner
 
-OpBinner::OpBinner(Options options) : o_(options), width_(std::max<int64_t>(options.initial_width, 1)) {
+OpBinner::OpBinner(Options options)
+    : o_(options), width_(std::max<int64_t>(options.initial_width, 1)) {
   o_.max_bins = std::max<size_t>(o_.max_bins, 2);
 }
 
@@ -129,8 +130,10 @@ void OpBinner::merge_pairs() {
     Bin& into = merged[i / 2];
     Bin& from = bins_[i];
     if (into.cells.size() < from.cells.size()) into.cells.resize(from.cells.size());
-    for (size_t c = 0; c < from.cells.size(); ++c) merge_cell(into.cells[c], std::move(from.cells[c]));
+    for (size_t c = 0; c < from.cells.size(); ++c)
+      merge_cell(into.cells[c], std::move(from.cells[c]));
     into.latency.merge(from.latency);
+    for (size_t o = 0; o < kOutcomes; ++o) into.completed[o] += from.completed[o];
     if (into.shard_total.size() < from.shard_total.size()) {
       into.shard_total.resize(from.shard_total.size(), 0);
       into.shard_served.resize(from.shard_served.size(), 0);
@@ -153,12 +156,12 @@ void OpBinner::add(uint16_t f, Outcome outcome, OpPoint p, int shard, bool serve
   if (f >= kinds_.size()) return;
   p.time = std::max<int64_t>(p.time, 0);
   p.latency = std::max<int64_t>(p.latency, 0);
-  auto index = static_cast<size_t>(p.time / width_);
-  while (index >= o_.max_bins) {
-    merge_pairs();
-    index = static_cast<size_t>(p.time / width_);
-  }
-  grow_to(index);
+  const int64_t done = p.time + p.latency;
+  while (static_cast<size_t>(done / width_) >= o_.max_bins) merge_pairs();
+  const auto index = static_cast<size_t>(p.time / width_);
+  const auto done_index = static_cast<size_t>(done / width_);
+  grow_to(done_index);
+  ++bins_[done_index].completed[static_cast<size_t>(outcome)];
   Bin& bin = bins_[index];
   const size_t c = f * kOutcomes + static_cast<size_t>(outcome);
   if (bin.cells.size() <= c) bin.cells.resize(kinds_.size() * kOutcomes);
@@ -243,7 +246,8 @@ std::vector<std::string> strings(const json::object& o, std::string_view key) {
 // memory). False when the file cannot be opened.
 template <class Fn>
 bool for_each_line(const fs::path& path, Fn&& fn) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
   if (!file) return false;
   std::string buf;
   std::vector<char> chunk(1 << 20);
@@ -393,8 +397,16 @@ void load_events(RunData& d) {
       if (type == "node.spawned") s = NodeSpan::State::starting;
       if (type == "node.ready" || type == "node.resumed") s = NodeSpan::State::up;
       if (type == "node.exited" || type == "node.failed" || type == "node.restarting") {
+        // Stopped on purpose (the end of the run, a requested restart) unless a fault on the
+        // node is open: a kill the fault schedule made is "expected" by the supervisor too.
         auto* e = o.if_contains("expected");
-        s = e && e->is_bool() && e->as_bool() ? NodeSpan::State::stopped : NodeSpan::State::down;
+        bool faulted = false;
+        for (size_t k : open) {
+          const auto& ns = d.faults[k].nodes;
+          if (std::find(ns.begin(), ns.end(), node) != ns.end()) faulted = true;
+        }
+        s = e && e->is_bool() && e->as_bool() && !faulted ? NodeSpan::State::stopped
+                                                          : NodeSpan::State::down;
       }
       if (type == "node.paused") s = NodeSpan::State::paused;
       if (!s) return;
@@ -555,8 +567,8 @@ bool scan_line(std::string_view s, LineFields& out) {
     if (c == '"') {
       std::string_view v;
       if (!string(v, escaped)) return false;
-      const bool wanted = name == "type" || name == "f" || name == "key" || name == "error" ||
-                          name == "process";
+      const bool wanted =
+          name == "type" || name == "f" || name == "key" || name == "error" || name == "process";
       if (wanted && escaped) return false;
       if (name == "type") out.type = v;
       if (name == "f") out.f = v;
@@ -729,7 +741,8 @@ void load_history(const fs::path& path, RunData& d, const LoadOptions& options) 
   }
   d.never_completed = static_cast<int64_t>(pending.size());
   d.end = std::max(d.end, last);
-  if (bad > 0) d.warnings.push_back(fmt::format("history.jsonl: {} malformed line(s) skipped", bad));
+  if (bad > 0)
+    d.warnings.push_back(fmt::format("history.jsonl: {} malformed line(s) skipped", bad));
   if (orphans > 0) {
     d.warnings.push_back(
         fmt::format("history.jsonl: {} completion(s) without an invoke skipped", orphans));

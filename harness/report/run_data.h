@@ -53,8 +53,10 @@ struct Cell {
 };
 
 struct Bin {
-  std::vector<Cell> cells;  // index f * kOutcomes + outcome; grows with the kinds seen
+  std::vector<Cell> cells;   // index f * kOutcomes + outcome; grows with the kinds seen
   LatencyHistogram latency;  // every completed operation of the bin
+  // Operations that completed in this bin (by completion time, unlike the cells), per outcome.
+  std::array<int64_t, kOutcomes> completed{};
   // Per shard: operations with a key of the shard, and how many of them were served (ok, or a
   // fail answered on purpose). Sized to the shard count.
   std::vector<int64_t> shard_total, shard_served;
@@ -109,10 +111,10 @@ class OpBinner {
 struct FaultWindow {
   int fault = -1;  // the plan's fault index; -1 when the event had none
   std::string action, target, detail;
-  std::string source;               // "control" for faults injected through the control API
-  std::vector<std::string> nodes;   // nodes it acted on
+  std::string source;              // "control" for faults injected through the control API
+  std::vector<std::string> nodes;  // nodes it acted on
   int64_t start = 0;
-  std::optional<int64_t> end;       // nullopt: never healed before the run ended
+  std::optional<int64_t> end;  // nullopt: never healed before the run ended
 };
 
 // A node's state over an interval, derived from node.* and fault.* events.
@@ -141,8 +143,8 @@ struct RunData {
   std::vector<ClusterNode> nodes;
   std::vector<FaultWindow> faults;  // in start order
   std::vector<PhaseMark> phases;
-  int shards = 0;      // db shards (from cluster.json); 1 when only keyless nodes exist
-  int64_t end = 0;     // ns: the run's end (run.stop, or the last event or operation)
+  int shards = 0;   // db shards (from cluster.json); 1 when only keyless nodes exist
+  int64_t end = 0;  // ns: the run's end (run.stop, or the last event or operation)
   OpBinner ops{{}};
   int64_t never_completed = 0;  // invokes without a completion
   // Problems that did not stop the page (a missing file, a malformed line): shown on it.

@@ -150,8 +150,8 @@ Scale nice_log(double lo, double hi) {
 }
 
 Shape shape_for(size_t n) {
-  static constexpr Shape kShapes[] = {Shape::circle, Shape::square, Shape::triangle,
-                                      Shape::diamond, Shape::cross};
+  static constexpr Shape kShapes[] = {Shape::circle, Shape::square, Shape::triangle, Shape::diamond,
+                                      Shape::cross};
   return kShapes[n % std::size(kShapes)];
 }
 
@@ -180,18 +180,18 @@ void Chart::rect(double x0, double x1, double y0, double y1, std::string_view cs
                  std::string_view title) {
   double a = px(x0), b = px(x1), c = py(y1), d = py(y0);
   if (c > d) std::swap(c, d);
-  data_ += fmt::format(R"(<rect class="{}" x="{}" y="{}" width="{}" height="{}">{}</rect>)",
-                       css_class, num(a), num(c), num(std::max(b - a, 0.5)), num(d - c),
-                       title_el(title));
+  data_ +=
+      fmt::format(R"(<rect class="{}" x="{}" y="{}" width="{}" height="{}">{}</rect>)", css_class,
+                  num(a), num(c), num(std::max(b - a, 0.5)), num(d - c), title_el(title));
 }
 
 void Chart::rect_px_y(double x0, double x1, double top, double height, std::string_view css_class,
                       std::string_view title) {
   double a = std::clamp(px(x0), plot_left(), plot_right());
   double b = std::clamp(px(x1), plot_left(), plot_right());
-  data_ += fmt::format(R"(<rect class="{}" x="{}" y="{}" width="{}" height="{}">{}</rect>)",
-                       css_class, num(a), num(top), num(std::max(b - a, 0.5)), num(height),
-                       title_el(title));
+  data_ +=
+      fmt::format(R"(<rect class="{}" x="{}" y="{}" width="{}" height="{}">{}</rect>)", css_class,
+                  num(a), num(top), num(std::max(b - a, 0.5)), num(height), title_el(title));
 }
 
 void Chart::polyline(const std::vector<std::pair<double, double>>& points,
@@ -219,9 +219,15 @@ void Chart::marker(double x, double y, Shape shape, std::string_view css_class,
   } else {
     data_ += ">" + title_el(title);
     switch (shape) {
-      case Shape::circle: data_ += "</circle>"; break;
-      case Shape::square: data_ += "</rect>"; break;
-      default: data_ += "</path>"; break;
+      case Shape::circle:
+        data_ += "</circle>";
+        break;
+      case Shape::square:
+        data_ += "</rect>";
+        break;
+      default:
+        data_ += "</path>";
+        break;
     }
   }
 }
@@ -233,9 +239,14 @@ void Chart::vline(double x, std::string_view css_class, std::string_view label) 
                        num(a), num(plot_top()), num(plot_bottom()));
   if (!label.empty()) {
     // Near the right edge the label goes to the line's left.
-    const bool left = a > plot_right() - 8.0 * static_cast<double>(label.size());
+    const double w = 6.0 * static_cast<double>(label.size());
+    const bool left = a > plot_right() - w - 6;
+    const double x0 = left ? a - 3 - w : a + 3, x1 = x0 + w;
+    vline_row_ = x0 < vline_label_right_ + 4 && x1 > vline_label_left_ - 4 ? vline_row_ + 1 : 0;
+    vline_label_left_ = x0;
+    vline_label_right_ = x1;
     front_ += fmt::format(R"(<text class="vline-label" x="{}" y="{}" text-anchor="{}">{}</text>)",
-                          num(left ? a - 3 : a + 3), num(plot_bottom() - 4),
+                          num(left ? a - 3 : a + 3), num(plot_bottom() - 4 - 12 * vline_row_),
                           left ? "end" : "start", html_escape(label));
   }
 }
@@ -276,8 +287,8 @@ std::string Chart::axes() const {
         s += fmt::format(R"(<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>)", num(x), num(x),
                          num(plot_top()), num(plot_bottom()));
       }
-      s += fmt::format(R"(<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>)",
-                       num(x), num(plot_bottom() + 15), html_escape(t.label));
+      s += fmt::format(R"(<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>)", num(x),
+                       num(plot_bottom() + 15), html_escape(t.label));
     }
   }
   s += fmt::format(R"(<rect class="frame" x="{}" y="{}" width="{}" height="{}"/>)",
@@ -304,7 +315,8 @@ std::string Chart::legend_svg() const {
   double x = plot_right();
   const double y = plot_top() - 12;
   for (auto it = legend_.rbegin(); it != legend_.rend(); ++it) {
-    double w = 6.5 * static_cast<double>(it->label.size()) + 22;
+    double w = 6.3 * static_cast<double>(it->label.size()) +
+               (it->swatch == LegendEntry::Swatch::line ? 34 : 28);
     x -= w;
     switch (it->swatch) {
       case LegendEntry::Swatch::box:
@@ -312,8 +324,7 @@ std::string Chart::legend_svg() const {
                          it->css_class, num(x), num(y - 5));
         break;
       case LegendEntry::Swatch::line:
-        s += fmt::format(R"(<path class="{}" d="M{} {}h14"/>)", it->css_class, num(x - 1),
-                         num(y));
+        s += fmt::format(R"(<path class="{}" d="M{} {}h16"/>)", it->css_class, num(x - 4), num(y));
         break;
       case LegendEntry::Swatch::marker:
         s += marker_path(x + 6, y, it->shape, 3.5) + fmt::format(R"( class="{}"/>)", it->css_class);
@@ -339,7 +350,8 @@ std::string Chart::finish() const {
                    html_escape(o_.title));
   s += axes();
   s += "<g class=\"bands\">" + back_ + "</g>";
-  s += fmt::format(R"svg(<g class="data" clip-path="url(#{})">)svg", html_escape(clip)) + data_ + "</g>";
+  s += fmt::format(R"svg(<g class="data" clip-path="url(#{})">)svg", html_escape(clip)) + data_ +
+       "</g>";
   s += "<g class=\"labels\">" + front_ + "</g>";
   s += legend_svg();
   return s + "</svg>";

@@ -92,7 +92,8 @@ class Chart {
   // A marker at a data point; the tooltip is optional (each costs bytes on big plots).
   void marker(double x, double y, Shape shape, std::string_view css_class,
               std::string_view title = {});
-  // A vertical line at x, labelled at its top.
+  // A vertical line at x, labelled at its bottom; a label that would overlap the previous one
+  // goes a row higher.
   void vline(double x, std::string_view css_class, std::string_view label = {});
   // A label at the left of a row (pixels on y), for strip charts.
   void row_label(double y_px, std::string_view text);
@@ -118,6 +119,9 @@ class Chart {
   std::string data_;
   std::string front_;  // labels over the data
   std::vector<LegendEntry> legend_;
+  // The extent of the last vline label (pixels) and its row.
+  double vline_label_left_ = -1e9, vline_label_right_ = -1e9;
+  int vline_row_ = 0;
 };
 
 // Marker SVG alone (for legends outside a chart): a small <svg> with one marker.
