@@ -107,21 +107,21 @@ std::string ms_label(double ms) {
 }
 
 std::string fault_title(const FaultWindow& w, size_t k, int64_t run_end) {
-  const double a = static_cast<double>(w.start) / kNs;
+  const double a = static_cast<double>(w.start_ns) / kNs;
   std::string s = fmt::format(
-      "fault {}", w.fault >= 0 ? fmt::format("#{}", w.fault) : fmt::format("({})", k + 1));
+      "fault {}", w.index >= 0 ? fmt::format("#{}", w.index) : fmt::format("({})", k + 1));
   s += ": " + w.detail;
   if (!w.target.empty() && w.detail.find(w.target) == std::string::npos) {
     s += fmt::format(" [target {}]", w.target);
   }
-  if (w.end) {
-    const double b = static_cast<double>(*w.end) / kNs;
+  if (w.end_ns) {
+    const double b = static_cast<double>(*w.end_ns) / kNs;
     s += fmt::format(", {:.2f} s – {:.2f} s ({:.2f} s)", a, b, b - a);
   } else {
     s += fmt::format(", from {:.2f} s, not healed before the run ended at {:.2f} s", a,
                      static_cast<double>(run_end) / kNs);
   }
-  if (!w.source.empty()) s += fmt::format(" (from {})", w.source);
+  if (w.source == "control") s += " (from the control API)";
   return s;
 }
 
@@ -142,8 +142,8 @@ void shade_faults(Chart& c, const RunData& d, std::string_view css_class, bool l
   int row = 0;
   for (size_t k = 0; k < d.faults.size(); ++k) {
     const auto& w = d.faults[k];
-    const double a = static_cast<double>(w.start) / kNs;
-    const double b = static_cast<double>(w.end.value_or(d.end)) / kNs;
+    const double a = static_cast<double>(w.start_ns) / kNs;
+    const double b = static_cast<double>(w.end_ns.value_or(d.end)) / kNs;
     const std::string label = labels ? fault_label(w) : "";
     row = c.px(a) < last_label_end ? (row + 1) % 4 : 0;
     last_label_end =
@@ -613,10 +613,10 @@ std::string faults_section(const RunData& d) {
        "<th class=\"l\">target</th><th class=\"l\">what happened</th></tr></thead><tbody>";
   for (size_t k = 0; k < d.faults.size(); ++k) {
     const auto& w = d.faults[k];
-    const double a = static_cast<double>(w.start) / kNs;
+    const double a = static_cast<double>(w.start_ns) / kNs;
     std::string end = "not healed", dur = "–";
-    if (w.end) {
-      const double b = static_cast<double>(*w.end) / kNs;
+    if (w.end_ns) {
+      const double b = static_cast<double>(*w.end_ns) / kNs;
       end = fmt::format("{:.2f} s", b);
       dur = fmt::format("{:.2f} s", b - a);
     }
@@ -624,8 +624,8 @@ std::string faults_section(const RunData& d) {
         "<tr><td>{}</td><td>{:.2f} s</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td "
         "class=\"l\">{}"
         "</td><td class=\"l\">{}{}</td></tr>",
-        w.fault >= 0 ? std::to_string(w.fault) : "–", a, end, dur, esc(w.action), esc(w.target),
-        esc(w.detail), w.source.empty() ? "" : " (" + esc(w.source) + ")");
+        w.index >= 0 ? std::to_string(w.index) : "–", a, end, dur, esc(w.action), esc(w.target),
+        esc(w.detail), w.source == "control" ? " (control API)" : "");
   }
   return s + "</tbody></table></section>";
 }

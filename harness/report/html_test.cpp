@@ -269,9 +269,9 @@ TEST(RunData, LoadsFaultsNodeStatesAndShards) {
   EXPECT_EQ(d->shards, 3);
   ASSERT_EQ(d->faults.size(), 2u);
   EXPECT_EQ(d->faults[0].action, "kill");
-  EXPECT_EQ(d->faults[0].end, 4'100'000'001);
+  EXPECT_EQ(d->faults[0].end_ns, 4'100'000'001);
   EXPECT_EQ(d->faults[1].action, "partition");
-  EXPECT_EQ(d->faults[1].end, 8'000'000'000);
+  EXPECT_EQ(d->faults[1].end_ns, 8'000'000'000);
   EXPECT_EQ(d->end, 10'000'000'000);
   EXPECT_EQ(d->ops.total(), 20'001);
   EXPECT_EQ(d->ops.kinds().size(), 3u);  // write, read, cas

@@ -225,15 +225,20 @@ std::string results_json(const RunReport& r) {
   root["nodes"] = std::move(nodes);
   json::array faults;
   for (const auto& f : r.faults) {
-    faults.push_back(json::object{
-        {"fault", f.index >= 0 ? json::value(f.index) : nullptr},
-        {"action", f.action},
-        {"target", f.target},
-        {"nodes", strings_json(f.nodes)},
-        {"start_ns", f.start_ns},
-        {"end_ns", f.end_ns ? json::value(*f.end_ns) : nullptr},
-        {"source", f.source},
-        {"detail", f.detail}});
+    json::object o{{"fault", f.index >= 0 ? json::value(f.index) : nullptr},
+                   {"action", f.action},
+                   {"target", f.target},
+                   {"nodes", strings_json(f.nodes)},
+                   {"start_ns", f.start_ns},
+                   {"end_ns", f.end_ns ? json::value(*f.end_ns) : nullptr},
+                   {"source", f.source},
+                   {"detail", f.detail}};
+    if (!f.cuts.empty()) {
+      json::array cuts;
+      for (const auto& [from, to] : f.cuts) cuts.push_back(json::array{json::string(from), json::string(to)});
+      o["cuts"] = std::move(cuts);
+    }
+    faults.push_back(std::move(o));
   }
   root["faults"] = std::move(faults);
   root["harness"] = json::object{{"cpu_seconds", r.harness_cpu_seconds},
@@ -412,6 +417,12 @@ result<RunReport> read_results(const std::filesystem::path& file) {
     if (rd.at(f, "end_ns")) fw.end_ns = rd.integer(f, "end_ns");
     fw.source = rd.str(f, "source");
     fw.detail = rd.str(f, "detail");
+    for (const auto& c : rd.arr(f, "cuts")) {
+      if (c.is_array() && c.as_array().size() == 2 && c.as_array()[0].is_string() &&
+          c.as_array()[1].is_string()) {
+        fw.cuts.emplace_back(c.as_array()[0].as_string(), c.as_array()[1].as_string());
+      }
+    }
     r.faults.push_back(std::move(fw));
   });
   rd.each(o, "checks", [&](const json::object& c) {

@@ -22,11 +22,11 @@ struct Latency {
 struct PhaseMetrics {
   std::string name;  // "main", "final-reads"
   int64_t ok = 0, fail = 0, info = 0, late = 0;
+  double ops_per_sec = 0;
+  Latency latency;
   // Of `fail`: declined on purpose (a compare-and-set whose condition did not hold). Served
   // operations, so not counted as errors by the ratios.
   int64_t declined = 0;
-  double ops_per_sec = 0;
-  Latency latency;
 
   // Shares of ok + fail + info (0 when there were none): fail - declined + info,
   // fail - declined, info.
@@ -55,6 +55,8 @@ struct FaultWindow {
   std::optional<int64_t> end_ns;  // nullopt: never healed within the run
   std::string source;   // "plan" or "control"
   std::string detail;
+  // A partition's cut links as (from, to) node pairs, as the fault.start event listed them.
+  std::vector<std::pair<std::string, std::string>> cuts = {};
 };
 
 // What was built and what ran.

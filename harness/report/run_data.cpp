@@ -10,7 +10,9 @@
 #include <memory>
 #include <set>
 
+#include "common/file_io.h"
 #include "common/hash_ring.h"
+#include "harness/report/run_facts.h"
 
 namespace fl::report {
 namespace json = boost::json;
@@ -232,16 +234,6 @@ std::optional<int64_t> integer(const json::object& o, std::string_view key) {
   return std::nullopt;
 }
 
-std::vector<std::string> strings(const json::object& o, std::string_view key) {
-  std::vector<std::string> out;
-  if (auto* v = o.if_contains(key); v && v->is_array()) {
-    for (const auto& e : v->as_array()) {
-      if (e.is_string()) out.emplace_back(e.as_string());
-    }
-  }
-  return out;
-}
-
 // Calls fn(line, number) for each line of a file, read in chunks (the file is never whole in
 // memory). False when the file cannot be opened.
 template <class Fn>
@@ -361,34 +353,49 @@ void build_spans(RunData& d, std::map<std::string, NodeTimeline>& timelines) {
 
 void load_events(RunData& d) {
   const fs::path path = d.dir / "events.jsonl";
+  auto text = common::read_whole_file(path);
+  if (!text) {
+    d.warnings.push_back("events.jsonl is missing: no fault windows or node states");
+    return;
+  }
+  // Fault windows as results.json pairs them (run_facts.h), one rule for both.
+  d.faults = fault_timeline(*text);
   std::map<std::string, NodeTimeline> timelines;
-  std::vector<size_t> open;  // indexes into d.faults of windows not yet healed
-  std::map<size_t, json::array> cut_lists;
-  std::map<size_t, int64_t> handles;
   int64_t last = 0;
   std::optional<int64_t> stop;
   size_t bad = 0;
   std::set<std::string> known;
   for (const auto& n : d.nodes) known.insert(n.id);
+  // Whether a fault on `node` was open at `time`: a node that exits then is down, not stopped.
+  auto faulted = [&](const std::string& node, int64_t time) {
+    return std::any_of(d.faults.begin(), d.faults.end(), [&](const FaultWindow& w) {
+      return w.start_ns <= time && (!w.end_ns || time <= *w.end_ns) &&
+             std::find(w.nodes.begin(), w.nodes.end(), node) != w.nodes.end();
+    });
+  };
   json::parser parser;
-  const bool found = for_each_line(path, [&](std::string_view line, size_t, bool) {
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     boost::system::error_code ec;
     parser.reset();
     parser.write(line, ec);
     if (ec) {
       ++bad;
-      return;
+      continue;
     }
     json::value v = parser.release();
-    if (!v.is_object()) return;
+    if (!v.is_object()) continue;
     const auto& o = v.as_object();
     const std::string type = str(o, "type");
     const int64_t time = integer(o, "time").value_or(last);
     last = std::max(last, time);
     if (type.rfind("node.", 0) == 0) {
       const std::string node = str(o, "node");
-      if (node.empty()) return;
+      if (node.empty()) continue;
       if (!known.count(node)) {
         known.insert(node);
         d.nodes.push_back({node, "", "", -1, {}});
@@ -400,16 +407,11 @@ void load_events(RunData& d) {
         // Stopped on purpose (the end of the run, a requested restart) unless a fault on the
         // node is open: a kill the fault schedule made is "expected" by the supervisor too.
         auto* e = o.if_contains("expected");
-        bool faulted = false;
-        for (size_t k : open) {
-          const auto& ns = d.faults[k].nodes;
-          if (std::find(ns.begin(), ns.end(), node) != ns.end()) faulted = true;
-        }
-        s = e && e->is_bool() && e->as_bool() && !faulted ? NodeSpan::State::stopped
-                                                          : NodeSpan::State::down;
+        s = e && e->is_bool() && e->as_bool() && !faulted(node, time) ? NodeSpan::State::stopped
+                                                                      : NodeSpan::State::down;
       }
       if (type == "node.paused") s = NodeSpan::State::paused;
-      if (!s) return;
+      if (!s) continue;
       auto& t = timelines[node];
       t.changes.emplace_back(time, *s);
       std::string detail = str(o, "detail");
@@ -418,93 +420,30 @@ void load_events(RunData& d) {
       d.phases.push_back({type.substr(6), time, integer(o, "duration_ns")});
     } else if (type == "run.stop") {
       stop = time;
-    } else if (type == "fault.start") {
-      FaultWindow w;
-      w.fault = static_cast<int>(integer(o, "fault").value_or(-1));
-      w.action = str(o, "action");
-      w.target = str(o, "target");
-      w.detail = str(o, "detail");
-      w.source = str(o, "source");
-      w.nodes = strings(o, "nodes");
-      if (w.nodes.empty()) w.nodes = strings(o, "from");
-      if (w.nodes.empty() && !str(o, "node").empty()) w.nodes.push_back(str(o, "node"));
-      if (w.detail.empty()) {
-        w.detail = w.action;
-        for (size_t k = 0; k < w.nodes.size(); ++k) w.detail += (k ? "," : " ") + w.nodes[k];
-      }
-      w.start = time;
-      const size_t index = d.faults.size();
-      if (auto* c = o.if_contains("cuts"); c && c->is_array()) cut_lists[index] = c->as_array();
-      if (auto h = integer(o, "handle")) handles[index] = *h;
-      d.faults.push_back(std::move(w));
-      open.push_back(index);
-    } else if (type == "fault.end") {
-      const std::string action = str(o, "action");
-      auto close = [&](size_t k) {
-        d.faults[open[k]].end = time;
-        open.erase(open.begin() + static_cast<std::ptrdiff_t>(k));
-      };
-      if (action == "all") {
-        for (size_t i : open) d.faults[i].end = time;
-        open.clear();
-        return;
-      }
-      const auto fault = integer(o, "fault");
-      const auto handle = integer(o, "handle");
-      const std::string node = str(o, "node");
-      for (size_t k = 0; k < open.size(); ++k) {
-        const FaultWindow& w = d.faults[open[k]];
-        auto h = handles.find(open[k]);
-        bool match;
-        if (handle && h != handles.end()) {
-          match = h->second == *handle;
-        } else if (fault) {
-          match = w.fault == *fault &&
-                  (node.empty() || w.nodes.empty() ||
-                   std::find(w.nodes.begin(), w.nodes.end(), node) != w.nodes.end());
-        } else {
-          match = w.action == action;
-        }
-        if (match) {
-          close(k);
-          return;
-        }
-      }
     }
-  });
-  if (!found) {
-    d.warnings.push_back("events.jsonl is missing: no fault windows or node states");
-    return;
   }
   if (bad > 0) d.warnings.push_back(fmt::format("events.jsonl: {} malformed line(s) skipped", bad));
   d.end = std::max(d.end, stop.value_or(last));
   // Fault overlays of node states: partitions (cut, or partly cut) and slow links.
-  for (size_t i = 0; i < d.faults.size(); ++i) {
-    const FaultWindow& w = d.faults[i];
-    const int64_t end = w.end.value_or(d.end);
+  for (const FaultWindow& w : d.faults) {
+    const int64_t start = w.start_ns;
+    const int64_t end = w.end_ns.value_or(d.end);
     if (w.action == "partition") {
       std::map<std::string, std::set<std::string>> peers;
-      if (auto c = cut_lists.find(i); c != cut_lists.end()) {
-        for (const auto& pair : c->second) {
-          if (!pair.is_array() || pair.as_array().size() != 2) continue;
-          const auto& a = pair.as_array()[0];
-          const auto& b = pair.as_array()[1];
-          if (!a.is_string() || !b.is_string()) continue;
-          peers[std::string(a.as_string())].insert(std::string(b.as_string()));
-          peers[std::string(b.as_string())].insert(std::string(a.as_string()));
-        }
+      for (const auto& [a, b] : w.cuts) {
+        peers[a].insert(b);
+        peers[b].insert(a);
       }
       const size_t others = d.nodes.size() > 1 ? d.nodes.size() - 1 : 1;
       for (const auto& n : w.nodes) {
         const size_t cut = peers.count(n) ? peers[n].size() : others;
         const auto state = 2 * cut > others ? NodeSpan::State::cut : NodeSpan::State::slow;
         timelines[n].overlays.push_back(
-            {w.start, end, state,
-             fmt::format("{} (cut from {} of {} peers)", w.detail, cut, others)});
+            {start, end, state, fmt::format("{} (cut from {} of {} peers)", w.detail, cut, others)});
       }
     } else if (w.action == "link") {
       for (const auto& n : w.nodes) {
-        timelines[n].overlays.push_back({w.start, end, NodeSpan::State::slow, w.detail});
+        timelines[n].overlays.push_back({start, end, NodeSpan::State::slow, w.detail});
       }
     }
   }

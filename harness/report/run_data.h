@@ -108,15 +108,6 @@ class OpBinner {
   uint64_t rng_ = 0x9e3779b97f4a7c15ULL;
 };
 
-struct FaultWindow {
-  int fault = -1;  // the plan's fault index; -1 when the event had none
-  std::string action, target, detail;
-  std::string source;              // "control" for faults injected through the control API
-  std::vector<std::string> nodes;  // nodes it acted on
-  int64_t start = 0;
-  std::optional<int64_t> end;  // nullopt: never healed before the run ended
-};
-
 // A node's state over an interval, derived from node.* and fault.* events.
 struct NodeSpan {
   // stopped: exited because the harness asked (the end of the run, a requested restart).

@@ -183,6 +183,14 @@ std::vector<FaultWindow> fault_timeline(std::string_view events_jsonl) {
       w.start_ns = t;
       w.source = index ? "plan" : "control";
       w.detail = str(o, "detail");
+      if (const auto* c = o.if_contains("cuts"); c && c->is_array()) {
+        for (const auto& pair : c->as_array()) {
+          if (!pair.is_array() || pair.as_array().size() != 2) continue;
+          const auto& a = pair.as_array()[0];
+          const auto& b = pair.as_array()[1];
+          if (a.is_string() && b.is_string()) w.cuts.emplace_back(a.as_string(), b.as_string());
+        }
+      }
       if (!index && w.detail.empty()) {
         w.detail = nodes.empty() ? action : fmt::format("{} {}", action, fmt::join(nodes, ","));
       }
