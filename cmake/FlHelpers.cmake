@@ -7,13 +7,14 @@ function(fl_add_library name)
   target_link_libraries(fl_${name} PUBLIC fl_project_options ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# fl_add_test(NAME SOURCES... DEPS ... [LABELS ...])
-# A GoogleTest executable registered with ctest through gtest_discover_tests.
+# fl_add_test(NAME SOURCES... DEPS ... [LABELS ...] [RESOURCE_LOCK lock])
+# A GoogleTest executable registered with ctest through gtest_discover_tests. RESOURCE_LOCK:
+# its tests never run beside other tests holding the same lock (tests whose timing matters).
 function(fl_add_test name)
   if(NOT FL_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "RESOURCE_LOCK" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
@@ -23,7 +24,12 @@ function(fl_add_test name)
   if(ARG_LABELS)
     set(labels ${ARG_LABELS})
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${labels}" TIMEOUT 300)
+  set(lock)
+  if(ARG_RESOURCE_LOCK)
+    set(lock RESOURCE_LOCK ${ARG_RESOURCE_LOCK})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+                       PROPERTIES LABELS "${labels}" TIMEOUT 300 ${lock})
 endfunction()
 
 # fl_add_bench(NAME SOURCES... DEPS ...)

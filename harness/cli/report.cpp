@@ -7,6 +7,9 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/options.h"
 #include "harness/report/html.h"
+#include "harness/report/junit.h"
+#include "harness/report/results.h"
+#include "harness/rundir/run_dir.h"
 
 namespace fl::cli {
 namespace {
@@ -18,8 +21,9 @@ events.jsonl, history.jsonl, cluster.json): one self-contained page with the run
 replay command, latency and throughput over time with the fault windows, availability per node
 and per shard, the checks with their evidence, and the phases. `faultline run` writes the same
 page at the end of every run. A run directory with files missing (a killed run) still gets a
-page, listing what is missing. Prints the file written; exits 0, or 3 when RUNDIR is not a
-directory or the page cannot be written. See docs/report.md.
+page, listing what is missing. Without --out, junit.xml is written again too (from
+results.json, when the run got that far). Prints the files written; exits 0, or 3 when RUNDIR
+is not a directory or a file cannot be written. See docs/report.md.
 )";
 
 }  // namespace
@@ -46,6 +50,17 @@ int report_main(int argc, char** argv) {
     return kExitHarness;
   }
   fmt::print("{}\n", out.string());
+  if (vm->count("out") || !std::filesystem::exists(dir / "results.json")) return kExitOk;
+  auto results = report::read_results(dir / "results.json");
+  if (!results) {
+    fmt::print(stderr, "faultline report: junit.xml not written: {}\n", results.error().message);
+    return kExitHarness;
+  }
+  if (auto w = rundir::write_atomic(dir / "junit.xml", report::junit_xml(*results)); !w) {
+    fmt::print(stderr, "faultline report: {}\n", w.error().message);
+    return kExitHarness;
+  }
+  fmt::print("{}\n", (dir / "junit.xml").string());
   return kExitOk;
 }
 

@@ -150,8 +150,9 @@ std::string results_json(const RunReport& r);
 result<RunReport> read_results(const std::filesystem::path& file);
 
 // A gate metric of the run: the phases named "main" (or "<workload>/main" for `workload`),
-// together when there are several: throughput summed, latency the worst, ratios pooled over
-// ok + fail + info. nullopt when no such phase exists.
+// together when there are several: throughput (served operations, ok + declined, per second)
+// summed, latency the worst, ratios pooled over ok + fail + info. nullopt when no such phase
+// exists.
 std::optional<double> metric_value(const RunReport& r, plan::GateMetric m,
                                    const std::string& workload = {});
 
