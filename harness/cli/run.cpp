@@ -1,5 +1,4 @@
 #include "common/exit_codes.h"
-#include "common/rng.h"
 #include "common/units.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/options.h"
@@ -68,7 +67,7 @@ int repeat_runs(const plan::Plan& p, run::RunOptions ropts, int count, StopSigna
     fmt::print(stderr, "faultline run: {}\n", base.error().message);
     return kExitHarness;
   }
-  const uint64_t seed = ropts.seed ? *ropts.seed : p.seed.value_or(random_seed());
+  const uint64_t seed = run::series_seed(ropts.seed, p.seed);
   ropts.seed = seed;
   fmt::print("faultline run: {} repetitions of {} with seed {} into {}\n", count, p.name, seed,
              base->string());

@@ -15,6 +15,7 @@
 #include "harness/report/results.h"
 #include "harness/report/svg.h"
 #include "harness/rundir/run_dir.h"
+#include "harness/run/repeat.h"
 #include "harness/run/run.h"
 
 #include <boost/json.hpp>
@@ -81,7 +82,7 @@ json::value opt_json(const std::optional<double>& v) {
   return json::value(nullptr);
 }
 
-std::string sweep_json(std::string_view plan, std::string_view key,
+std::string sweep_json(std::string_view plan, std::string_view key, uint64_t seed,
                        const std::vector<Point>& points) {
   json::array runs;
   for (const Point& p : points) {
@@ -94,7 +95,7 @@ std::string sweep_json(std::string_view plan, std::string_view key,
                                 {"p99_ms", opt_json(p.p99)},
                                 {"error_ratio", opt_json(p.error_ratio)}});
   }
-  return json::serialize(json::object{{"plan", plan}, {"key", key}, {"runs", runs}}) + "\n";
+  return json::serialize(json::object{{"plan", plan}, {"key", key}, {"seed", seed}, {"runs", runs}}) + "\n";
 }
 
 // A self-contained SVG file: two charts one above the other, throughput and p99 against the
@@ -229,6 +230,9 @@ int sweep_main(int argc, char** argv) {
     plan_text = buf.str();
   }
 
+  // One seed for every value, drawn once when neither --seed nor the plan gives one.
+  const uint64_t seed = run::series_seed(ropts.seed, original.plan->seed);
+
   std::optional<fs::path> out;
   if (vm->count("out")) out = fs::path((*vm)["out"].as<std::string>());
   auto dir = rundir::create(original.plan->name + "-sweep", out);
@@ -265,6 +269,8 @@ int sweep_main(int argc, char** argv) {
     points.push_back(std::move(p));
   }
   if (bad) return kExitHarness;
+  fmt::print("faultline sweep: {} runs of {} with seed {} into {}\n", plans.size(),
+             original.plan->name, seed, dir->string());
 
   StopSignals stop;
   std::atomic<bool> stopped = false;
@@ -276,6 +282,9 @@ int sweep_main(int argc, char** argv) {
     std::fflush(stdout);
     run::RunOptions one = ropts;
     one.out = p.run_dir;
+    // --seed wins; else the value's plan's own (it differs only when KEY is `seed`); else the
+    // one drawn above.
+    one.seed = ropts.seed ? *ropts.seed : plans[i].seed.value_or(seed);
     auto outcome = run::execute(plans[i], one, [&](std::function<void()> end_early) {
       stop.on_stop([&stopped, end_early = std::move(end_early)] {
         fmt::print(stderr, "\nfaultline sweep: stopping early; checking what was recorded\n");
@@ -302,7 +311,7 @@ int sweep_main(int argc, char** argv) {
   }
   points.resize(ran);  // a stop leaves the values after it out
   const std::string md = sweep_markdown(original.plan->name, key, points);
-  write_file(*dir / "sweep.json", sweep_json(original.plan->name, key, points));
+  write_file(*dir / "sweep.json", sweep_json(original.plan->name, key, seed, points));
   write_file(*dir / "sweep.md", md);
   write_file(*dir / "sweep.svg", sweep_svg(original.plan->name, key, points));
   fmt::print("\n{}\nsweep.json, sweep.md and sweep.svg in {}\n", md, dir->string());

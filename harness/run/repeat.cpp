@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "common/exit_codes.h"
+#include "common/rng.h"
 #include "harness/plan/gates.h"
 #include "harness/report/results.h"
 
@@ -38,6 +39,12 @@ json::value or_null(const std::optional<double>& v) {
 }
 
 }  // namespace
+
+uint64_t series_seed(std::optional<uint64_t> given, std::optional<uint64_t> plan_seed) {
+  if (given) return *given;
+  if (plan_seed) return *plan_seed;
+  return random_seed();
+}
 
 Repetition read_repetition(int index, const std::filesystem::path& dir, int exit_code) {
   Repetition rep;

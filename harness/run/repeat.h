@@ -21,6 +21,10 @@ struct Repetition {
   std::optional<double> throughput, p50_ms, p99_ms, p999_ms;
 };
 
+// The one seed of a series of runs (--repeat, sweep): `given` (--seed), else the plan's, else
+// one drawn now. Called once per series, so every run in it gets the same seed.
+uint64_t series_seed(std::optional<uint64_t> given, std::optional<uint64_t> plan_seed);
+
 // Reads <dir>/results.json into a Repetition; `exit_code` is the run's own (execute()'s).
 Repetition read_repetition(int index, const std::filesystem::path& dir, int exit_code);
 
