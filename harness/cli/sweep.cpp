@@ -22,7 +22,6 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -273,10 +272,12 @@ int sweep_main(int argc, char** argv) {
              original.plan->name, seed, dir->string());
 
   StopSignals stop;
-  std::atomic<bool> stopped = false;
+  SeriesStop series(stop,
+                    "\nfaultline sweep: stopping early; checking what was recorded, then no "
+                    "more values\n");
   int exit_code = kExitOk;
   size_t ran = 0;
-  for (size_t i = 0; i < plans.size() && !stopped; ++i, ++ran) {
+  for (size_t i = 0; i < plans.size() && !series.interrupted(); ++i, ++ran) {
     Point& p = points[i];
     fmt::print("{} = {}: running into {}\n", key, p.value, p.run_dir.string());
     std::fflush(stdout);
@@ -285,14 +286,8 @@ int sweep_main(int argc, char** argv) {
     // --seed wins; else the value's plan's own (it differs only when KEY is `seed`); else the
     // one drawn above.
     one.seed = ropts.seed ? *ropts.seed : plans[i].seed.value_or(seed);
-    auto outcome = run::execute(plans[i], one, [&](std::function<void()> end_early) {
-      stop.on_stop([&stopped, end_early = std::move(end_early)] {
-        fmt::print(stderr, "\nfaultline sweep: stopping early; checking what was recorded\n");
-        stopped = true;
-        end_early();
-      });
-    });
-    stop.on_stop([&stopped] { stopped = true; });
+    auto outcome = series.run_one(
+        [&](const SeriesStop::Hook& hook) { return run::execute(plans[i], one, hook); });
     p.exit_code = outcome.exit_code;
     exit_code = worse(exit_code, outcome.exit_code);
     auto r = report::read_results(p.run_dir / "results.json");
