@@ -64,6 +64,7 @@ Repetition read_repetition(int index, const std::filesystem::path& dir, int exit
   rep.p50_ms = report::metric_value(*r, plan::GateMetric::p50);
   rep.p99_ms = report::metric_value(*r, plan::GateMetric::p99);
   rep.p999_ms = report::metric_value(*r, plan::GateMetric::p999);
+  rep.error_ratio = report::metric_value(*r, plan::GateMetric::error_ratio);
   return rep;
 }
 

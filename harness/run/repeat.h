@@ -18,7 +18,7 @@ struct Repetition {
   std::string verdict;  // results.json's, or "error" when it could not be read
   std::string error;    // why, for verdict "error"
   // The main phase(s)' figures (report::metric_value); nullopt when the run has none.
-  std::optional<double> throughput, p50_ms, p99_ms, p999_ms;
+  std::optional<double> throughput, p50_ms, p99_ms, p999_ms, error_ratio;
 };
 
 // The one seed of a series of runs (--repeat, sweep): `given` (--seed), else the plan's, else
