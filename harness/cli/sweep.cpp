@@ -149,7 +149,7 @@ std::string sweep_svg(std::string_view plan, std::string_view key,
        ".sweep-point{stroke-width:4}.sweep-point.tp{fill:#1f77b4;stroke:#1f77b4}"
        ".sweep-point.p99{fill:#ff7f0e;stroke:#ff7f0e}</style>\n";
   s += chart("sweep-throughput", fmt::format("{}: throughput against {}", plan, key),
-             "ok ops/s", &run::Repetition::throughput, "tp");
+             "throughput (ops/s)", &run::Repetition::throughput, "tp");
   s += fmt::format(R"x(<g transform="translate(0,{})">)x", kHeight);
   s += chart("sweep-p99", fmt::format("{}: p99 against {}", plan, key), "p99 (ms)",
              &run::Repetition::p99_ms, "p99");
