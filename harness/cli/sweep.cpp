@@ -277,9 +277,10 @@ int sweep_main(int argc, char** argv) {
     std::fflush(stdout);
     run::RunOptions one = ropts;
     one.out = p.rep.dir;
-    // --seed wins; else the value's plan's own (it differs only when KEY is `seed`); else the
-    // one drawn above.
-    one.seed = ropts.seed ? *ropts.seed : plans[i].seed.value_or(seed);
+    // --seed wins (it is in `one` already); else the value's plan keeps its own (it differs
+    // from the others only when KEY is `seed`), so its plan.toml stays as written; else the one
+    // drawn above.
+    if (!one.seed && !plans[i].seed) one.seed = seed;
     auto outcome = series.run_one(
         [&](const SeriesStop::Hook& hook) { return run::execute(plans[i], one, hook); });
     p.rep = run::read_repetition(static_cast<int>(i) + 1, p.rep.dir, outcome.exit_code);
