@@ -1,5 +1,4 @@
 #include "common/exit_codes.h"
-#include "common/rng.h"
 #include "common/units.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/options.h"
@@ -12,9 +11,7 @@
 
 #include <fmt/core.h>
 
-#include <atomic>
 #include <cstdio>
-#include <mutex>
 
 namespace fl::cli {
 namespace {
@@ -68,37 +65,21 @@ int repeat_runs(const plan::Plan& p, run::RunOptions ropts, int count, StopSigna
     fmt::print(stderr, "faultline run: {}\n", base.error().message);
     return kExitHarness;
   }
-  const uint64_t seed = ropts.seed ? *ropts.seed : p.seed.value_or(random_seed());
+  const uint64_t seed = run::series_seed(ropts.seed, p.seed);
   ropts.seed = seed;
   fmt::print("faultline run: {} repetitions of {} with seed {} into {}\n", count, p.name, seed,
              base->string());
   std::fflush(stdout);
 
-  std::mutex mu;  // guards `end_current` against the signal thread
-  std::function<void()> end_current;
-  std::atomic<bool> interrupted{false};
-  stop.on_stop([&] {
-    interrupted = true;
-    fmt::print(stderr,
-               "\nfaultline: stopping early; checking what was recorded, then no more "
-               "repetitions\n");
-    std::lock_guard lock(mu);
-    if (end_current) end_current();
-  });
-
+  SeriesStop series(stop,
+                    "\nfaultline: stopping early; checking what was recorded, then no more "
+                    "repetitions\n");
   std::vector<run::Repetition> reps;
   int code = kExitOk;
-  for (int i = 1; i <= count && !interrupted; ++i) {
+  for (int i = 1; i <= count && !series.interrupted(); ++i) {
     ropts.out = *base / fmt::format("rep-{}", i);
-    auto outcome = run::execute(p, ropts, [&](std::function<void()> end_early) {
-      std::lock_guard lock(mu);
-      end_current = std::move(end_early);
-      if (interrupted) end_current();
-    });
-    {
-      std::lock_guard lock(mu);
-      end_current = nullptr;  // it points into execute()'s stack, which is gone now
-    }
+    auto outcome = series.run_one(
+        [&](const SeriesStop::Hook& hook) { return run::execute(p, ropts, hook); });
     auto rep =
         run::read_repetition(i, outcome.dir.empty() ? *ropts.out : outcome.dir, outcome.exit_code);
     if (outcome.dir.empty() && rep.error.empty()) rep.error = "no run directory";
@@ -107,7 +88,7 @@ int repeat_runs(const plan::Plan& p, run::RunOptions ropts, int count, StopSigna
     std::fflush(stdout);
     reps.push_back(std::move(rep));
   }
-  stop.on_stop([] {});
+  const bool interrupted = series.interrupted();
   if (interrupted && static_cast<int>(reps.size()) < count) {
     code = run::worst_exit_code(code, kExitUnknown);
   }

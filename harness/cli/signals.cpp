@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fmt/core.h>
+
 #include <atomic>
+#include <cstdio>
 
 namespace fl::cli {
 namespace {
@@ -104,6 +107,32 @@ std::string StopSignals::signal_name() const {
     case SIGHUP: return "SIGHUP";
     default: return signal_ ? "signal " + std::to_string(signal_) : "";
   }
+}
+
+SeriesStop::SeriesStop(StopSignals& signals, std::string message)
+    : signals_(signals), state_(std::make_shared<State>()) {
+  state_->message = std::move(message);
+  signals_.on_stop([state = state_] {
+    state->interrupted = true;
+    fmt::print(stderr, "{}", state->message);
+    std::lock_guard lock(state->mu);
+    if (state->end_current) state->end_current();
+  });
+}
+
+SeriesStop::~SeriesStop() { signals_.on_stop([] {}); }
+
+bool SeriesStop::interrupted() const { return state_->interrupted; }
+
+SeriesStop::Hook SeriesStop::hook() {
+  return [this](std::function<void()> end_early) { set_current(std::move(end_early)); };
+}
+
+void SeriesStop::set_current(std::function<void()> end) {
+  std::lock_guard lock(state_->mu);
+  state_->end_current = std::move(end);
+  // A signal that came while the run was starting found no function to call: end it now.
+  if (state_->end_current && state_->interrupted) state_->end_current();
 }
 
 }  // namespace fl::cli

@@ -12,16 +12,15 @@
 #include "harness/plan/gates.h"
 #include "harness/plan/plan.h"
 #include "harness/report/html_sections.h"
-#include "harness/report/results.h"
 #include "harness/report/svg.h"
 #include "harness/rundir/run_dir.h"
+#include "harness/run/repeat.h"
 #include "harness/run/run.h"
 
 #include <boost/json.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -50,12 +49,10 @@ value). Exits with the worst exit code of the runs (0 all passed, 1 a check fail
 3 a bad plan, key or value, or a run the harness could not do).
 )";
 
+// One value's run: its figures as `run --repeat` reads a repetition.
 struct Point {
   std::string value;
-  fs::path run_dir;
-  int exit_code = 3;
-  std::string verdict = "error";
-  std::optional<double> throughput, p50, p99, error_ratio;
+  run::Repetition rep;
 };
 
 std::string fmt_opt(const std::optional<double>& v, plan::GateMetric m) {
@@ -68,10 +65,12 @@ std::string sweep_markdown(std::string_view plan, std::string_view key,
   out += fmt::format("| {} | verdict | throughput | p50 | p99 | error ratio |\n", key);
   out += "| ---: | --- | ---: | ---: | ---: | ---: |\n";
   for (const Point& p : points) {
-    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", p.value, p.verdict,
-                       fmt_opt(p.throughput, plan::GateMetric::throughput),
-                       fmt_opt(p.p50, plan::GateMetric::p50), fmt_opt(p.p99, plan::GateMetric::p99),
-                       fmt_opt(p.error_ratio, plan::GateMetric::error_ratio));
+    const run::Repetition& r = p.rep;
+    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", p.value, r.verdict,
+                       fmt_opt(r.throughput, plan::GateMetric::throughput),
+                       fmt_opt(r.p50_ms, plan::GateMetric::p50),
+                       fmt_opt(r.p99_ms, plan::GateMetric::p99),
+                       fmt_opt(r.error_ratio, plan::GateMetric::error_ratio));
   }
   return out;
 }
@@ -81,20 +80,21 @@ json::value opt_json(const std::optional<double>& v) {
   return json::value(nullptr);
 }
 
-std::string sweep_json(std::string_view plan, std::string_view key,
+std::string sweep_json(std::string_view plan, std::string_view key, uint64_t seed,
                        const std::vector<Point>& points) {
   json::array runs;
   for (const Point& p : points) {
+    const run::Repetition& r = p.rep;
     runs.push_back(json::object{{"value", p.value},
-                                {"run_dir", p.run_dir.string()},
-                                {"exit_code", p.exit_code},
-                                {"verdict", p.verdict},
-                                {"throughput", opt_json(p.throughput)},
-                                {"p50_ms", opt_json(p.p50)},
-                                {"p99_ms", opt_json(p.p99)},
-                                {"error_ratio", opt_json(p.error_ratio)}});
+                                {"run_dir", r.dir.string()},
+                                {"exit_code", r.exit_code},
+                                {"verdict", r.verdict},
+                                {"throughput", opt_json(r.throughput)},
+                                {"p50_ms", opt_json(r.p50_ms)},
+                                {"p99_ms", opt_json(r.p99_ms)},
+                                {"error_ratio", opt_json(r.error_ratio)}});
   }
-  return json::serialize(json::object{{"plan", plan}, {"key", key}, {"runs", runs}}) + "\n";
+  return json::serialize(json::object{{"plan", plan}, {"key", key}, {"seed", seed}, {"runs", runs}}) + "\n";
 }
 
 // A self-contained SVG file: two charts one above the other, throughput and p99 against the
@@ -109,9 +109,9 @@ std::string sweep_svg(std::string_view plan, std::string_view key,
     x_ticks.push_back({static_cast<double>(i), points[i].value, true});
   }
   const auto chart = [&](std::string id, std::string title, std::string y_label,
-                         std::optional<double> Point::*field, std::string_view css) {
+                         std::optional<double> run::Repetition::*field, std::string_view css) {
     double max = 0;
-    for (const Point& p : points) max = std::max(max, (p.*field).value_or(0));
+    for (const Point& p : points) max = std::max(max, (p.rep.*field).value_or(0));
     report::svg::Chart::Options o;
     o.id = std::move(id);
     o.title = std::move(title);
@@ -125,12 +125,12 @@ std::string sweep_svg(std::string_view plan, std::string_view key,
     c.set_x_ticks(x_ticks);
     std::vector<std::pair<double, double>> line;
     for (size_t i = 0; i < points.size(); ++i) {
-      const std::optional<double> v = points[i].*field;
+      const std::optional<double> v = points[i].rep.*field;
       line.emplace_back(static_cast<double>(i), v ? *v : std::nan(""));
     }
     c.polyline(line, fmt::format("line {}", css));
     for (size_t i = 0; i < points.size(); ++i) {
-      if (const std::optional<double> v = points[i].*field) {
+      if (const std::optional<double> v = points[i].rep.*field) {
         c.marker(static_cast<double>(i), *v, report::svg::Shape::circle,
                  fmt::format("sweep-point {}", css),
                  fmt::format("{} = {}: {:.4g}", key, points[i].value, *v));
@@ -149,10 +149,10 @@ std::string sweep_svg(std::string_view plan, std::string_view key,
        ".sweep-point{stroke-width:4}.sweep-point.tp{fill:#1f77b4;stroke:#1f77b4}"
        ".sweep-point.p99{fill:#ff7f0e;stroke:#ff7f0e}</style>\n";
   s += chart("sweep-throughput", fmt::format("{}: throughput against {}", plan, key),
-             "ok ops/s", &Point::throughput, "tp");
+             "throughput (ops/s)", &run::Repetition::throughput, "tp");
   s += fmt::format(R"x(<g transform="translate(0,{})">)x", kHeight);
-  s += chart("sweep-p99", fmt::format("{}: p99 against {}", plan, key), "p99 (ms)", &Point::p99,
-             "p99");
+  s += chart("sweep-p99", fmt::format("{}: p99 against {}", plan, key), "p99 (ms)",
+             &run::Repetition::p99_ms, "p99");
   s += "</g>\n</svg>\n";
   return s;
 }
@@ -162,12 +162,6 @@ bool write_file(const fs::path& path, std::string_view text) {
   if (!w) fmt::print(stderr, "faultline sweep: cannot write {}: {}\n", path.string(),
                      w.error().message);
   return static_cast<bool>(w);
-}
-
-// Worse exit codes win: 3 (harness) > 1 (violated) > 2 (unknown) > 0.
-int worse(int a, int b) {
-  const auto rank = [](int c) { return c == 3 ? 3 : c == 1 ? 2 : c == 2 ? 1 : 0; };
-  return rank(b) > rank(a) ? b : a;
 }
 
 }  // namespace
@@ -229,6 +223,9 @@ int sweep_main(int argc, char** argv) {
     plan_text = buf.str();
   }
 
+  // One seed for every value, drawn once when neither --seed nor the plan gives one.
+  const uint64_t seed = run::series_seed(ropts.seed, original.plan->seed);
+
   std::optional<fs::path> out;
   if (vm->count("out")) out = fs::path((*vm)["out"].as<std::string>());
   auto dir = rundir::create(original.plan->name + "-sweep", out);
@@ -261,48 +258,45 @@ int sweep_main(int argc, char** argv) {
     plans.push_back(std::move(*loaded.plan));
     Point p;
     p.value = value;
-    p.run_dir = *dir / fmt::format("{}={}", key, value);
+    p.rep.dir = *dir / fmt::format("{}={}", key, value);
     points.push_back(std::move(p));
   }
   if (bad) return kExitHarness;
+  fmt::print("faultline sweep: {} runs of {} with seed {} into {}\n", plans.size(),
+             original.plan->name, seed, dir->string());
 
   StopSignals stop;
-  std::atomic<bool> stopped = false;
+  SeriesStop series(stop,
+                    "\nfaultline sweep: stopping early; checking what was recorded, then no "
+                    "more values\n");
   int exit_code = kExitOk;
   size_t ran = 0;
-  for (size_t i = 0; i < plans.size() && !stopped; ++i, ++ran) {
+  for (size_t i = 0; i < plans.size() && !series.interrupted(); ++i, ++ran) {
     Point& p = points[i];
-    fmt::print("{} = {}: running into {}\n", key, p.value, p.run_dir.string());
+    fmt::print("{} = {}: running into {}\n", key, p.value, p.rep.dir.string());
     std::fflush(stdout);
     run::RunOptions one = ropts;
-    one.out = p.run_dir;
-    auto outcome = run::execute(plans[i], one, [&](std::function<void()> end_early) {
-      stop.on_stop([&stopped, end_early = std::move(end_early)] {
-        fmt::print(stderr, "\nfaultline sweep: stopping early; checking what was recorded\n");
-        stopped = true;
-        end_early();
-      });
-    });
-    stop.on_stop([&stopped] { stopped = true; });
-    p.exit_code = outcome.exit_code;
-    exit_code = worse(exit_code, outcome.exit_code);
-    auto r = report::read_results(p.run_dir / "results.json");
-    if (!r) {
-      fmt::print(stderr, "faultline sweep: {}\n", r.error().message);
-    } else {
-      p.verdict = r->verdict;
-      p.throughput = report::metric_value(*r, plan::GateMetric::throughput);
-      p.p50 = report::metric_value(*r, plan::GateMetric::p50);
-      p.p99 = report::metric_value(*r, plan::GateMetric::p99);
-      p.error_ratio = report::metric_value(*r, plan::GateMetric::error_ratio);
+    one.out = p.rep.dir;
+    // --seed wins (it is in `one` already); else the value's plan keeps its own (it differs
+    // from the others only when KEY is `seed`), so its plan.toml stays as written; else the one
+    // drawn above.
+    if (!one.seed && !plans[i].seed) one.seed = seed;
+    auto outcome = series.run_one(
+        [&](const SeriesStop::Hook& hook) { return run::execute(plans[i], one, hook); });
+    p.rep = run::read_repetition(static_cast<int>(i) + 1, p.rep.dir, outcome.exit_code);
+    exit_code = run::worst_exit_code(exit_code, p.rep.exit_code);
+    if (p.rep.verdict == "error" && !p.rep.error.empty()) {
+      fmt::print(stderr, "faultline sweep: {}\n", p.rep.error);
     }
-    fmt::print("{} = {}: {} (exit {}), throughput {}, p50 {}, p99 {}\n", key, p.value, p.verdict,
-               p.exit_code, fmt_opt(p.throughput, plan::GateMetric::throughput),
-               fmt_opt(p.p50, plan::GateMetric::p50), fmt_opt(p.p99, plan::GateMetric::p99));
+    fmt::print("{} = {}: {} (exit {}), throughput {}, p50 {}, p99 {}\n", key, p.value,
+               p.rep.verdict, p.rep.exit_code,
+               fmt_opt(p.rep.throughput, plan::GateMetric::throughput),
+               fmt_opt(p.rep.p50_ms, plan::GateMetric::p50),
+               fmt_opt(p.rep.p99_ms, plan::GateMetric::p99));
   }
   points.resize(ran);  // a stop leaves the values after it out
   const std::string md = sweep_markdown(original.plan->name, key, points);
-  write_file(*dir / "sweep.json", sweep_json(original.plan->name, key, points));
+  write_file(*dir / "sweep.json", sweep_json(original.plan->name, key, seed, points));
   write_file(*dir / "sweep.md", md);
   write_file(*dir / "sweep.svg", sweep_svg(original.plan->name, key, points));
   fmt::print("\n{}\nsweep.json, sweep.md and sweep.svg in {}\n", md, dir->string());

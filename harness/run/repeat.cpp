@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "common/exit_codes.h"
+#include "common/rng.h"
 #include "harness/plan/gates.h"
 #include "harness/report/results.h"
 
@@ -39,6 +40,12 @@ json::value or_null(const std::optional<double>& v) {
 
 }  // namespace
 
+uint64_t series_seed(std::optional<uint64_t> given, std::optional<uint64_t> plan_seed) {
+  if (given) return *given;
+  if (plan_seed) return *plan_seed;
+  return random_seed();
+}
+
 Repetition read_repetition(int index, const std::filesystem::path& dir, int exit_code) {
   Repetition rep;
   rep.index = index;
@@ -57,6 +64,7 @@ Repetition read_repetition(int index, const std::filesystem::path& dir, int exit
   rep.p50_ms = report::metric_value(*r, plan::GateMetric::p50);
   rep.p99_ms = report::metric_value(*r, plan::GateMetric::p99);
   rep.p999_ms = report::metric_value(*r, plan::GateMetric::p999);
+  rep.error_ratio = report::metric_value(*r, plan::GateMetric::error_ratio);
   return rep;
 }
 

@@ -18,8 +18,12 @@ struct Repetition {
   std::string verdict;  // results.json's, or "error" when it could not be read
   std::string error;    // why, for verdict "error"
   // The main phase(s)' figures (report::metric_value); nullopt when the run has none.
-  std::optional<double> throughput, p50_ms, p99_ms, p999_ms;
+  std::optional<double> throughput, p50_ms, p99_ms, p999_ms, error_ratio;
 };
+
+// The one seed of a series of runs (--repeat, sweep): `given` (--seed), else the plan's, else
+// one drawn now. Called once per series, so every run in it gets the same seed.
+uint64_t series_seed(std::optional<uint64_t> given, std::optional<uint64_t> plan_seed);
 
 // Reads <dir>/results.json into a Repetition; `exit_code` is the run's own (execute()'s).
 Repetition read_repetition(int index, const std::filesystem::path& dir, int exit_code);

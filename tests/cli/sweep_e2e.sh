@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `faultline sweep` end to end: a 2-value sweep of plans/scaling.toml over cluster.db.shards
 # (2 s per run) must run both values, each with the value applied (its cluster has that many db
-# shards), and write sweep.json, sweep.md and sweep.svg with one point per value; bad values
-# are refused before anything runs.
+# shards) and the same seed, and write sweep.json, sweep.md and sweep.svg with one point per
+# value; bad values are refused before anything runs.
 # Usage: sweep_e2e.sh FAULTLINE
 set -euo pipefail
 fl="$1"
@@ -10,8 +10,11 @@ tmp="$(mktemp -d /tmp/fl-sweep-XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; cat "$tmp/stdout" "$tmp/stderr" 2>/dev/null || true; exit 1; }
 
+# plans/scaling.toml without its seed: the sweep draws one seed and gives it to every value.
+grep -v '^seed *=' plans/scaling.toml >"$tmp/scaling.toml"
+if grep -q '^seed' "$tmp/scaling.toml"; then fail "the copy still has a seed"; fi
 status=0
-"$fl" sweep plans/scaling.toml --set cluster.db.shards=1,2 --duration 2s --quiet \
+"$fl" sweep "$tmp/scaling.toml" --set cluster.db.shards=1,2 --duration 2s --quiet \
   --out "$tmp/sweep" >"$tmp/stdout" 2>"$tmp/stderr" || status=$?
 [ "$status" -eq 0 ] || fail "faultline sweep exited $status"
 s="$tmp/sweep"
@@ -27,6 +30,12 @@ j="$(cat "$s/sweep.json")"
 for v in 1 2; do
   grep -Eq '"value":"'"$v"'","run_dir":"[^"]*","exit_code":0,"verdict":"valid","throughput":[1-9]' \
     <<<"$j" || fail "sweep.json has no valid run with a throughput for $v: $j"
+done
+seed="$(grep -Eo '"seed":[0-9]+' <<<"$j" | cut -d: -f2)"
+[ -n "$seed" ] || fail "sweep.json has no seed: $j"
+for v in 1 2; do
+  grep -Eq "^seed = $seed([^0-9]|$)" "$s/cluster.db.shards=$v/plan.toml" ||
+    fail "run $v did not get the sweep's seed $seed: $(grep seed "$s/cluster.db.shards=$v/plan.toml")"
 done
 grep -Eq '^\| 1 \| valid \| [0-9.]+/s \|' "$s/sweep.md" || fail "sweep.md row 1"
 grep -Eq '^\| 2 \| valid \| [0-9.]+/s \|' "$s/sweep.md" || fail "sweep.md row 2"
