@@ -65,8 +65,10 @@ int repeat_runs(const plan::Plan& p, run::RunOptions ropts, int count, StopSigna
     fmt::print(stderr, "faultline run: {}\n", base.error().message);
     return kExitHarness;
   }
+  // One seed for every repetition: the plan's own is left as the plan says it (each run's
+  // plan.toml then keeps it as written); --seed, or one drawn once, is passed to each run.
   const uint64_t seed = run::series_seed(ropts.seed, p.seed);
-  ropts.seed = seed;
+  if (ropts.seed || !p.seed) ropts.seed = seed;
   fmt::print("faultline run: {} repetitions of {} with seed {} into {}\n", count, p.name, seed,
              base->string());
   std::fflush(stdout);
