@@ -44,18 +44,18 @@ std::optional<double> number(std::string_view s) {
   return d;
 }
 
-// "10%" -> 0.10; a bare fraction ("0.1") when `bare` is allowed.
-std::optional<double> fraction(std::string_view s, bool bare) {
+}  // namespace
+
+std::optional<double> parse_fraction(std::string_view text, bool allow_bare) {
+  std::string_view s = trim(text);
   if (!s.empty() && s.back() == '%') {
     auto d = number(trim(s.substr(0, s.size() - 1)));
     if (!d) return std::nullopt;
     return *d / 100.0;
   }
-  if (!bare) return std::nullopt;
+  if (!allow_bare) return std::nullopt;
   return number(s);
 }
-
-}  // namespace
 
 std::string_view to_string(GateMetric m) {
   for (const auto& [metric, name] : kMetrics) {
@@ -118,7 +118,7 @@ result<Gate> parse_gate(std::string_view text, bool regression) {
   if (value.empty()) return bad("no limit after the comparison");
   if (g.regression) {
     if (!g.below) return bad("a regression limit reads 'regression METRIC < N%'");
-    auto f = fraction(value, false);
+    auto f = parse_fraction(value, false);
     if (!f) return bad(fmt::format("'{}' is not a percentage (e.g. 10%)", value));
     g.limit = *f;
     return g;
@@ -134,7 +134,7 @@ result<Gate> parse_gate(std::string_view text, bool regression) {
     if (!d) return bad(d.error().message);
     g.limit = static_cast<double>(d->count()) / 1e6;
   } else {
-    auto f = fraction(value, true);
+    auto f = parse_fraction(value, true);
     if (!f || *f > 1.0) return bad(fmt::format("'{}' is not a ratio (e.g. 1% or 0.01)", value));
     g.limit = *f;
   }

@@ -48,6 +48,12 @@ bool higher_is_better(GateMetric m);
 // "4.87ms", "20000/s", "1.00%": a metric's value in its unit, for people.
 std::string format_metric(GateMetric m, double value);
 
+// The one reader of percentages for gates, [gates] alpha/min_effect and `faultline compare
+// --min-effect`: "10%" -> 0.10; a bare number ("0.1") is read as a fraction only when
+// `allow_bare`. Nullopt for anything else, a negative or a non-finite value. Callers check
+// their own upper bound (min_effect and ratios below 1).
+std::optional<double> parse_fraction(std::string_view text, bool allow_bare);
+
 // A plan's [gates] table.
 struct GatesSpec {
   std::vector<Gate> limits;       // `limits = [...]`: every run must meet them

@@ -5,7 +5,8 @@
 #     same load on the machine: compare exits 0;
 #   - REPS runs with FAULTLINE_TEST_DELAY=DELAY in the environment (every reference node delays
 #     each reply by it: a candidate built with a slowdown): compare exits 1, p50 the regression;
-#   - 1 run against 1: exit 2 (too few runs ever to be significant); a missing directory: 3.
+#   - 1 run against 1: exit 2 (too few runs ever to be significant); a missing directory or
+#     --min-effect 5 (500%): 3.
 # The gates are given on the command line, wide enough that the machine's noise between runs
 # does not reach them and narrow enough that DELAY, several times the baseline's p50, does.
 set -euo pipefail
@@ -74,4 +75,7 @@ compare_expect 2 "$out/base/rep-1" "$out/slow/rep-1" "${gates[@]}"
 grep -q 'run at least 4 repetitions of each' "$out/compare.out" || fail "no advice on repetitions"
 echo "=== a missing directory"
 compare_expect 3 "$out/base" "$out/absent"
+echo "=== a minimum effect of 500% would pass every regression gate"
+compare_expect 3 "$out/base" "$out/slow" "${gates[@]}" --min-effect 5
+grep -q 'below 100%' "$out/compare.out" || fail "no message for --min-effect 5"
 echo "compare_slowdown: a ${delay} slowdown is a regression, an identical rerun is not"
