@@ -20,8 +20,8 @@ constexpr std::string_view kUsage =
                          [--markdown FILE] [--json FILE]
 
 Compares the performance of repeated runs of a candidate with repeated runs of a baseline.
-BASELINE and CANDIDATE are each a run directory, a directory of run directories (what
-`faultline run --repeat N` writes), or several of either separated by commas.
+BASELINE and CANDIDATE are each a run directory, the output of `faultline run --repeat N`
+(DIR/rep-1 .. rep-N), or several of either separated by commas.
 
 A regression gate ("regression p99 < 20%") fails when the candidate's median is worse by more
 than the limit, by at least --min-effect, and a one-sided Mann-Whitney U test over the runs gives

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -41,6 +42,14 @@ bool natural_less(const fs::path& a, const fs::path& b) {
     return std::make_tuple(s.substr(0, digits), tail.size() > 18, n, s);
   };
   return split(a.filename().string()) < split(b.filename().string());
+}
+
+// "rep-3": a repetition `faultline run --repeat` wrote.
+bool is_rep_name(std::string_view name) {
+  constexpr std::string_view kRep = "rep-";
+  if (name.size() <= kRep.size() || name.substr(0, kRep.size()) != kRep) return false;
+  return std::all_of(name.begin() + kRep.size(), name.end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
 bool is_ratio(plan::GateMetric m) {
@@ -234,12 +243,20 @@ result<std::vector<fs::path>> resolve_run_dirs(std::string_view arg) {
       out.push_back(p);
       continue;
     }
+    // A directory of runs counts only as the output of `faultline run --repeat` (repeat.json,
+    // or every run in it named rep-N): a sweep's output or a `runs/` directory holds runs of
+    // different configurations, and pooling them as repetitions would compare nonsense.
+    const bool repeat_json = fs::is_regular_file(p / "repeat.json", ec);
     std::vector<fs::path> runs;
+    std::vector<std::string> strangers;
     for (const auto& entry : fs::directory_iterator(p, ec)) {
       std::error_code entry_ec;
       if (entry.is_directory(entry_ec) &&
           fs::is_regular_file(entry.path() / "results.json", entry_ec)) {
         runs.push_back(entry.path());
+        if (!is_rep_name(entry.path().filename().string())) {
+          strangers.push_back(entry.path().filename().string());
+        }
       }
     }
     if (ec) {
@@ -248,8 +265,16 @@ result<std::vector<fs::path>> resolve_run_dirs(std::string_view arg) {
     if (runs.empty()) {
       return Error(errc::not_found,
                    fmt::format("{}: neither a run directory (no results.json) nor a directory "
-                               "of run directories (as `faultline run --repeat` writes)",
+                               "of repetitions (as `faultline run --repeat` writes)",
                                p.string()));
+    }
+    if (!repeat_json && !strangers.empty()) {
+      std::sort(strangers.begin(), strangers.end(), natural_less);
+      return Error(errc::invalid_argument,
+                   fmt::format("{}: not the output of `faultline run --repeat` (no repeat.json, "
+                               "and runs not named rep-N: {}); its runs may be different "
+                               "configurations. Name the runs to compare, separated by commas",
+                               p.string(), fmt::join(strangers, ", ")));
     }
     std::sort(runs.begin(), runs.end(), natural_less);
     out.insert(out.end(), runs.begin(), runs.end());

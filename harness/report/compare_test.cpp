@@ -304,6 +304,36 @@ TEST_F(RunDirs, ResolvesRunDirectoriesRepeatOutputsAndLists) {
   EXPECT_EQ(set.reports[0].plan, "perf");
 }
 
+// A sweep's output or a runs/ directory holds different configurations: not repetitions.
+TEST_F(RunDirs, ADirectoryOfRunsMustBeARepeatOutput) {
+  write_run(root_ / "sweep" / "rate=100");
+  write_run(root_ / "sweep" / "rate=200");
+  write_run(root_ / "sweep" / "rep-1");
+  auto sweep = resolve_run_dirs((root_ / "sweep").string());
+  ASSERT_FALSE(sweep);
+  const std::string& m = sweep.error().message;
+  EXPECT_NE(m.find((root_ / "sweep").string() + ": not the output of `faultline run --repeat`"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("rate=100, rate=200"), std::string::npos) << m;
+  EXPECT_EQ(m.find("rep-1"), std::string::npos) << m;
+  EXPECT_FALSE(load_run_set((root_ / "sweep").string()));
+
+  // repeat.json marks a --repeat output whatever its runs are called.
+  write_run(root_ / "marked" / "first");
+  write_run(root_ / "marked" / "second");
+  std::ofstream(root_ / "marked" / "repeat.json") << "{}";
+  auto marked = resolve_run_dirs((root_ / "marked").string());
+  ASSERT_TRUE(marked) << marked.error().message;
+  EXPECT_EQ(marked->size(), 2u);
+
+  // A run directory itself is taken as one run, whatever sits beside or under it.
+  EXPECT_EQ(resolve_run_dirs((root_ / "sweep" / "rate=100").string()).value().size(), 1u);
+  // "rep-x" and "rep-" are not repetitions' names.
+  write_run(root_ / "odd" / "rep-x");
+  EXPECT_FALSE(resolve_run_dirs((root_ / "odd").string()));
+}
+
 TEST_F(RunDirs, RefusesARunThatEndedInAnError) {
   write_run(root_ / "runs" / "rep-1");
   write_run(root_ / "runs" / "rep-2", "error");
