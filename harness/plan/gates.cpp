@@ -24,10 +24,7 @@ constexpr std::array<std::pair<GateMetric, std::string_view>, 9> kMetrics{{
     {GateMetric::info_ratio, "info_ratio"},
 }};
 
-bool is_latency(GateMetric m) {
-  return m != GateMetric::throughput && m != GateMetric::error_ratio &&
-         m != GateMetric::fail_ratio && m != GateMetric::info_ratio;
-}
+bool is_latency(GateMetric m) { return m != GateMetric::throughput && !is_ratio(m); }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -69,6 +66,16 @@ std::optional<GateMetric> gate_metric(std::string_view name) {
     if (n == name) return metric;
   }
   return std::nullopt;
+}
+
+bool is_ratio(GateMetric m) {
+  return m == GateMetric::error_ratio || m == GateMetric::fail_ratio ||
+         m == GateMetric::info_ratio;
+}
+
+std::string Gate::limit_text() const {
+  if (regression) return fmt::format("< {:g}%", limit * 100);
+  return fmt::format("{} {}", below ? "<" : ">", format_metric(metric, limit));
 }
 
 bool higher_is_better(GateMetric m) { return m == GateMetric::throughput; }

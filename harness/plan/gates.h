@@ -31,6 +31,12 @@ struct Gate {
   // throughput, higher latency); for ratios an absolute rise in points ("1%": from 0.2% to
   // 1.2%), since a relative change from a zero baseline means nothing.
   double limit = 0;
+
+  // A fixed limit: does `value` (in the metric's unit) meet it? Strict: a value on the limit
+  // misses it. Meaningless for a regression limit (compare judges the worsening).
+  bool met(double value) const { return below ? value < limit : value > limit; }
+  // "< 5.00ms", "> 20000/s", "< 1.00%"; a regression limit "< 10%".
+  std::string limit_text() const;
 };
 
 // "p99 < 5ms", "p999 < 20ms", "throughput > 20000/s", "error_ratio < 1%", "fail_ratio < 0.5%",
@@ -43,6 +49,9 @@ result<Gate> parse_gate(std::string_view text, bool regression);
 
 std::string_view to_string(GateMetric m);
 std::optional<GateMetric> gate_metric(std::string_view name);
+// error_ratio, fail_ratio, info_ratio: fractions of operations (the rest are throughput and
+// latency).
+bool is_ratio(GateMetric m);
 // Throughput is better higher; latency and ratios lower.
 bool higher_is_better(GateMetric m);
 // "4.87ms", "20000/s", "1.00%": a metric's value in its unit, for people.

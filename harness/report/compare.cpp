@@ -52,11 +52,6 @@ bool is_rep_name(std::string_view name) {
                      [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
-bool is_ratio(plan::GateMetric m) {
-  return m == plan::GateMetric::error_ratio || m == plan::GateMetric::fail_ratio ||
-         m == plan::GateMetric::info_ratio;
-}
-
 std::string metric_label(plan::GateMetric m, const std::string& workload) {
   return workload.empty() ? std::string(plan::to_string(m))
                           : fmt::format("{}/{}", workload, plan::to_string(m));
@@ -93,7 +88,7 @@ CompareRow make_row(plan::GateMetric m, std::string workload, std::vector<double
   CompareRow row;
   row.metric = m;
   row.workload = std::move(workload);
-  row.absolute = is_ratio(m);
+  row.absolute = plan::is_ratio(m);
   // "Worse" is lower throughput, or higher latency or ratio: the test asks whether the
   // candidate's values tend to lie on that side of the baseline's.
   const bool higher_better = plan::higher_is_better(m);
@@ -138,11 +133,6 @@ std::string format_distribution(const CompareRow& r, const Distribution& d) {
 
 std::string format_effect(double delta) {
   return fmt::format("{:+.2f} {}", delta, cliffs_magnitude(delta));
-}
-
-std::string format_limit(const plan::Gate& g) {
-  if (g.regression) return fmt::format("< {:g}%", g.limit * 100);
-  return fmt::format("{} {}", g.below ? "<" : ">", plan::format_metric(g.metric, g.limit));
 }
 
 std::string headline(const Comparison& c) {
@@ -378,7 +368,7 @@ result<Comparison> compare_runs(const RunSet& baseline, const RunSet& candidate,
     row.gate = g;
     if (!g.regression) {
       const double m = row.candidate.median;
-      row.verdict = (g.below ? m < g.limit : m > g.limit) ? RowVerdict::pass : RowVerdict::missed;
+      row.verdict = g.met(m) ? RowVerdict::pass : RowVerdict::missed;
     } else {
       const bool beyond =
           row.worsening > g.limit && (row.absolute || row.worsening >= options.min_effect);
@@ -431,7 +421,7 @@ std::string comparison_table(const Comparison& c, bool color) {
   for (const auto& r : c.rows) {
     cells.push_back({metric_label(r.metric, r.workload), format_distribution(r, r.baseline),
                      format_distribution(r, r.candidate), format_change(r), format_p(r.p),
-                     format_effect(r.cliffs_delta), r.gate ? format_limit(*r.gate) : "-",
+                     format_effect(r.cliffs_delta), r.gate ? r.gate->limit_text() : "-",
                      r.verdict == RowVerdict::info ? "-" : std::string(to_string(r.verdict))});
   }
   std::vector<size_t> widths(cells.front().size(), 0);
