@@ -337,6 +337,20 @@ result<Comparison> compare_runs(const RunSet& baseline, const RunSet& candidate,
   const bool too_few = c.min_p >= options.alpha;
 
   auto note_runs = [&](const RunSet& set, std::string_view side) {
+    std::vector<std::string> delays;
+    for (const auto& r : set.reports) {
+      if (!r.versions.test_delay.empty()) delays.push_back(r.versions.test_delay);
+    }
+    if (!delays.empty()) {
+      std::sort(delays.begin(), delays.end());
+      delays.erase(std::unique(delays.begin(), delays.end()), delays.end());
+      const size_t with = std::count_if(set.reports.begin(), set.reports.end(),
+                                        [](const RunReport& r) { return !r.versions.test_delay.empty(); });
+      c.notes.push_back(fmt::format(
+          "{} runs: {} of {} had FAULTLINE_TEST_DELAY={} (every node delayed each reply on "
+          "purpose)",
+          side, with, set.reports.size(), fmt::join(delays, ",")));
+    }
     for (size_t i = 0; i < set.reports.size(); ++i) {
       const auto& r = set.reports[i];
       if (r.plan != set.reports.front().plan) {

@@ -236,6 +236,28 @@ TEST(Compare, NotesDifferentPlansAndFailedChecks) {
   EXPECT_NE(c.notes[1].find("cand/rep-2: verdict invalid"), std::string::npos) << c.notes[1];
 }
 
+TEST(Compare, NotesATestDelayFromResultsJson) {
+  auto base = p99_runs({5, 5, 5, 5}, "base");
+  auto cand = p99_runs({5, 5, 5, 5}, "cand");
+  EXPECT_TRUE(compare_runs(base, cand, {.gates = default_gates()}).value().notes.empty());
+  for (size_t i = 1; i < cand.reports.size(); ++i) {
+    RunReport r = cand.reports[i];
+    r.versions.test_delay = "10ms";
+    // Through results.json, as compare reads it.
+    const auto path = fs::temp_directory_path() / fmt::format("fl-delay-{}.json", ::getpid());
+    std::ofstream(path) << results_json(r);
+    auto back = read_results(path);
+    fs::remove(path);
+    ASSERT_TRUE(back) << back.error().message;
+    cand.reports[i] = std::move(*back);
+  }
+  auto c = compare_runs(base, cand, {.gates = default_gates()}).value();
+  ASSERT_EQ(c.notes.size(), 1u);
+  EXPECT_NE(c.notes[0].find("candidate runs: 3 of 4 had FAULTLINE_TEST_DELAY=10ms"),
+            std::string::npos)
+      << c.notes[0];
+}
+
 TEST(Compare, MarkdownAndJson) {
   auto base = p99_runs({5.0, 5.2, 4.9, 5.1, 5.3}, "base");
   auto cand = p99_runs({7.0, 7.5, 6.9, 7.2, 8.0}, "cand");
