@@ -7,7 +7,6 @@
 #include <fmt/core.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -21,8 +20,8 @@ constexpr std::string_view kUsage =
                          [--markdown FILE] [--json FILE]
 
 Compares the performance of repeated runs of a candidate with repeated runs of a baseline.
-BASELINE and CANDIDATE are each a run directory, a directory of run directories (what
-`faultline run --repeat N` writes), or several of either separated by commas.
+BASELINE and CANDIDATE are each a run directory, the output of `faultline run --repeat N`
+(DIR/rep-1 .. rep-N), or several of either separated by commas.
 
 A regression gate ("regression p99 < 20%") fails when the candidate's median is worse by more
 than the limit, by at least --min-effect, and a one-sided Mann-Whitney U test over the runs gives
@@ -33,23 +32,6 @@ p50 < 20%, p99 < 20%, p999 < 30%, error_ratio < 1% (percentage points). docs/gat
 Exit codes: 0 no regression, 1 a regression or a fixed gate missed, 2 inconclusive (too few runs
 for the test ever to reach alpha: at least 4 against 4 for alpha 0.05), 3 bad input.
 )";
-
-// "5%" or "0.05".
-std::optional<double> fraction(const std::string& text) {
-  std::string s = text;
-  double scale = 1;
-  if (!s.empty() && s.back() == '%') {
-    s.pop_back();
-    scale = 100;
-  }
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || errno != 0 || !std::isfinite(v) || v < 0) {
-    return std::nullopt;
-  }
-  return v / scale;
-}
 
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -81,6 +63,37 @@ int compare_main(int argc, char** argv) {
   int code = kExitOk;
   auto vm = parse_args(argc, argv, kUsage, options, positional, code);
   if (!vm) return code;
+
+  // The command line's alpha and min_effect, checked before any run is read.
+  std::optional<double> cli_alpha;
+  std::optional<double> cli_min_effect;
+  if (vm->count("alpha")) {
+    cli_alpha = (*vm)["alpha"].as<double>();
+    if (!(*cli_alpha > 0 && *cli_alpha < 1)) {
+      fmt::print(stderr,
+                 "faultline compare: --alpha must be greater than 0 and less than 1, not {}\n",
+                 *cli_alpha);
+      return kExitHarness;
+    }
+  }
+  if (vm->count("min-effect")) {
+    const auto& text = (*vm)["min-effect"].as<std::string>();
+    auto f = plan::parse_fraction(text, true);
+    if (!f) {
+      fmt::print(stderr,
+                 "faultline compare: --min-effect: '{}' is not a percentage (e.g. 5%) or a "
+                 "fraction (e.g. 0.05)\n",
+                 text);
+      return kExitHarness;
+    }
+    if (*f >= 1) {
+      fmt::print(stderr,
+                 "faultline compare: --min-effect must be at least 0% and below 100%, not '{}'\n",
+                 text);
+      return kExitHarness;
+    }
+    cli_min_effect = *f;
+  }
 
   auto baseline = report::load_run_set((*vm)["baseline"].as<std::string>());
   if (!baseline) {
@@ -132,23 +145,8 @@ int compare_main(int argc, char** argv) {
   } else {
     copts.gates = report::default_gates();
   }
-  if (vm->count("alpha")) {
-    copts.alpha = (*vm)["alpha"].as<double>();
-    if (!(copts.alpha > 0 && copts.alpha < 1)) {
-      fmt::print(stderr, "faultline compare: --alpha must be between 0 and 1, not {}\n",
-                 copts.alpha);
-      return kExitHarness;
-    }
-  }
-  if (vm->count("min-effect")) {
-    auto f = fraction((*vm)["min-effect"].as<std::string>());
-    if (!f) {
-      fmt::print(stderr, "faultline compare: --min-effect: '{}' is not a percentage (e.g. 5%)\n",
-                 (*vm)["min-effect"].as<std::string>());
-      return kExitHarness;
-    }
-    copts.min_effect = *f;
-  }
+  if (cli_alpha) copts.alpha = *cli_alpha;
+  if (cli_min_effect) copts.min_effect = *cli_min_effect;
 
   auto comparison = report::compare_runs(*baseline, *candidate, copts);
   if (!comparison) {

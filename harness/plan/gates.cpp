@@ -24,10 +24,7 @@ constexpr std::array<std::pair<GateMetric, std::string_view>, 9> kMetrics{{
     {GateMetric::info_ratio, "info_ratio"},
 }};
 
-bool is_latency(GateMetric m) {
-  return m != GateMetric::throughput && m != GateMetric::error_ratio &&
-         m != GateMetric::fail_ratio && m != GateMetric::info_ratio;
-}
+bool is_latency(GateMetric m) { return m != GateMetric::throughput && !is_ratio(m); }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -44,18 +41,18 @@ std::optional<double> number(std::string_view s) {
   return d;
 }
 
-// "10%" -> 0.10; a bare fraction ("0.1") when `bare` is allowed.
-std::optional<double> fraction(std::string_view s, bool bare) {
+}  // namespace
+
+std::optional<double> parse_fraction(std::string_view text, bool allow_bare) {
+  std::string_view s = trim(text);
   if (!s.empty() && s.back() == '%') {
     auto d = number(trim(s.substr(0, s.size() - 1)));
     if (!d) return std::nullopt;
     return *d / 100.0;
   }
-  if (!bare) return std::nullopt;
+  if (!allow_bare) return std::nullopt;
   return number(s);
 }
-
-}  // namespace
 
 std::string_view to_string(GateMetric m) {
   for (const auto& [metric, name] : kMetrics) {
@@ -69,6 +66,16 @@ std::optional<GateMetric> gate_metric(std::string_view name) {
     if (n == name) return metric;
   }
   return std::nullopt;
+}
+
+bool is_ratio(GateMetric m) {
+  return m == GateMetric::error_ratio || m == GateMetric::fail_ratio ||
+         m == GateMetric::info_ratio;
+}
+
+std::string Gate::limit_text() const {
+  if (regression) return fmt::format("< {:g}%", limit * 100);
+  return fmt::format("{} {}", below ? "<" : ">", format_metric(metric, limit));
 }
 
 bool higher_is_better(GateMetric m) { return m == GateMetric::throughput; }
@@ -118,7 +125,7 @@ result<Gate> parse_gate(std::string_view text, bool regression) {
   if (value.empty()) return bad("no limit after the comparison");
   if (g.regression) {
     if (!g.below) return bad("a regression limit reads 'regression METRIC < N%'");
-    auto f = fraction(value, false);
+    auto f = parse_fraction(value, false);
     if (!f) return bad(fmt::format("'{}' is not a percentage (e.g. 10%)", value));
     g.limit = *f;
     return g;
@@ -134,7 +141,7 @@ result<Gate> parse_gate(std::string_view text, bool regression) {
     if (!d) return bad(d.error().message);
     g.limit = static_cast<double>(d->count()) / 1e6;
   } else {
-    auto f = fraction(value, true);
+    auto f = parse_fraction(value, true);
     if (!f || *f > 1.0) return bad(fmt::format("'{}' is not a ratio (e.g. 1% or 0.01)", value));
     g.limit = *f;
   }

@@ -31,6 +31,12 @@ struct Gate {
   // throughput, higher latency); for ratios an absolute rise in points ("1%": from 0.2% to
   // 1.2%), since a relative change from a zero baseline means nothing.
   double limit = 0;
+
+  // A fixed limit: does `value` (in the metric's unit) meet it? Strict: a value on the limit
+  // misses it. Meaningless for a regression limit (compare judges the worsening).
+  bool met(double value) const { return below ? value < limit : value > limit; }
+  // "< 5.00ms", "> 20000/s", "< 1.00%"; a regression limit "< 10%".
+  std::string limit_text() const;
 };
 
 // "p99 < 5ms", "p999 < 20ms", "throughput > 20000/s", "error_ratio < 1%", "fail_ratio < 0.5%",
@@ -43,10 +49,19 @@ result<Gate> parse_gate(std::string_view text, bool regression);
 
 std::string_view to_string(GateMetric m);
 std::optional<GateMetric> gate_metric(std::string_view name);
+// error_ratio, fail_ratio, info_ratio: fractions of operations (the rest are throughput and
+// latency).
+bool is_ratio(GateMetric m);
 // Throughput is better higher; latency and ratios lower.
 bool higher_is_better(GateMetric m);
 // "4.87ms", "20000/s", "1.00%": a metric's value in its unit, for people.
 std::string format_metric(GateMetric m, double value);
+
+// The one reader of percentages for gates, [gates] alpha/min_effect and `faultline compare
+// --min-effect`: "10%" -> 0.10; a bare number ("0.1") is read as a fraction only when
+// `allow_bare`. Nullopt for anything else, a negative or a non-finite value. Callers check
+// their own upper bound (min_effect and ratios below 1).
+std::optional<double> parse_fraction(std::string_view text, bool allow_bare);
 
 // A plan's [gates] table.
 struct GatesSpec {

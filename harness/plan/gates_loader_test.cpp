@@ -81,12 +81,27 @@ TEST(PlanGates, BadAlphaAndMinEffect) {
   EXPECT_NE(all_errors(typed).find("'alpha' in [gates] must be a number, got string"),
             std::string::npos)
       << all_errors(typed);
-  for (const char* m : {"\"lots\"", "\"100%\"", "1.0", "\"5 %\"", "true"}) {
+  for (const char* m : {"\"lots\"", "\"100%\"", "\"500%\"", "1.0", "5", "\"0.05\"", "true"}) {
     auto r = load(std::string("min_effect = ") + m + "\n");
     ASSERT_FALSE(r.plan) << m;
     EXPECT_NE(all_errors(r).find("g.toml:7:14: 'min_effect' in [gates] must be"), std::string::npos)
         << all_errors(r);
   }
+}
+
+// One percentage reader for gates, min_effect and `faultline compare --min-effect`.
+TEST(PlanGates, ParseFraction) {
+  EXPECT_EQ(parse_fraction("10%", false), 0.10);
+  EXPECT_EQ(parse_fraction(" 2.5 % ", false), 0.025);
+  EXPECT_EQ(parse_fraction("500%", false), 5.0) << "the caller bounds it";
+  EXPECT_EQ(parse_fraction("0.1", true), 0.1);
+  EXPECT_EQ(parse_fraction("0.1", false), std::nullopt) << "a bare number only when allowed";
+  for (const char* bad : {"", "%", "-5%", "five%", "5%%", "nan%", "inf", "1e999"}) {
+    EXPECT_EQ(parse_fraction(bad, true), std::nullopt) << bad;
+  }
+  auto spaced = load("min_effect = \"5 %\"\n");
+  ASSERT_TRUE(spaced.plan) << all_errors(spaced);
+  EXPECT_DOUBLE_EQ(spaced.plan->gates.min_effect, 0.05) << "as a gate's '10 %' reads";
 }
 
 TEST(PlanGates, UnknownKeysAndWorkloadsAreSuggested) {

@@ -530,16 +530,11 @@ void Loader::read_gates(const Scope& top) {
   if (const auto* node = get(*scope, "min_effect", KeyType::fraction)) {
     std::optional<double> v = number_of(*node);
     if (const auto* text = node->as_string()) {
-      std::string_view s = text->get();
-      double pct = 0;
-      const bool percent = s.size() > 1 && s.back() == '%';
-      const char* end = s.data() + s.size() - (percent ? 1 : 0);
-      auto [ptr, ec] = std::from_chars(s.data(), end, pct);
-      if (percent && ec == std::errc() && ptr == end) v = pct / 100;
+      v = parse_fraction(text->get(), false);
       if (!v) {
         error(node->source(), fmt::format("'min_effect' in [gates] must be a fraction like 0.05 "
                                           "or a percentage like \"5%\", got \"{}\"",
-                                          s));
+                                          text->get()));
       }
     }
     if (v && (!std::isfinite(*v) || *v < 0 || *v >= 1)) {

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -43,9 +44,12 @@ bool natural_less(const fs::path& a, const fs::path& b) {
   return split(a.filename().string()) < split(b.filename().string());
 }
 
-bool is_ratio(plan::GateMetric m) {
-  return m == plan::GateMetric::error_ratio || m == plan::GateMetric::fail_ratio ||
-         m == plan::GateMetric::info_ratio;
+// "rep-3": a repetition `faultline run --repeat` wrote.
+bool is_rep_name(std::string_view name) {
+  constexpr std::string_view kRep = "rep-";
+  if (name.size() <= kRep.size() || name.substr(0, kRep.size()) != kRep) return false;
+  return std::all_of(name.begin() + kRep.size(), name.end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
 std::string metric_label(plan::GateMetric m, const std::string& workload) {
@@ -84,7 +88,7 @@ CompareRow make_row(plan::GateMetric m, std::string workload, std::vector<double
   CompareRow row;
   row.metric = m;
   row.workload = std::move(workload);
-  row.absolute = is_ratio(m);
+  row.absolute = plan::is_ratio(m);
   // "Worse" is lower throughput, or higher latency or ratio: the test asks whether the
   // candidate's values tend to lie on that side of the baseline's.
   const bool higher_better = plan::higher_is_better(m);
@@ -129,11 +133,6 @@ std::string format_distribution(const CompareRow& r, const Distribution& d) {
 
 std::string format_effect(double delta) {
   return fmt::format("{:+.2f} {}", delta, cliffs_magnitude(delta));
-}
-
-std::string format_limit(const plan::Gate& g) {
-  if (g.regression) return fmt::format("< {:g}%", g.limit * 100);
-  return fmt::format("{} {}", g.below ? "<" : ">", plan::format_metric(g.metric, g.limit));
 }
 
 std::string headline(const Comparison& c) {
@@ -234,12 +233,20 @@ result<std::vector<fs::path>> resolve_run_dirs(std::string_view arg) {
       out.push_back(p);
       continue;
     }
+    // A directory of runs counts only as the output of `faultline run --repeat` (repeat.json,
+    // or every run in it named rep-N): a sweep's output or a `runs/` directory holds runs of
+    // different configurations, and pooling them as repetitions would compare nonsense.
+    const bool repeat_json = fs::is_regular_file(p / "repeat.json", ec);
     std::vector<fs::path> runs;
+    std::vector<std::string> strangers;
     for (const auto& entry : fs::directory_iterator(p, ec)) {
       std::error_code entry_ec;
       if (entry.is_directory(entry_ec) &&
           fs::is_regular_file(entry.path() / "results.json", entry_ec)) {
         runs.push_back(entry.path());
+        if (!is_rep_name(entry.path().filename().string())) {
+          strangers.push_back(entry.path().filename().string());
+        }
       }
     }
     if (ec) {
@@ -248,8 +255,16 @@ result<std::vector<fs::path>> resolve_run_dirs(std::string_view arg) {
     if (runs.empty()) {
       return Error(errc::not_found,
                    fmt::format("{}: neither a run directory (no results.json) nor a directory "
-                               "of run directories (as `faultline run --repeat` writes)",
+                               "of repetitions (as `faultline run --repeat` writes)",
                                p.string()));
+    }
+    if (!repeat_json && !strangers.empty()) {
+      std::sort(strangers.begin(), strangers.end(), natural_less);
+      return Error(errc::invalid_argument,
+                   fmt::format("{}: not the output of `faultline run --repeat` (no repeat.json, "
+                               "and runs not named rep-N: {}); its runs may be different "
+                               "configurations. Name the runs to compare, separated by commas",
+                               p.string(), fmt::join(strangers, ", ")));
     }
     std::sort(runs.begin(), runs.end(), natural_less);
     out.insert(out.end(), runs.begin(), runs.end());
@@ -322,6 +337,20 @@ result<Comparison> compare_runs(const RunSet& baseline, const RunSet& candidate,
   const bool too_few = c.min_p >= options.alpha;
 
   auto note_runs = [&](const RunSet& set, std::string_view side) {
+    std::vector<std::string> delays;
+    for (const auto& r : set.reports) {
+      if (!r.versions.test_delay.empty()) delays.push_back(r.versions.test_delay);
+    }
+    if (!delays.empty()) {
+      std::sort(delays.begin(), delays.end());
+      delays.erase(std::unique(delays.begin(), delays.end()), delays.end());
+      const size_t with = std::count_if(set.reports.begin(), set.reports.end(),
+                                        [](const RunReport& r) { return !r.versions.test_delay.empty(); });
+      c.notes.push_back(fmt::format(
+          "{} runs: {} of {} had FAULTLINE_TEST_DELAY={} (every node delayed each reply on "
+          "purpose)",
+          side, with, set.reports.size(), fmt::join(delays, ",")));
+    }
     for (size_t i = 0; i < set.reports.size(); ++i) {
       const auto& r = set.reports[i];
       if (r.plan != set.reports.front().plan) {
@@ -353,7 +382,7 @@ result<Comparison> compare_runs(const RunSet& baseline, const RunSet& candidate,
     row.gate = g;
     if (!g.regression) {
       const double m = row.candidate.median;
-      row.verdict = (g.below ? m < g.limit : m > g.limit) ? RowVerdict::pass : RowVerdict::missed;
+      row.verdict = g.met(m) ? RowVerdict::pass : RowVerdict::missed;
     } else {
       const bool beyond =
           row.worsening > g.limit && (row.absolute || row.worsening >= options.min_effect);
@@ -406,7 +435,7 @@ std::string comparison_table(const Comparison& c, bool color) {
   for (const auto& r : c.rows) {
     cells.push_back({metric_label(r.metric, r.workload), format_distribution(r, r.baseline),
                      format_distribution(r, r.candidate), format_change(r), format_p(r.p),
-                     format_effect(r.cliffs_delta), r.gate ? format_limit(*r.gate) : "-",
+                     format_effect(r.cliffs_delta), r.gate ? r.gate->limit_text() : "-",
                      r.verdict == RowVerdict::info ? "-" : std::string(to_string(r.verdict))});
   }
   std::vector<size_t> widths(cells.front().size(), 0);

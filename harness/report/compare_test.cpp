@@ -236,6 +236,28 @@ TEST(Compare, NotesDifferentPlansAndFailedChecks) {
   EXPECT_NE(c.notes[1].find("cand/rep-2: verdict invalid"), std::string::npos) << c.notes[1];
 }
 
+TEST(Compare, NotesATestDelayFromResultsJson) {
+  auto base = p99_runs({5, 5, 5, 5}, "base");
+  auto cand = p99_runs({5, 5, 5, 5}, "cand");
+  EXPECT_TRUE(compare_runs(base, cand, {.gates = default_gates()}).value().notes.empty());
+  for (size_t i = 1; i < cand.reports.size(); ++i) {
+    RunReport r = cand.reports[i];
+    r.versions.test_delay = "10ms";
+    // Through results.json, as compare reads it.
+    const auto path = fs::temp_directory_path() / fmt::format("fl-delay-{}.json", ::getpid());
+    std::ofstream(path) << results_json(r);
+    auto back = read_results(path);
+    fs::remove(path);
+    ASSERT_TRUE(back) << back.error().message;
+    cand.reports[i] = std::move(*back);
+  }
+  auto c = compare_runs(base, cand, {.gates = default_gates()}).value();
+  ASSERT_EQ(c.notes.size(), 1u);
+  EXPECT_NE(c.notes[0].find("candidate runs: 3 of 4 had FAULTLINE_TEST_DELAY=10ms"),
+            std::string::npos)
+      << c.notes[0];
+}
+
 TEST(Compare, MarkdownAndJson) {
   auto base = p99_runs({5.0, 5.2, 4.9, 5.1, 5.3}, "base");
   auto cand = p99_runs({7.0, 7.5, 6.9, 7.2, 8.0}, "cand");
@@ -302,6 +324,36 @@ TEST_F(RunDirs, ResolvesRunDirectoriesRepeatOutputsAndLists) {
   auto set = load_run_set((root_ / "repeat").string()).value();
   EXPECT_EQ(set.reports.size(), 4u);
   EXPECT_EQ(set.reports[0].plan, "perf");
+}
+
+// A sweep's output or a runs/ directory holds different configurations: not repetitions.
+TEST_F(RunDirs, ADirectoryOfRunsMustBeARepeatOutput) {
+  write_run(root_ / "sweep" / "rate=100");
+  write_run(root_ / "sweep" / "rate=200");
+  write_run(root_ / "sweep" / "rep-1");
+  auto sweep = resolve_run_dirs((root_ / "sweep").string());
+  ASSERT_FALSE(sweep);
+  const std::string& m = sweep.error().message;
+  EXPECT_NE(m.find((root_ / "sweep").string() + ": not the output of `faultline run --repeat`"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("rate=100, rate=200"), std::string::npos) << m;
+  EXPECT_EQ(m.find("rep-1"), std::string::npos) << m;
+  EXPECT_FALSE(load_run_set((root_ / "sweep").string()));
+
+  // repeat.json marks a --repeat output whatever its runs are called.
+  write_run(root_ / "marked" / "first");
+  write_run(root_ / "marked" / "second");
+  std::ofstream(root_ / "marked" / "repeat.json") << "{}";
+  auto marked = resolve_run_dirs((root_ / "marked").string());
+  ASSERT_TRUE(marked) << marked.error().message;
+  EXPECT_EQ(marked->size(), 2u);
+
+  // A run directory itself is taken as one run, whatever sits beside or under it.
+  EXPECT_EQ(resolve_run_dirs((root_ / "sweep" / "rate=100").string()).value().size(), 1u);
+  // "rep-x" and "rep-" are not repetitions' names.
+  write_run(root_ / "odd" / "rep-x");
+  EXPECT_FALSE(resolve_run_dirs((root_ / "odd").string()));
 }
 
 TEST_F(RunDirs, RefusesARunThatEndedInAnError) {

@@ -145,6 +145,7 @@ std::string results_json(const RunReport& r) {
   json::object node_versions;
   for (const auto& [id, v] : r.versions.nodes) node_versions[id] = v;
   versions["nodes"] = std::move(node_versions);
+  if (!r.versions.test_delay.empty()) versions["test_delay"] = r.versions.test_delay;
   root["versions"] = std::move(versions);
   json::array groups;
   for (const auto& g : r.cluster.groups) {
@@ -354,6 +355,7 @@ result<RunReport> read_results(const std::filesystem::path& file) {
   r.versions.faultline = rd.str(vs, "faultline");
   r.versions.compiler = rd.str(vs, "compiler");
   r.versions.boost = rd.str(vs, "boost");
+  r.versions.test_delay = rd.str(vs, "test_delay");
   for (const auto& [id, v] : rd.obj(vs, "nodes")) {
     r.versions.nodes.emplace_back(std::string(id), text_of(v));
   }

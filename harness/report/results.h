@@ -64,6 +64,9 @@ struct Versions {
   std::string faultline, compiler, boost;
   // Node id -> the version its INFO reported (faultline_version, else redis_version).
   std::vector<std::pair<std::string, std::string>> nodes;
+  // FAULTLINE_TEST_DELAY as set in the harness's environment (the nodes inherit it and delay
+  // every reply by it: a deliberate, test-only slowdown); empty when unset.
+  std::string test_delay;
 };
 
 // The cluster the plan asked for (the nodes as started are RunReport::nodes).

@@ -64,7 +64,7 @@ RunReport full_report() {
        {{"faultline_version", "0.1.0"}, {"role", "master"}, {"keys", "17"}, {"hit_ratio", "0.5"}},
        ""});
   r.nodes.push_back({"redis", "external", "127.0.0.1:6379", 456, "redis", -1, {}, "not running"});
-  r.versions = {"0.1.0", "g++ 12.2.0", "1.81.0", {{"db-s0-r0", "0.1.0"}}};
+  r.versions = {"0.1.0", "g++ 12.2.0", "1.81.0", {{"db-s0-r0", "0.1.0"}}, ""};
   r.cluster.network = "proxy";
   r.cluster.groups.push_back(
       {"db", "db", 9, {{"shards", "3"}, {"replicas", "3"}, {"replication", "sync"}}});
@@ -108,6 +108,7 @@ TEST_F(ResultsTest, ResultsJsonRoundTripsThroughReadResults) {
   EXPECT_EQ(back->versions.faultline, "0.1.0");
   EXPECT_EQ(back->versions.compiler, "g++ 12.2.0");
   EXPECT_EQ(back->versions.boost, "1.81.0");
+  EXPECT_EQ(back->versions.test_delay, "") << "absent when FAULTLINE_TEST_DELAY was unset";
   ASSERT_EQ(back->versions.nodes.size(), 1u);
   EXPECT_EQ(back->versions.nodes[0], (std::pair<std::string, std::string>{"db-s0-r0", "0.1.0"}));
   EXPECT_EQ(back->cluster.network, "proxy");

@@ -1,5 +1,7 @@
 #include "harness/report/run_facts.h"
 
+#include "harness/check/quantiles.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -58,13 +60,6 @@ std::optional<int64_t> integer(const json::object& o, std::string_view key) {
   if (v && v->is_int64()) return v->as_int64();
   if (v && v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
   return std::nullopt;
-}
-
-double percentile(std::vector<int64_t>& v, double q) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return static_cast<double>(v[k]) / 1e6;
 }
 
 }  // namespace
@@ -273,8 +268,10 @@ std::vector<ShardMetrics> shard_metrics(const history::Compact& h, int shards,
     if (total > 0 && last[s] > first[s]) {
       m.ops_per_sec = static_cast<double>(total) / (static_cast<double>(last[s] - first[s]) / 1e9);
     }
-    m.p50_ms = percentile(latencies[s], 0.50);
-    m.p99_ms = percentile(latencies[s], 0.99);
+    // Nearest rank, as docs/results-format.md promises and check::quantiles reads them.
+    const auto q = check::quantiles(latencies[s]);
+    m.p50_ms = static_cast<double>(q.p50) / 1e6;
+    m.p99_ms = static_cast<double>(q.p99) / 1e6;
   }
   return out;
 }

@@ -123,8 +123,9 @@ MannWhitney mann_whitney_u(std::span<const double> x, std::span<const double> y,
       case Alternative::greater:
         out.p = p_greater;
         break;
-      // The permutation distribution is symmetric (midranks are too), so doubling the smaller
-      // tail is the two-sided p-value.
+      // Doubling the smaller tail is a convention, not an exact two-sided p-value: with ties
+      // the midrank permutation distribution need not be symmetric. `faultline compare` uses
+      // only the one-sided tests.
       case Alternative::two_sided:
         out.p = std::min(1.0, 2 * std::min(p_less, p_greater));
         break;

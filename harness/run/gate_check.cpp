@@ -17,8 +17,7 @@ std::vector<report::GateOutcome> evaluate_gates(const report::RunReport& r,
     o.metric = g.workload.empty() ? std::string(plan::to_string(g.metric))
                                   : g.workload + "/" + std::string(plan::to_string(g.metric));
     o.limit = g.limit;
-    const std::string limit =
-        fmt::format("limit {} {}", g.below ? "<" : ">", plan::format_metric(g.metric, g.limit));
+    const std::string limit = "limit " + g.limit_text();
     const auto value = report::metric_value(r, g.metric, g.workload);
     if (!value) {
       o.value = std::numeric_limits<double>::quiet_NaN();
@@ -27,7 +26,7 @@ std::vector<report::GateOutcome> evaluate_gates(const report::RunReport& r,
                               g.workload.empty() ? "main" : g.workload + "/main", limit);
     } else {
       o.value = *value;
-      o.passed = g.below ? *value < g.limit : *value > g.limit;
+      o.passed = g.met(*value);
       o.summary = fmt::format("{} {}, {}: {}", o.metric, plan::format_metric(g.metric, *value),
                               limit, o.passed ? "met" : "missed");
     }

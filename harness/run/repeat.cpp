@@ -10,6 +10,7 @@
 #include "common/rng.h"
 #include "harness/plan/gates.h"
 #include "harness/report/results.h"
+#include "harness/report/stats.h"
 
 namespace fl::run {
 namespace {
@@ -70,12 +71,6 @@ Repetition read_repetition(int index, const std::filesystem::path& dir, int exit
 
 int worst_exit_code(int a, int b) { return severity(a) >= severity(b) ? a : b; }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 std::string repetition_line(const Repetition& r, int total) {
   std::string line = fmt::format("rep {}/{}  {:<8}", r.index, total, r.verdict);
   if (r.throughput) {
@@ -113,10 +108,10 @@ std::string repeat_summary(const std::vector<Repetition>& reps, int requested, b
     const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
     if (row.latency) {
       out += fmt::format("  {:<10} median {:>10.3f}ms   min-max {:.3f}-{:.3f}ms\n", row.name,
-                         median(values), *lo, *hi);
+                         report::median(values), *lo, *hi);
     } else {
       out += fmt::format("  {:<10} median {:>8.0f} ops/s   min-max {:.0f}-{:.0f} ops/s\n", row.name,
-                         median(values), *lo, *hi);
+                         report::median(values), *lo, *hi);
     }
   }
   return out;

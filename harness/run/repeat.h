@@ -45,7 +45,4 @@ std::string repeat_summary(const std::vector<Repetition>& reps, int requested, b
 std::string repeat_json(const std::string& plan, uint64_t seed, int requested, bool interrupted,
                         const std::vector<Repetition>& reps, int exit_code);
 
-// The median of `values` (the mean of the middle two for an even count). REQUIRES: non-empty.
-double median(std::vector<double> values);
-
 }  // namespace fl::run

@@ -26,12 +26,6 @@ TEST(Repeat, WorstExitCodeOrdersHarnessThenViolationThenUnknown) {
   EXPECT_EQ(worst_exit_code(3, 0), 3);
 }
 
-TEST(Repeat, Median) {
-  EXPECT_EQ(median({3}), 3);
-  EXPECT_EQ(median({5, 1, 3}), 3);
-  EXPECT_EQ(median({4, 1, 3, 2}), 2.5);
-}
-
 Repetition rep(int i, std::string verdict, int code, double tput, double p50, double p99) {
   Repetition r;
   r.index = i;

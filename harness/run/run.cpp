@@ -332,6 +332,9 @@ RunOutcome execute(const plan::Plan& plan, const RunOptions& options,
   r.plan_file = plan.source.string();
   r.started_at = rundir::utc_timestamp();
   r.versions = report::build_versions(kVersion);
+  if (const char* delay = std::getenv("FAULTLINE_TEST_DELAY"); delay && *delay) {
+    r.versions.test_delay = delay;
+  }
   r.cluster = report::cluster_summary(plan);
   auto fail = [&](const fs::path& dir, std::string why) {
     r.verdict = "error";
