@@ -299,7 +299,7 @@ TEST(ChecksSection, EvidenceIsBounded) {
     lost.push_back(json::object{{"key", "k" + std::to_string(i)},
                                 {"element", i},
                                 {"add_index", i * 2},
-                                {"known_time", 1'000'000 * i},
+                                {"known_time", int64_t{1'000'000} * i},
                                 {"read_index", i * 2 + 9}});
   }
   CheckOutcome c;
