@@ -1,6 +1,7 @@
 #include "harness/cli/options.h"
 
 #include "common/exit_codes.h"
+#include "common/units.h"
 
 #include <fmt/core.h>
 #include <fmt/ostream.h>
@@ -33,6 +34,20 @@ std::optional<po::variables_map> parse_args(int argc, char** argv, std::string_v
     return std::nullopt;
   }
   return vm;
+}
+
+bool read_seed_and_duration(const po::variables_map& vm, std::string_view command,
+                            run::RunOptions& out) {
+  if (vm.count("seed")) out.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("duration")) {
+    auto d = parse_duration(vm["duration"].as<std::string>());
+    if (!d) {
+      fmt::print(stderr, "faultline {}: --duration: {}\n", command, d.error().message);
+      return false;
+    }
+    out.duration = *d;
+  }
+  return true;
 }
 
 }  // namespace fl::cli

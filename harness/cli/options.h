@@ -1,6 +1,8 @@
 // Argument parsing shared by the subcommands (Boost.Program_options).
 #pragma once
 
+#include "harness/run/run.h"
+
 #include <boost/program_options.hpp>
 
 #include <optional>
@@ -17,5 +19,10 @@ std::optional<po::variables_map> parse_args(int argc, char** argv, std::string_v
                                             const po::options_description& options,
                                             const po::positional_options_description& positional,
                                             int& exit_code);
+
+// `--seed N` and `--duration D` (run, sweep) into `out`. False, after printing why to stderr
+// as "faultline COMMAND: --duration: ...", when the duration does not parse.
+bool read_seed_and_duration(const po::variables_map& vm, std::string_view command,
+                            run::RunOptions& out);
 
 }  // namespace fl::cli

@@ -126,15 +126,7 @@ int run_main(int argc, char** argv) {
   if (!vm) return code;
 
   run::RunOptions ropts;
-  if (vm->count("seed")) ropts.seed = (*vm)["seed"].as<uint64_t>();
-  if (vm->count("duration")) {
-    auto d = parse_duration((*vm)["duration"].as<std::string>());
-    if (!d) {
-      fmt::print(stderr, "faultline run: --duration: {}\n", d.error().message);
-      return kExitHarness;
-    }
-    ropts.duration = *d;
-  }
+  if (!read_seed_and_duration(*vm, "run", ropts)) return kExitHarness;
   int repeat = 0;
   if (vm->count("repeat")) {
     repeat = (*vm)["repeat"].as<int>();

@@ -198,15 +198,7 @@ int sweep_main(int argc, char** argv) {
   }
 
   run::RunOptions ropts;
-  if (vm->count("seed")) ropts.seed = (*vm)["seed"].as<uint64_t>();
-  if (vm->count("duration")) {
-    auto d = parse_duration((*vm)["duration"].as<std::string>());
-    if (!d) {
-      fmt::print(stderr, "faultline sweep: --duration: {}\n", d.error().message);
-      return kExitHarness;
-    }
-    ropts.duration = *d;
-  }
+  if (!read_seed_and_duration(*vm, "sweep", ropts)) return kExitHarness;
   ropts.progress = !(*vm)["quiet"].as<bool>();
 
   // The plan as written must be valid first, so its own mistakes point into its own file.
